@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The one test command (`npm test`): from a fresh machine it installs what the tests need, starts
+# the Docker engine, builds the local images, then runs typecheck, lint and every jest suite
+# (unit, property and integration against the real engine), and finally fails if the run left any
+# container or network behind. Extra arguments go to jest (e.g. a path filter).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "dependencies"
+lock_hash=$(sha256sum package-lock.json | cut -c1-16)
+if [ "$(cat node_modules/.ds-lock-hash 2>/dev/null)" != "$lock_hash" ]; then
+  npm ci --no-audit --no-fund
+  echo "$lock_hash" >node_modules/.ds-lock-hash
+else
+  echo "node_modules matches package-lock.json"
+fi
+
+step "docker engine"
+scripts/docker-engine.sh
+
+step "local images"
+fixtures/images/build.sh
+
+step "typecheck"
+npm run --silent typecheck
+npm run --silent build
+
+step "lint"
+npm run --silent lint
+
+# A daemon that stops answering mid-run (seen with dockerd 20.10 after heavy churn) is restarted
+# rather than left to time every remaining test out.
+watchdog() {
+  local misses=0
+  while sleep 20; do
+    if timeout 15 docker info >/dev/null 2>&1; then misses=0; continue; fi
+    misses=$((misses + 1))
+    if [ "$misses" -ge 2 ]; then
+      echo "test.sh: dockerd stopped answering; restarting it" >&2
+      scripts/docker-engine.sh || true
+      misses=0
+    fi
+  done
+}
+watchdog &
+watchdog_pid=$!
+trap 'kill $watchdog_pid 2>/dev/null || true' EXIT
+
+step "jest"
+export DS_TEST_RUN=${DS_TEST_RUN:-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')}
+export DS_REQUIRE_ENGINE=1
+results=$(mktemp)
+status=0
+npm run --silent jest -- --json --outputFile="$results" "$@" || status=$?
+
+step "leftovers"
+scripts/leftover-check.sh "$DS_TEST_RUN" || status=1
+
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`\n${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+' "$results" || status=1
+exit "$status"

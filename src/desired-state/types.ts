@@ -1,0 +1,104 @@
+/**
+ * The desired-state graph: plain data, compiled from a task's `payload.services` by `compile()`.
+ * Nothing here talks to Docker; the reconciler diffs this against a `Snapshot`.
+ */
+
+/** Stable id of a node in the graph, e.g. `network/task`, `container/service/db`. */
+export type NodeId = string;
+
+/** Who owns a graph: every object of it carries these as labels. */
+export interface OwnerRef {
+  /** The worker's id; garbage collection never looks past it. */
+  ownerId: string;
+  taskId: string;
+  runId: number;
+}
+
+export type NetworkRole = 'task-network' | 'service-network';
+export type ContainerRole = 'service' | 'proxy';
+
+export interface NetworkNode {
+  kind: 'network';
+  id: NodeId;
+  /** Docker name, deterministic: `ds-<taskId>-<runId>` or `ds-<taskId>-<runId>_<service>`. */
+  name: string;
+  role: NetworkRole;
+  /** The service a private network belongs to. */
+  service?: string;
+  labels: Record<string, string>;
+  specHash: string;
+}
+
+/** Docker's Healthcheck, in Docker's units (nanoseconds). */
+export interface HealthCheck {
+  /** Docker's `Test`, e.g. `['CMD', 'pg_isready']` or `['CMD-SHELL', '…']`. */
+  test: string[];
+  intervalNs: number;
+  timeoutNs: number;
+  retries: number;
+  startPeriodNs: number;
+}
+
+export interface ContainerLimits {
+  memoryBytes: number;
+  pidsLimit: number;
+  /** json-file log driver `max-size` in bytes (one file). */
+  logMaxBytes: number;
+}
+
+export interface NetworkAttachment {
+  network: NodeId;
+  aliases: string[];
+}
+
+export interface ContainerNode {
+  kind: 'container';
+  id: NodeId;
+  /** Docker name: `ds-<taskId>-<runId>_<service>` or `…_<service>_proxy`. */
+  name: string;
+  role: ContainerRole;
+  service: string;
+  /** Image reference as written (the payload's, or the configured proxy image). */
+  image: string;
+  /** Docker `Cmd`; undefined keeps the image's. May hold `IMAGE_KEY_PLACEHOLDER` (proxies). */
+  cmd?: string[];
+  /** Environment that is not secret: the payload's and the injected variables. */
+  env: Record<string, string>;
+  healthCheck?: HealthCheck;
+  limits: ContainerLimits;
+  /** First entry: the network the container is created on; the rest are connected before start. */
+  networks: NetworkAttachment[];
+  /** Nodes that must exist (networks) or be ready (a service's proxy) before this one starts. */
+  dependsOn: NodeId[];
+  /**
+   * For a proxy: the image whose key its scope names (the service's image reference). The proxy's
+   * `cmd` and spec hash are final only after `bindImages()` has put that image's key in.
+   */
+  imageKeyOf?: string;
+  /** Credentials are injected by the executor at create time; they never enter this graph. */
+  needsCredentials: boolean;
+  labels: Record<string, string>;
+  /** Spec hash over the canonical rendering; see `bindImages()` for what it covers. */
+  specHash: string;
+}
+
+export interface DesiredState {
+  owner: OwnerRef;
+  networks: NetworkNode[];
+  containers: ContainerNode[];
+  /** Every image reference a container of this graph runs. */
+  images: string[];
+}
+
+/** Stands in a proxy's `cmd` for the key of the image it serves until `bindImages()` resolves it. */
+export const IMAGE_KEY_PLACEHOLDER = '${imageKey}';
+
+/** What the observed state knows about an image that is present locally. */
+export interface ResolvedImage {
+  ref: string;
+  /** Local image id, `sha256:<64 hex>`. */
+  id: string;
+  /** Repo digest `sha256:<64 hex>` when the image has one, else the local image id. */
+  key: string;
+  labels: Record<string, string>;
+}

@@ -1,0 +1,251 @@
+/**
+ * The one narrow client through which docker-services talks to the Docker engine.
+ *
+ * Every call has a deadline: dockerd 20.10 has been seen to stop answering (`network ls`,
+ * `rm -f`) after heavy churn, and a hung daemon must surface as a `DockerTimeoutError`, never as
+ * a hang. The deadline aborts the HTTP request (docker-modem honours `abortSignal`) and, should the
+ * modem not notice, the returned promise rejects anyway.
+ *
+ * The types are Docker's wire format (as typed by @types/dockerode); `src/observed-state` maps them
+ * into our own. The in-memory Docker model of the property tests implements this same interface.
+ */
+import type Docker from 'dockerode';
+import type { Readable } from 'node:stream';
+
+export type ContainerSummary = Docker.ContainerInfo;
+export type ContainerInspect = Docker.ContainerInspectInfo;
+export type NetworkInspect = Docker.NetworkInspectInfo;
+export type ImageInspect = Docker.ImageInspectInfo;
+export type ContainerCreateOptions = Docker.ContainerCreateOptions;
+export type NetworkCreateOptions = Docker.NetworkCreateOptions;
+
+/** Docker's list filters, e.g. `{ label: ['a=b'], name: ['ds-'] }`. */
+export type Filters = Record<string, string[]>;
+
+export interface DockerApi {
+  /** Daemon time (`/info` SystemTime), ISO 8601. */
+  systemTime(): Promise<string>;
+  listContainers(filters: Filters): Promise<ContainerSummary[]>;
+  /** Undefined when there is no such container (404). */
+  inspectContainer(idOrName: string): Promise<ContainerInspect | undefined>;
+  createContainer(options: ContainerCreateOptions): Promise<string>;
+  startContainer(id: string): Promise<void>;
+  /** Force-remove (kill at once) with anonymous volumes. */
+  removeContainer(id: string): Promise<void>;
+  killContainer(id: string, signal?: string): Promise<void>;
+  containerLogs(id: string, options: { tail?: number; since?: number }): Promise<string>;
+  listNetworks(filters: Filters): Promise<NetworkInspect[]>;
+  inspectNetwork(idOrName: string): Promise<NetworkInspect | undefined>;
+  createNetwork(options: NetworkCreateOptions): Promise<string>;
+  removeNetwork(id: string): Promise<void>;
+  connectNetwork(network: string, container: string, aliases: string[]): Promise<void>;
+  disconnectNetwork(network: string, container: string): Promise<void>;
+  inspectImage(ref: string): Promise<ImageInspect | undefined>;
+  pullImage(ref: string): Promise<void>;
+  /** The raw `/events` byte stream; frame it with `src/observed-state/frames.ts`. */
+  events(options: { since?: string; filters?: Filters }): Promise<Readable>;
+}
+
+export class DockerTimeoutError extends Error {
+  override readonly name = 'DockerTimeoutError';
+  constructor(
+    readonly operation: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`Docker did not answer ${operation} within ${timeoutMs} ms`);
+  }
+}
+
+/** An error the engine answered with; `statusCode` is what callers branch on, never the text. */
+export class DockerApiError extends Error {
+  override readonly name = 'DockerApiError';
+  constructor(
+    readonly operation: string,
+    readonly statusCode: number | undefined,
+    message: string,
+  ) {
+    super(`${operation}: ${message}`);
+  }
+}
+
+export function statusCodeOf(error: unknown): number | undefined {
+  if (error instanceof DockerApiError) return error.statusCode;
+  const code = (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof code === 'number' ? code : undefined;
+}
+
+export interface DockerClientOptions {
+  /** Deadline of one ordinary call. */
+  timeoutMs?: number;
+  /** Deadline of a call that may legitimately take long (pull, remove of a big container). */
+  slowTimeoutMs?: number;
+}
+
+export function dockerApi(docker: Docker, options: DockerClientOptions = {}): DockerApi {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const slowTimeoutMs = options.slowTimeoutMs ?? 120_000;
+
+  async function call<T>(
+    operation: string,
+    ms: number,
+    run: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new DockerTimeoutError(operation, ms));
+      }, ms);
+    });
+    try {
+      return await Promise.race([run(controller.signal), deadline]);
+    } catch (error) {
+      if (error instanceof DockerTimeoutError) throw error;
+      if (controller.signal.aborted) throw new DockerTimeoutError(operation, ms);
+      const statusCode = statusCodeOf(error);
+      const json = (error as { json?: { message?: string } }).json;
+      const message = json?.message ?? (error as Error).message ?? String(error);
+      throw new DockerApiError(operation, statusCode, message);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function orUndefinedOn404<T>(promise: Promise<T>): Promise<T | undefined> {
+    try {
+      return await promise;
+    } catch (error) {
+      if (statusCodeOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  return {
+    systemTime: () =>
+      call('info', timeoutMs, async (abortSignal) => {
+        const info = await loose<{ info(o: object): Promise<{ SystemTime?: string }> }>(docker).info({
+          abortSignal,
+        });
+        return info.SystemTime ?? new Date().toISOString();
+      }),
+    listContainers: (filters) =>
+      call('container list', timeoutMs, (abortSignal) =>
+        docker.listContainers({ all: true, filters: JSON.stringify(filters), abortSignal }),
+      ),
+    inspectContainer: (idOrName) =>
+      orUndefinedOn404(
+        call(`container inspect ${idOrName}`, timeoutMs, (abortSignal) =>
+          docker.getContainer(idOrName).inspect({ abortSignal }),
+        ),
+      ),
+    createContainer: (createOptions) =>
+      call(`container create ${createOptions.name ?? ''}`, timeoutMs, async (abortSignal) => {
+        const container = await docker.createContainer({ ...createOptions, abortSignal });
+        return container.id;
+      }),
+    startContainer: (id) =>
+      call(`container start ${id}`, timeoutMs, async (abortSignal) => {
+        await docker.getContainer(id).start({ abortSignal });
+      }),
+    removeContainer: (id) =>
+      call(`container remove ${id}`, slowTimeoutMs, async (abortSignal) => {
+        await docker.getContainer(id).remove({ force: true, v: true, abortSignal });
+      }),
+    killContainer: (id, signal = 'SIGKILL') =>
+      call(`container kill ${id}`, timeoutMs, async (abortSignal) => {
+        await docker.getContainer(id).kill({ signal, abortSignal } as object);
+      }),
+    containerLogs: (id, logOptions) =>
+      call(`container logs ${id}`, timeoutMs, async (abortSignal) => {
+        const raw = (await docker.getContainer(id).logs({
+          stdout: true,
+          stderr: true,
+          follow: false,
+          tail: logOptions.tail ?? 'all',
+          since: logOptions.since ?? 0,
+          abortSignal,
+        } as Docker.ContainerLogsOptions & { follow: false })) as unknown as Buffer;
+        return demuxLogs(raw);
+      }),
+    listNetworks: (filters) =>
+      call('network list', timeoutMs, (abortSignal) =>
+        docker.listNetworks({ filters: JSON.stringify(filters), abortSignal } as Docker.NetworkListOptions),
+      ),
+    inspectNetwork: (idOrName) =>
+      orUndefinedOn404(
+        call(`network inspect ${idOrName}`, timeoutMs, (abortSignal) =>
+          loose<{ inspect(o: object): Promise<NetworkInspect> }>(docker.getNetwork(idOrName)).inspect({
+            abortSignal,
+          }),
+        ),
+      ),
+    createNetwork: (createOptions) =>
+      call(`network create ${createOptions.Name}`, timeoutMs, async (abortSignal) => {
+        const network = await docker.createNetwork({ ...createOptions, abortSignal });
+        return network.id;
+      }),
+    removeNetwork: (id) =>
+      call(`network remove ${id}`, timeoutMs, async (abortSignal) => {
+        await docker.getNetwork(id).remove({ abortSignal });
+      }),
+    connectNetwork: (network, container, aliases) =>
+      call(`network connect ${container} to ${network}`, timeoutMs, async (abortSignal) => {
+        await docker
+          .getNetwork(network)
+          .connect({ Container: container, EndpointConfig: { Aliases: aliases }, abortSignal } as object);
+      }),
+    disconnectNetwork: (network, container) =>
+      call(`network disconnect ${container} from ${network}`, timeoutMs, async (abortSignal) => {
+        await docker.getNetwork(network).disconnect({ Container: container, Force: true, abortSignal });
+      }),
+    inspectImage: (ref) =>
+      orUndefinedOn404(
+        call(
+          `image inspect ${ref}`,
+          timeoutMs,
+          (abortSignal) => docker.getImage(ref).inspect({ abortSignal } as object) as Promise<ImageInspect>,
+        ),
+      ),
+    pullImage: (ref) =>
+      call(`image pull ${ref}`, slowTimeoutMs, async (abortSignal) => {
+        const stream = (await docker.pull(ref, { abortSignal })) as Readable;
+        await new Promise<void>((resolve, reject) => {
+          docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve()));
+        });
+      }),
+    events: (eventOptions) =>
+      call('events', timeoutMs, async (abortSignal) => {
+        // The deadline covers only the connection: the stream itself stays open until closed.
+        void abortSignal;
+        const query: Record<string, string> = {};
+        if (eventOptions.since) query.since = eventOptions.since;
+        if (eventOptions.filters) query.filters = JSON.stringify(eventOptions.filters);
+        return (await docker.getEvents(query as Docker.GetEventsOptions)) as unknown as Readable;
+      }),
+  };
+}
+
+/** @types/dockerode 4 lags dockerode 5: some calls take `abortSignal` that the types do not list. */
+function loose<T>(value: unknown): T {
+  return value as T;
+}
+
+/**
+ * Docker multiplexes stdout and stderr of a container without a tty into frames of
+ * [stream, 0, 0, 0, size (4 bytes BE), payload]; a tty container's log is the plain bytes.
+ */
+export function demuxLogs(raw: Buffer | string): string {
+  if (typeof raw === 'string') return raw;
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= raw.length) {
+    const stream = raw[offset];
+    if (stream !== 0 && stream !== 1 && stream !== 2) return raw.toString('utf8');
+    const size = raw.readUInt32BE(offset + 4);
+    chunks.push(raw.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  if (offset !== raw.length && chunks.length === 0) return raw.toString('utf8');
+  return Buffer.concat(chunks).toString('utf8');
+}

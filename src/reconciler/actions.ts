@@ -1,0 +1,108 @@
+/**
+ * Actions are data: the planner returns them, the executors in `src/actions` carry them out, one
+ * Docker call each. Each names its target, says why (`cause`) and what must finish first
+ * (`dependsOn`, ids of other actions in the same plan).
+ */
+import type { ContainerNode, NetworkNode, NodeId } from '../desired-state/types.js';
+
+export interface ActionTarget {
+  type: 'image' | 'network' | 'container';
+  /** Docker name (image reference for images). */
+  name: string;
+  /** Graph node, when the target is (or was) one. */
+  node?: NodeId;
+  /** Docker id of an existing object. */
+  objectId?: string;
+}
+
+interface ActionBase {
+  /** Unique within a plan and stable across plans for the same intent, e.g. `create-container:<name>`. */
+  id: string;
+  target: ActionTarget;
+  cause: string;
+  dependsOn: string[];
+}
+
+/** Make an image present locally (there may be no registry: then it fails terminally). */
+export interface PullImage extends ActionBase {
+  kind: 'pull-image';
+  image: string;
+}
+export interface CreateNetwork extends ActionBase {
+  kind: 'create-network';
+  network: NetworkNode;
+}
+/** Create (not start) a container on the first of its networks; `cmd` and `specHash` are final. */
+export interface CreateContainer extends ActionBase {
+  kind: 'create-container';
+  container: ContainerNode;
+  /** Docker name of the network to create it on, with its aliases there. */
+  network: { name: string; aliases: string[] };
+}
+/** Attach a created container to a further network before it starts (API 1.41 has no multi-network create). */
+export interface ConnectNetwork extends ActionBase {
+  kind: 'connect-network';
+  container: string;
+  network: string;
+  aliases: string[];
+}
+export interface StartContainer extends ActionBase {
+  kind: 'start-container';
+  container: string;
+}
+/** Force-remove: kill at once, anonymous volumes too. A missing container counts as removed. */
+export interface RemoveContainer extends ActionBase {
+  kind: 'remove-container';
+  containerId: string;
+}
+/** Detach an endpoint from one of our networks so that the network can be removed. */
+export interface DisconnectNetwork extends ActionBase {
+  kind: 'disconnect-network';
+  networkId: string;
+  containerId: string;
+}
+export interface RemoveNetwork extends ActionBase {
+  kind: 'remove-network';
+  networkId: string;
+}
+
+export type Action =
+  | PullImage
+  | CreateNetwork
+  | CreateContainer
+  | ConnectNetwork
+  | StartContainer
+  | RemoveContainer
+  | DisconnectNetwork
+  | RemoveNetwork;
+
+export type ActionKind = Action['kind'];
+
+/** Something the plan deliberately does not do yet, and why (backoff, health, a dependency). */
+export interface Waiting {
+  node: NodeId;
+  name: string;
+  reason: string;
+  /** Epoch ms at which waiting ends by itself (backoff), if known. */
+  until?: number;
+}
+
+/** A condition the planner cannot get past by acting: the loop fails with it. */
+export interface Blocked {
+  node?: NodeId;
+  name: string;
+  reason: string;
+  code: 'name-conflict' | 'image-not-ours' | 'crash-loop' | 'image-missing';
+}
+
+export interface Plan {
+  taskId: string;
+  runId: number;
+  /** Daemon time of the snapshot this plan is valid for. */
+  snapshotTime: string;
+  actions: Action[];
+  waiting: Waiting[];
+  blocked: Blocked[];
+  /** True when every desired service is ready (running, and healthy where a health check exists). */
+  ready: boolean;
+}
