@@ -8,6 +8,7 @@ export type HealthStatus = 'none' | 'starting' | 'healthy' | 'unhealthy';
 
 export interface ObservedEndpoint {
   networkId: string;
+  /** Sorted, without the short container id that Docker adds on every user-defined network. */
   aliases: string[];
   ipAddress: string;
 }
