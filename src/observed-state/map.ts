@@ -70,7 +70,9 @@ export function mapContainer(inspect: ContainerInspect): ObservedContainer {
     const endpoint = wireNetworks[name]!;
     networks[name] = {
       networkId: endpoint.NetworkID ?? '',
-      aliases: [...new Set((endpoint.Aliases ?? []).filter((alias) => alias !== shortId))].sort(),
+      aliases: [
+        ...new Set(((endpoint.Aliases ?? []) as string[]).filter((alias) => alias !== shortId)),
+      ].sort(),
       ipAddress: endpoint.IPAddress ?? '',
     };
   }
