@@ -8,6 +8,7 @@
 import { StringDecoder } from 'node:string_decoder';
 
 const RECORD_SEPARATOR = '\x1e';
+const FRAME_END = new RegExp(`[\n${RECORD_SEPARATOR}]`);
 
 export class FrameParser {
   private readonly decoder = new StringDecoder('utf8');
@@ -18,7 +19,7 @@ export class FrameParser {
   /** Feeds one read; returns the complete frames it finished, parsed. */
   push(chunk: Buffer | string): unknown[] {
     const text = this.tail + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
-    const pieces = text.split(/[\n\x1e]/);
+    const pieces = text.split(FRAME_END);
     this.tail = pieces.pop() ?? '';
     return this.parse(pieces);
   }
