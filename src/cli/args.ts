@@ -1,0 +1,286 @@
+/**
+ * The command line: one table of commands, each with its options (node's `util.parseArgs`) and its
+ * help text with an example. Parsing only checks shape; what a value means is decided by the
+ * command (and by the desired-state codecs, for everything that ends up in the graph).
+ */
+import { hostname } from 'node:os';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from './errors.js';
+
+type OptionSpec = NonNullable<ParseArgsConfig['options']>[string];
+
+/** A fixed slugid-shaped id, so that `plan`, `up` and `down` without flags talk about one task. */
+export const DEFAULT_TASK_ID = 'DemoTaskQ0C0000000000A';
+export const DEFAULT_RUN_ID = 0;
+export const DEFAULT_PROVISIONER_ID = 'local';
+export const DEFAULT_WORKER_TYPE = 'docker-services';
+export const DEFAULT_PROXY_IMAGE = 'docker-services/proxy:latest';
+export const DEFAULT_UP_TIMEOUT_S = 300;
+
+export function defaultOwnerId(): string {
+  // Owner ids end up in labels: keep them to label-safe characters.
+  return `cli-${hostname().replace(/[^A-Za-z0-9_.-]/g, '-')}`;
+}
+
+const help: OptionSpec = { type: 'boolean', short: 'h' };
+const output: OptionSpec = { type: 'string' };
+const identity = {
+  'task-id': { type: 'string' },
+  'run-id': { type: 'string' },
+  'owner-id': { type: 'string' },
+} satisfies Record<string, OptionSpec>;
+const worker = {
+  'provisioner-id': { type: 'string' },
+  'worker-type': { type: 'string' },
+  'proxy-image': { type: 'string' },
+} satisfies Record<string, OptionSpec>;
+
+const IDENTITY_HELP = `  --task-id ID          task id (default ${DEFAULT_TASK_ID})
+  --run-id N            run id (default ${DEFAULT_RUN_ID})
+  --owner-id ID         owner (worker) id written on every object (default cli-<hostname>)`;
+const WORKER_HELP = `  --provisioner-id ID   provisioner id, part of each proxy's role scope (default ${DEFAULT_PROVISIONER_ID})
+  --worker-type NAME    worker type, part of each proxy's role scope (default ${DEFAULT_WORKER_TYPE})
+  --proxy-image REF     auth proxy image (default ${DEFAULT_PROXY_IMAGE})`;
+const INPUT_HELP = `  FILE is a whole task definition (its "payload" and "scopes" are used) or a bare payload
+  (an object with "services"); "-" reads it from stdin.`;
+
+export interface CommandSpec {
+  name: string;
+  summary: string;
+  positionals: { min: number; max: number };
+  options: Record<string, OptionSpec>;
+  help: string;
+}
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'plan',
+    summary: 'print what up (or --down) would do; changes nothing',
+    positionals: { min: 0, max: 1 },
+    options: {
+      help,
+      output,
+      offline: { type: 'boolean' },
+      down: { type: 'boolean' },
+      ...identity,
+      ...worker,
+    },
+    help: `Usage: docker-services plan FILE [options]
+       docker-services plan --down [options]
+
+Prints the actions that would bring the engine to the task's services (or, with --down, to
+nothing of the task), with the cause of each. It only reads: nothing is created, started or
+removed, and no Docker write call is made.
+
+${INPUT_HELP}
+
+Options:
+  --offline             plan against an empty engine without contacting Docker: no containers,
+                        no networks and no images (every image is planned as a pull, and each
+                        proxy's scope shows \${imageKey} until its image is resolved)
+  --down                plan the empty graph for the task (FILE is not needed)
+  --output text|json    text like \`terraform plan\` (default) or JSON
+${IDENTITY_HELP}
+${WORKER_HELP}
+
+Exit status: 0 nothing to do, 2 changes planned, 1 error.
+
+Example:
+  docker-services plan --offline fixtures/payloads/three-services.json
+  docker-services plan task.json --task-id fN1SbArXTPSVFNUvaOlinQ --output json
+`,
+  },
+  {
+    name: 'up',
+    summary: 'create and start the services, wait until every one is ready, then exit',
+    positionals: { min: 1, max: 1 },
+    options: { help, timeout: { type: 'string' }, ...identity, ...worker },
+    help: `Usage: docker-services up FILE [options]
+
+Converges the engine to the task's services: networks, service containers and their auth
+proxies; waits until every service is ready (healthy where it has a health check, running
+otherwise), prints the create options the task container must merge to join the task network
+(JSON, on stdout), and exits. The services keep running: this command is not a supervisor and
+does not restart a service that dies later; run \`plan\` to see what changed and \`up\` again to
+repair, \`down\` to remove everything.
+
+Progress goes to stderr: one redrawn line per service on a terminal, plain lines otherwise.
+
+${INPUT_HELP}
+
+Options:
+  --timeout SECONDS     give up (and remove what was made) after this long (default ${DEFAULT_UP_TIMEOUT_S})
+${IDENTITY_HELP}
+${WORKER_HELP}
+
+Environment:
+  TASKCLUSTER_ROOT_URL, TASKCLUSTER_CLIENT_ID, TASKCLUSTER_ACCESS_TOKEN, TASKCLUSTER_CERTIFICATE
+                        the worker's credentials, from which each proxy's credentials are made
+  DOCKER_HOST           unix:///path/to/docker.sock or tcp://host:port (default /var/run/docker.sock)
+
+Example:
+  docker-services up fixtures/payloads/three-services.json --task-id fN1SbArXTPSVFNUvaOlinQ
+`,
+  },
+  {
+    name: 'down',
+    summary: 'remove every container and network of a task (kills them at once)',
+    positionals: { min: 0, max: 0 },
+    options: { help, ...identity },
+    help: `Usage: docker-services down [options]
+
+Reconciles the empty graph for the task: every container of it is killed and removed, then its
+networks. It needs only the ids: what belongs to the task is read from the objects' labels.
+
+Options:
+${IDENTITY_HELP}
+
+Example:
+  docker-services down --task-id fN1SbArXTPSVFNUvaOlinQ --run-id 0
+`,
+  },
+  {
+    name: 'gc',
+    summary: 'remove what this owner left of tasks that are not active',
+    positionals: { min: 0, max: 0 },
+    options: {
+      help,
+      output,
+      'dry-run': { type: 'boolean' },
+      active: { type: 'string', multiple: true },
+      'owner-id': identity['owner-id'],
+    },
+    help: `Usage: docker-services gc [--active TASK_ID]... [--dry-run] [options]
+
+Removes every container and network of this owner whose task is not listed with --active (all
+of them when none is). With --dry-run it prints the plan for each such task instead and changes
+nothing (exit 2 when something would be removed, 0 when nothing).
+
+Options:
+  --active TASK_ID      a task whose objects are kept (repeatable)
+  --dry-run             print what would be removed, change nothing
+  --output text|json    for --dry-run (default text)
+  --owner-id ID         owner (worker) id (default cli-<hostname>)
+
+Example:
+  docker-services gc --active fN1SbArXTPSVFNUvaOlinQ --dry-run
+`,
+  },
+  {
+    name: 'status',
+    summary: "list this owner's tasks and the phase of each service",
+    positionals: { min: 0, max: 0 },
+    options: { help, output, 'owner-id': identity['owner-id'] },
+    help: `Usage: docker-services status [options]
+
+Lists the tasks this owner has objects of, and for each service its container's phase (created,
+running, healthy, unhealthy, exited with its code, …) and its proxy's. Read only.
+
+Options:
+  --output text|json    (default text)
+  --owner-id ID         owner (worker) id (default cli-<hostname>)
+
+Example:
+  docker-services status --owner-id cli-myhost
+`,
+  },
+  {
+    name: 'validate',
+    summary: 'decode a payload and report every error in it; contacts nothing',
+    positionals: { min: 1, max: 1 },
+    options: { help, ...identity, ...worker },
+    help: `Usage: docker-services validate FILE [options]
+
+Decodes the payload's services and compiles them against the worker configuration, without
+contacting Docker. Prints a one-line summary when it is valid (exit 0), or every error with its
+JSON path on stderr (exit 1).
+
+${INPUT_HELP}
+
+Options:
+${IDENTITY_HELP}
+${WORKER_HELP}
+
+Example:
+  docker-services validate fixtures/payloads/three-services.json
+`,
+  },
+];
+
+export const MAIN_HELP = `Usage: docker-services <command> [options]
+
+Service containers (and their auth proxies) for Taskcluster docker-worker tasks, converged by a
+reconciler over the Docker API.
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(10)}${c.summary}`).join('\n')}
+
+Run \`docker-services <command> --help\` for a command's options and an example.
+
+Example:
+  docker-services plan --offline fixtures/payloads/three-services.json
+`;
+
+export interface ParsedCommand {
+  command: CommandSpec;
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+}
+
+export function parseCommandLine(argv: readonly string[]): ParsedCommand | 'help' {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') return 'help';
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command)
+    throw new UsageError(`unknown command "${name}"; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...rest], options: command.options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(
+      (error as Error).message.replace(/\. To specify a positional.*$/s, ''),
+      command.name,
+    );
+  }
+  const values = parsed.values as ParsedCommand['values'];
+  if (!values.help) {
+    const n = parsed.positionals.length;
+    if (n < command.positionals.min)
+      throw new UsageError('missing FILE (a path, or - for stdin)', command.name);
+    if (n > command.positionals.max)
+      throw new UsageError(
+        `unexpected argument "${parsed.positionals[command.positionals.max]}"`,
+        command.name,
+      );
+  }
+  return { command, values, positionals: parsed.positionals };
+}
+
+export function stringOption(values: ParsedCommand['values'], name: string): string | undefined {
+  const value = values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function outputOption(values: ParsedCommand['values']): 'text' | 'json' {
+  const value = stringOption(values, 'output') ?? 'text';
+  if (value !== 'text' && value !== 'json')
+    throw new UsageError(`--output must be text or json, not "${value}"`);
+  return value;
+}
+
+export function runIdOption(values: ParsedCommand['values']): number {
+  const raw = stringOption(values, 'run-id');
+  if (raw === undefined) return DEFAULT_RUN_ID;
+  // Taskcluster run ids are 0…49; anything that is not a plain small integer is a typo.
+  if (!/^\d{1,2}$/.test(raw)) throw new UsageError(`--run-id must be a run number (0, 1, …), not "${raw}"`);
+  return Number(raw);
+}
+
+export function secondsOption(values: ParsedCommand['values'], name: string, fallback: number): number {
+  const raw = stringOption(values, name);
+  if (raw === undefined) return fallback;
+  const seconds = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || !(seconds > 0))
+    throw new UsageError(`--${name} must be a number of seconds, not "${raw}"`);
+  return seconds;
+}
