@@ -21,11 +21,11 @@ step "docker engine"
 scripts/docker-engine.sh
 
 step "local images"
+npm run --silent build # the proxy image is built from dist/proxy
 fixtures/images/build.sh
 
 step "typecheck"
 npm run --silent typecheck
-npm run --silent build
 
 step "lint"
 npm run --silent lint
