@@ -49,6 +49,11 @@ export interface ConnectNetwork extends ActionBase {
 export interface StartContainer extends ActionBase {
   kind: 'start-container';
   container: string;
+  /**
+   * Set when this start restarts an exited service: once it succeeded, the loop records it with
+   * `recordRestart(ledger, restart.key, now)` so the next backoff and the budget see it.
+   */
+  restart?: { key: string; attempt: number };
 }
 /** Force-remove: kill at once, anonymous volumes too. A missing container counts as removed. */
 export interface RemoveContainer extends ActionBase {
@@ -60,6 +65,8 @@ export interface DisconnectNetwork extends ActionBase {
   kind: 'disconnect-network';
   networkId: string;
   containerId: string;
+  /** Docker name of the container (its id when it is not one we know), for people to read. */
+  container?: string;
 }
 export interface RemoveNetwork extends ActionBase {
   kind: 'remove-network';

@@ -1,0 +1,74 @@
+/**
+ * Restart backoff for services that exited while their task still wants them. Pure arithmetic:
+ * the clock and the ledger of past restarts are arguments, so the planner stays a function of its
+ * inputs and the loop owns the only mutable copy of the ledger.
+ *
+ * A container never gets a Docker restart policy (dockerd would revive a dead task's proxy after a
+ * daemon restart), so every restart is planned here. The key includes the spec hash, as the
+ * kubelet's does: a changed spec is a new container and starts with a fresh budget.
+ */
+import type { NodeId } from '../desired-state/types.js';
+
+export interface RestartPolicy {
+  /** `fail`: the first exit of a service is terminal for the task. */
+  mode: 'restart' | 'fail';
+  /** Delay before the first restart, measured from the exit; it doubles for each further one. */
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+  /** Restarts allowed per node and spec hash; one more exit past them is a crash loop. */
+  maxRestarts: number;
+}
+
+export const DEFAULT_RESTART_POLICY: RestartPolicy = {
+  mode: 'restart',
+  initialBackoffMs: 1_000,
+  maxBackoffMs: 30_000,
+  maxRestarts: 5,
+};
+
+/** Restarts done so far, keyed by `restartKey()`. `lastAt`: epoch ms of the last restart. */
+export type RestartLedger = Record<string, { count: number; lastAt: number }>;
+
+export function restartKey(node: NodeId, specHash: string): string {
+  return `${node}@${specHash}`;
+}
+
+/** Delay before restart number `restartsSoFar + 1`: initial · 2^restartsSoFar, capped at the maximum. */
+export function backoffDelayMs(policy: RestartPolicy, restartsSoFar: number): number {
+  const delay = policy.initialBackoffMs * 2 ** Math.max(0, restartsSoFar);
+  return Math.min(delay, policy.maxBackoffMs);
+}
+
+export type RestartDecision =
+  /** Restart now; `attempt` is 1-based. */
+  | { kind: 'due'; attempt: number }
+  /** Restart `attempt` becomes due at `until` (epoch ms). */
+  | { kind: 'backoff'; attempt: number; until: number }
+  /** The budget is spent (or the mode forbids restarts): a crash loop. */
+  | { kind: 'exhausted'; used: number };
+
+/**
+ * Whether an exited container may be restarted at `now`. The delay is measured from the last
+ * restart the ledger knows of, else from the container's exit (`finishedAt`); with neither known
+ * the restart is due at once.
+ */
+export function decideRestart(
+  policy: RestartPolicy,
+  entry: { count: number; lastAt: number } | undefined,
+  finishedAt: number | undefined,
+  now: number,
+): RestartDecision {
+  const used = entry?.count ?? 0;
+  if (policy.mode === 'fail' || used >= policy.maxRestarts) return { kind: 'exhausted', used };
+  const attempt = used + 1;
+  const since = entry?.lastAt ?? finishedAt;
+  if (since === undefined || Number.isNaN(since)) return { kind: 'due', attempt };
+  const until = since + backoffDelayMs(policy, used);
+  return now >= until ? { kind: 'due', attempt } : { kind: 'backoff', attempt, until };
+}
+
+/** The ledger after a restart of `key` at `at` (a new object; the argument is not changed). */
+export function recordRestart(ledger: RestartLedger, key: string, at: number): RestartLedger {
+  const count = (ledger[key]?.count ?? 0) + 1;
+  return { ...ledger, [key]: { count, lastAt: at } };
+}

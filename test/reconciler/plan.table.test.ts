@@ -1,0 +1,439 @@
+/**
+ * Table tests of `plan`: each case is (name, change to desired, change to observed, expected plan
+ * text), over one base fixture: a task with three services (db with a health check and a secret
+ * env value, redis with a health check, tools without), each with its proxy and private network.
+ * The expected text lives in `fixtures/plans/<name>.txt` (and `.json` for some); run with
+ * UPDATE_GOLDEN=1 to rewrite them, then read the diff.
+ */
+import { describe, expect, test } from '@jest/globals';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Label } from '../../src/desired-state/labels.js';
+import type { DesiredState } from '../../src/desired-state/types.js';
+import type { ObservedContainer, ObservedNetwork, Snapshot } from '../../src/observed-state/types.js';
+import { formatPlan } from '../../src/reconciler/format.js';
+import { plan, type PlanOptions } from '../../src/reconciler/plan.js';
+import type { Plan } from '../../src/reconciler/actions.js';
+import { restartKey } from '../../src/reconciler/restarts.js';
+import {
+  BASE_NOW,
+  BASE_OWNER,
+  boundContainers,
+  buildDesired,
+  clone,
+  convergedSnapshot,
+  imageId,
+  names,
+  objectId,
+  observedContainer,
+  observedImage,
+  observedNetwork,
+  ownerLabels,
+  baseOptions,
+} from '../support/builders.js';
+
+const GOLDEN_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/plans');
+const UPDATE = process.env.UPDATE_GOLDEN === '1';
+
+const SECRET = 'hunter2-do-not-print';
+const IMAGES = {
+  postgres: 'ds-fixtures/postgres:latest',
+  redis: 'ds-fixtures/redis:latest',
+  busybox: 'ds-fixtures/busybox:latest',
+};
+const SERVICES = [
+  { name: 'db', image: IMAGES.postgres, env: { POSTGRES_PASSWORD: SECRET }, healthCheck: true },
+  { name: 'redis', image: IMAGES.redis, healthCheck: true },
+  { name: 'tools', image: IMAGES.busybox, cmd: ['sleep', '3600'] },
+];
+const N = names(BASE_OWNER);
+const OTHER_TASK = { ownerId: BASE_OWNER.ownerId, taskId: 'Zq0vH1sVRhmDw0oJxzzXtA', runId: 2 };
+const OTHER_OWNER = { ownerId: 'worker-9', taskId: 'Pp3c2XRmQyC0zC8aQ9cX4w', runId: 0 };
+
+const baseDesired = (): DesiredState => buildDesired(SERVICES);
+
+interface Case {
+  name: string;
+  desired?: (d: DesiredState) => DesiredState;
+  /** Changes a copy of the converged snapshot of the base graph. */
+  observed?: (s: Snapshot) => Snapshot | void;
+  options?: (o: PlanOptions) => Partial<PlanOptions>;
+  json?: boolean;
+  /** Extra checks beyond the golden text. */
+  check?: (p: Plan) => void;
+}
+
+function c(s: Snapshot, name: string): ObservedContainer {
+  const found = s.containers.find((x) => x.name === name);
+  if (!found) throw new Error(`no container ${name}`);
+  return found;
+}
+function n(s: Snapshot, name: string): ObservedNetwork {
+  const found = s.networks.find((x) => x.name === name);
+  if (!found) throw new Error(`no network ${name}`);
+  return found;
+}
+function dropContainer(s: Snapshot, name: string): void {
+  const gone = c(s, name);
+  s.containers = s.containers.filter((x) => x !== gone);
+  for (const net of s.networks) net.containerIds = net.containerIds.filter((id) => id !== gone.id);
+}
+function dropNetwork(s: Snapshot, name: string): void {
+  s.networks = s.networks.filter((x) => x.name !== name);
+}
+function nothingThere(s: Snapshot): void {
+  s.containers = [];
+  s.networks = [];
+}
+function detach(s: Snapshot, container: string, network: string): void {
+  const ct = c(s, container);
+  const net = n(s, network);
+  delete ct.networks[network];
+  net.containerIds = net.containerIds.filter((id) => id !== ct.id);
+}
+function attach(s: Snapshot, container: string, network: string): void {
+  const ct = c(s, container);
+  const net = n(s, network);
+  ct.networks[network] = { networkId: net.id, aliases: [], ipAddress: '172.20.0.99' };
+  net.containerIds.push(ct.id);
+}
+function exited(s: Snapshot, name: string, exitCode: number, finishedAgoMs: number, oomKilled = false): void {
+  Object.assign(c(s, name), {
+    state: 'exited',
+    exitCode,
+    oomKilled,
+    health: 'none',
+    finishedAt: new Date(BASE_NOW - finishedAgoMs).toISOString(),
+  });
+}
+function dbKey(s: Snapshot): string {
+  return restartKey('container/service/db', c(s, N.service('db')).labels[Label.specHash]!);
+}
+/** Every object of a converged run of another task (same services), relabelled. */
+function otherTaskObjects(owner: typeof OTHER_TASK): Snapshot {
+  return convergedSnapshot(buildDesired(SERVICES, owner));
+}
+
+const cases: Case[] = [
+  { name: 'nothing-there', observed: nothingThere, json: true },
+  {
+    name: 'nothing-there-no-images',
+    observed: (s) => {
+      nothingThere(s);
+      s.missingImages = s.images.map((i) => i.ref);
+      s.images = [];
+    },
+  },
+  { name: 'all-ready', json: true, check: (p) => expect(p.ready).toBe(true) },
+  {
+    name: 'drifted-hash',
+    json: true,
+    observed: (s) => {
+      c(s, N.service('db')).labels[Label.specHash] = '9a0c5be1d2f3';
+    },
+  },
+  {
+    name: 'spec-hash-label-missing',
+    observed: (s) => {
+      delete c(s, N.service('redis')).labels[Label.specHash];
+    },
+  },
+  {
+    name: 'dead-service-backoff-due',
+    observed: (s) => exited(s, N.service('db'), 1, 10_000),
+    check: (p) => {
+      const start = p.actions.find((a) => a.kind === 'start-container');
+      expect(start && start.kind === 'start-container' && start.restart?.attempt).toBe(2);
+    },
+  },
+  {
+    name: 'dead-service-backoff-not-due',
+    json: true,
+    observed: (s) => exited(s, N.service('db'), 1, 10_000),
+  },
+  {
+    name: 'exited-first-restart-oom',
+    observed: (s) => exited(s, N.service('db'), 137, 30_000, true),
+  },
+  {
+    name: 'exited-just-now',
+    observed: (s) => exited(s, N.service('db'), 2, 200),
+  },
+  {
+    name: 'dead-state-restart',
+    observed: (s) => {
+      exited(s, N.service('tools'), 255, 60_000);
+      c(s, N.service('tools')).state = 'dead';
+    },
+  },
+  {
+    name: 'crash-loop-past-budget',
+    observed: (s) => exited(s, N.service('db'), 137, 60_000, true),
+  },
+  {
+    name: 'restart-mode-fail',
+    observed: (s) => exited(s, N.service('redis'), 137, 60_000, true),
+    options: (o) => ({ restart: { ...o.restart, mode: 'fail' } }),
+  },
+  {
+    name: 'orphan-service-dropped',
+    desired: () => buildDesired(SERVICES.filter((s) => s.name !== 'tools')),
+  },
+  {
+    name: 'orphan-container-stray',
+    observed: (s) => {
+      const name = `${N.taskNetwork}_old`;
+      const stray = observedContainer(name, {
+        ...ownerLabels(BASE_OWNER),
+        [Label.node]: 'container/service/old',
+        [Label.specHash]: '0000',
+      });
+      s.containers.push(stray);
+      attach(s, name, N.taskNetwork);
+    },
+  },
+  {
+    name: 'orphan-network-stray-foreign-endpoint',
+    observed: (s) => {
+      const name = `${N.taskNetwork}_gone`;
+      const decoyId = objectId('container', 'decoy');
+      const unknownId = objectId('container', 'unknown');
+      s.networks.push(
+        observedNetwork(name, { ...ownerLabels(BASE_OWNER), [Label.node]: 'network/service/gone' }, [
+          unknownId,
+          decoyId,
+        ]),
+      );
+      s.foreign.push({
+        type: 'container',
+        id: decoyId,
+        name: `${N.taskNetwork}_decoy`,
+        reason: 'no owner label',
+      });
+    },
+  },
+  {
+    name: 'foreign-same-named-container',
+    json: true,
+    observed: (s) => {
+      dropContainer(s, N.service('db'));
+      s.foreign.push({
+        type: 'container',
+        id: objectId('container', 'intruder'),
+        name: N.service('db'),
+        reason: 'no owner label',
+      });
+    },
+  },
+  {
+    name: 'foreign-same-named-network',
+    observed: (s) => {
+      dropContainer(s, N.service('db'));
+      dropContainer(s, N.proxy('db'));
+      dropNetwork(s, N.serviceNetwork('db'));
+      s.foreign.push({
+        type: 'network',
+        id: objectId('network', 'intruder'),
+        name: N.serviceNetwork('db'),
+        reason: 'owner label of another worker',
+      });
+    },
+  },
+  {
+    name: 'empty-graph-full-task',
+    json: true,
+    desired: () => buildDesired([]),
+  },
+  {
+    name: 'empty-graph-nothing-there',
+    desired: () => buildDesired([]),
+    observed: nothingThere,
+    check: (p) => expect(p.ready).toBe(true),
+  },
+  {
+    name: 'other-tasks-untouched-ready',
+    observed: (s) => {
+      for (const other of [otherTaskObjects(OTHER_TASK), otherTaskObjects(OTHER_OWNER)]) {
+        s.containers.push(...other.containers);
+        s.networks.push(...other.networks);
+      }
+    },
+    check: (p) => expect(p.ready).toBe(true),
+  },
+  {
+    name: 'other-tasks-untouched-empty-graph',
+    desired: () => buildDesired([]),
+    observed: (s) => {
+      for (const other of [otherTaskObjects(OTHER_TASK), otherTaskObjects(OTHER_OWNER)]) {
+        s.containers.push(...other.containers);
+        s.networks.push(...other.networks);
+      }
+    },
+  },
+  {
+    name: 'image-missing',
+    observed: (s) => {
+      nothingThere(s);
+      s.images = s.images.filter((i) => i.ref !== IMAGES.redis);
+      s.missingImages = [IMAGES.redis];
+    },
+  },
+  {
+    name: 'image-carries-our-labels',
+    observed: (s) => {
+      nothingThere(s);
+      s.images = s.images.map((i) =>
+        i.ref === IMAGES.busybox ? observedImage(i.ref, { [Label.owner]: 'worker-7', [Label.node]: 'x' }) : i,
+      );
+    },
+  },
+  {
+    name: 'proxy-not-yet-healthy',
+    observed: (s) => {
+      c(s, N.proxy('db')).health = 'starting';
+      Object.assign(c(s, N.service('db')), { state: 'created', health: 'none', startedAt: undefined });
+    },
+  },
+  {
+    name: 'proxy-unhealthy',
+    observed: (s) => {
+      c(s, N.proxy('db')).health = 'unhealthy';
+    },
+  },
+  {
+    name: 'created-not-started',
+    observed: (s) => {
+      for (const ct of s.containers)
+        Object.assign(ct, { state: 'created', health: 'none', startedAt: undefined });
+    },
+  },
+  {
+    name: 'created-not-connected',
+    observed: (s) => {
+      Object.assign(c(s, N.service('db')), { state: 'created', health: 'none', startedAt: undefined });
+      detach(s, N.service('db'), N.serviceNetwork('db'));
+    },
+  },
+  {
+    name: 'running-disconnected',
+    observed: (s) => detach(s, N.service('redis'), N.serviceNetwork('redis')),
+  },
+  {
+    name: 'running-on-extra-network',
+    observed: (s) => attach(s, N.proxy('redis'), N.taskNetwork),
+  },
+  {
+    name: 'service-health-starting',
+    observed: (s) => {
+      c(s, N.service('redis')).health = 'starting';
+    },
+  },
+  {
+    name: 'removing-desired',
+    observed: (s) => {
+      c(s, N.service('db')).state = 'removing';
+    },
+  },
+  {
+    name: 'removing-orphan-network-waits',
+    desired: () => buildDesired(SERVICES.filter((s) => s.name !== 'tools')),
+    observed: (s) => {
+      c(s, N.service('tools')).state = 'removing';
+    },
+  },
+  {
+    name: 'paused-replaced',
+    observed: (s) => {
+      c(s, N.service('redis')).state = 'paused';
+    },
+  },
+  {
+    name: 'network-gone-stale-endpoints',
+    observed: (s) => {
+      dropNetwork(s, N.serviceNetwork('db'));
+      exited(s, N.service('db'), 0, 60_000);
+      exited(s, N.proxy('db'), 0, 60_000);
+    },
+  },
+  {
+    name: 'served-image-changed',
+    observed: (s) => {
+      s.images = s.images.map((i) =>
+        i.ref === IMAGES.postgres ? observedImage(i.ref, {}, `sha256:${'ab'.repeat(32)}`) : i,
+      );
+    },
+  },
+  {
+    name: 'network-missing-running-containers-untouched',
+    observed: (s) => {
+      // Docker never removes a network with endpoints; a snapshot taken mid-change can still show this.
+      dropNetwork(s, N.taskNetwork);
+      for (const ct of s.containers) delete ct.networks[N.taskNetwork];
+    },
+  },
+];
+
+/** The options for a case: the ledger gives db two restarts' history where a case wants it. */
+function optionsFor(k: Case, observed: Snapshot): PlanOptions {
+  const o = baseOptions();
+  const hasDb = observed.containers.some((x) => x.name === N.service('db'));
+  if (hasDb) {
+    const key = dbKey(observed);
+    const ledger: Record<string, PlanOptions['restarts']> = {
+      'dead-service-backoff-due': { [key]: { count: 1, lastAt: BASE_NOW - 5_000 } },
+      'dead-service-backoff-not-due': { [key]: { count: 3, lastAt: BASE_NOW - 2_000 } },
+      'crash-loop-past-budget': { [key]: { count: 5, lastAt: BASE_NOW - 40_000 } },
+    };
+    if (ledger[k.name]) o.restarts = ledger[k.name]!;
+  }
+  return { ...o, ...(k.options?.(o) ?? {}) };
+}
+
+function run(k: Case): Plan {
+  const desired = k.desired ? k.desired(baseDesired()) : baseDesired();
+  const base = clone(convergedSnapshot(baseDesired()));
+  const observed = k.observed ? (k.observed(base) ?? base) : base;
+  return plan(desired, observed, optionsFor(k, observed));
+}
+
+function golden(file: string, actual: string): void {
+  const path = join(GOLDEN_DIR, file);
+  if (UPDATE) {
+    mkdirSync(GOLDEN_DIR, { recursive: true });
+    writeFileSync(path, actual);
+    return;
+  }
+  if (!existsSync(path)) throw new Error(`missing golden ${path}: run with UPDATE_GOLDEN=1`);
+  expect(actual).toBe(readFileSync(path, 'utf8'));
+}
+
+describe('plan over golden text', () => {
+  test('the table has unique names and at least 25 cases', () => {
+    expect(new Set(cases.map((k) => k.name)).size).toBe(cases.length);
+    expect(cases.length).toBeGreaterThanOrEqual(25);
+  });
+
+  test.each(cases.map((k) => [k.name, k] as const))('%s', (_name, k) => {
+    const p = run(k);
+    const text = formatPlan(p, 'text');
+    golden(`${k.name}.txt`, text);
+    if (k.json) golden(`${k.name}.json`, formatPlan(p, 'json'));
+    // Env values of the graph never reach either rendering.
+    expect(text).not.toContain(SECRET);
+    expect(formatPlan(p, 'json')).not.toContain(SECRET);
+    k.check?.(p);
+  });
+});
+
+describe('the base fixture', () => {
+  test('binds every node, and the converged snapshot carries the bound hashes', () => {
+    const d = baseDesired();
+    const s = convergedSnapshot(d);
+    const bound = boundContainers(d, s.images);
+    expect(bound.map((b) => b.name).sort()).toEqual(s.containers.map((x) => x.name).sort());
+    for (const b of bound) expect(c(s, b.name).labels[Label.specHash]).toBe(b.specHash);
+    expect(c(s, N.proxy('db')).image).toBe('ds-fixtures/proxy:latest');
+    expect(s.images.map((i) => i.id)).toContain(imageId(IMAGES.postgres));
+  });
+});
