@@ -10,7 +10,7 @@ describe('redact', () => {
   });
 
   it('leaves values too short to be secrets alone', () => {
-    expect(redact('x marks the spot', ['x', 'the'])).toBe('x marks the spot');
+    expect(redact('x marks the spot', ['x', 'the', 'spot'])).toBe('x marks the spot');
   });
 
   it('redacts a multi-line secret whole and line by line', () => {
@@ -21,7 +21,7 @@ describe('redact', () => {
 
   it('never leaves a secret in the output (property)', () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 4, maxLength: 12 }), fc.array(fc.string()), (secret, parts) => {
+      fc.property(fc.string({ minLength: 6, maxLength: 12 }), fc.array(fc.string()), (secret, parts) => {
         fc.pre(!REDACTED.includes(secret) && !secret.includes('\n'));
         const text = parts.join(secret);
         expect(redact(text, [secret]).includes(secret)).toBe(false);

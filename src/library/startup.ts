@@ -1,0 +1,172 @@
+/**
+ * Whether a task's services are ready, or which one has failed and why: a pure reading of one
+ * snapshot against the desired graph, so that `start()` decides on every fresh snapshot (pushed
+ * by Docker's events, `health_status` included) and never polls.
+ */
+import type { ContainerNode, DesiredState } from '../desired-state/types.js';
+import type { Blocked } from '../reconciler/actions.js';
+import { ReconcileError } from '../reconciler/errors.js';
+import type { ObservedContainer, Snapshot } from '../observed-state/types.js';
+import type { StartFailureReason } from './errors.js';
+import {
+  isReady,
+  phaseOf,
+  taskContainers,
+  trackerKey,
+  type ServicePhase,
+  type ServiceRole,
+} from './phases.js';
+
+export interface StartFailure {
+  service: string | undefined;
+  role: ServiceRole;
+  phase: ServicePhase;
+  reason: StartFailureReason;
+  /** The container whose log tells the story, when there is one. */
+  containerId?: string;
+}
+
+export interface StartupStatus {
+  /** Every desired container runs, healthy where it has a health check. */
+  ready: boolean;
+  /** The first failure found (services in name order, a service before its proxy). */
+  failure?: StartFailure;
+  /** Not ready yet, with their phase, in name order. */
+  pending: { service: string; role: ServiceRole; phase: ServicePhase }[];
+}
+
+function roleOf(node: ContainerNode): ServiceRole {
+  return node.role;
+}
+
+function byServiceThenRole(a: ContainerNode, b: ContainerNode): number {
+  if (a.service !== b.service) return a.service < b.service ? -1 : 1;
+  return a.role === b.role ? 0 : a.role === 'service' ? -1 : 1;
+}
+
+/** A container that reached a state it cannot leave on its way to ready. */
+export function containerFailure(container: ObservedContainer): StartFailureReason | undefined {
+  if (container.state === 'exited' || container.state === 'dead') {
+    return container.oomKilled
+      ? { kind: 'oom-killed', exitCode: container.exitCode }
+      : { kind: 'exited', exitCode: container.exitCode };
+  }
+  if (container.health === 'unhealthy') {
+    return container.lastHealthOutput !== undefined
+      ? { kind: 'unhealthy', lastProbeOutput: container.lastHealthOutput }
+      : { kind: 'unhealthy' };
+  }
+  return undefined;
+}
+
+export function evaluateStartup(desired: DesiredState, snapshot: Snapshot): StartupStatus {
+  const observed = taskContainers(snapshot, desired.owner);
+  const pending: StartupStatus['pending'] = [];
+  let failure: StartFailure | undefined;
+  const foreignNames = new Map(snapshot.foreign.map((f) => [f.name, f]));
+  for (const node of [...desired.containers].sort(byServiceThenRole)) {
+    const role = roleOf(node);
+    const container = observed.get(trackerKey(role, node.service));
+    const foreign = foreignNames.get(node.name);
+    if (!container && foreign && !failure) {
+      failure = {
+        service: node.service,
+        role,
+        phase: 'pending',
+        reason: { kind: 'name-conflict', name: node.name, detail: foreign.reason },
+      };
+    }
+    if (!container) {
+      pending.push({ service: node.service, role, phase: 'pending' });
+      continue;
+    }
+    const phase = phaseOf(container);
+    const reason = containerFailure(container);
+    if (reason && !failure) {
+      if (reason.kind === 'oom-killed') reason.memoryBytes = node.limits.memoryBytes;
+      failure = { service: node.service, role, phase, reason, containerId: container.id };
+    }
+    // A health check the graph asks for shows as `starting` once the container runs; `none`
+    // with one asked for means Docker has not applied it (yet): not ready.
+    const ready = isReady(container) && !(node.healthCheck && container.health === 'none');
+    if (!ready) pending.push({ service: node.service, role, phase });
+  }
+  const status: StartupStatus = { ready: pending.length === 0 && !failure, pending };
+  if (failure) status.failure = failure;
+  return status;
+}
+
+/**
+ * Which service a reconcile failure is about, and the reason in `start()`'s terms. The loop's
+ * error names graph nodes and images; the worker wants a service name.
+ */
+export function failureFromReconcileError(
+  desired: DesiredState,
+  error: unknown,
+  pending: StartupStatus['pending'],
+): StartFailure {
+  const firstPending = pending[0];
+  const fallback = {
+    service: firstPending?.service,
+    role: firstPending?.role ?? ('service' as ServiceRole),
+    phase: firstPending?.phase ?? ('pending' as ServicePhase),
+  };
+  if (!(error instanceof ReconcileError)) {
+    return {
+      ...fallback,
+      reason: { kind: 'reconcile-failed', message: error instanceof Error ? error.message : String(error) },
+    };
+  }
+  const blocked: Blocked | undefined = error.details.blocked?.[0];
+  const node = desired.containers.find(
+    (c) =>
+      (blocked?.node !== undefined && c.id === blocked.node) ||
+      (blocked !== undefined && c.name === blocked.name) ||
+      (blocked !== undefined && c.image === blocked.name) ||
+      (error.details.actionId !== undefined && error.details.actionId.endsWith(`:${c.name}`)),
+  );
+  const who = node
+    ? {
+        service: node.service,
+        role: node.role,
+        phase:
+          pending.find((p) => p.service === node.service && p.role === node.role)?.phase ?? fallback.phase,
+      }
+    : fallback;
+  switch (error.reason) {
+    case 'aborted':
+      return { ...who, reason: { kind: 'aborted' } };
+    case 'deadline':
+      return { ...who, reason: { kind: 'deadline', deadline: '' } };
+    default:
+      break;
+  }
+  switch (error.code) {
+    case 'image-not-found':
+    case 'image-missing': {
+      const image =
+        node?.image ??
+        desired.images.find((ref) => error.message.includes(ref)) ??
+        blocked?.name ??
+        'unknown image';
+      const imageNode = node ?? desired.containers.find((c) => c.image === image);
+      return {
+        service: imageNode?.service ?? who.service,
+        role: imageNode?.role ?? who.role,
+        phase: imageNode ? 'pulling' : who.phase,
+        reason: { kind: 'image-not-found', image, detail: error.message },
+      };
+    }
+    case 'name-conflict':
+      return {
+        ...who,
+        reason: { kind: 'name-conflict', name: blocked?.name ?? node?.name ?? '', detail: error.message },
+      };
+    default:
+      return { ...who, reason: { kind: 'reconcile-failed', message: error.message, ...codeOf(error) } };
+  }
+}
+
+function codeOf(error: ReconcileError): { code?: string } {
+  return error.code !== undefined ? { code: error.code } : {};
+}

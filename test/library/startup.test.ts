@@ -1,0 +1,167 @@
+import { describe, expect, it } from '@jest/globals';
+import { Label } from '../../src/desired-state/labels.js';
+import type { ContainerNode, DesiredState } from '../../src/desired-state/types.js';
+import { evaluateStartup, failureFromReconcileError } from '../../src/library/startup.js';
+import type { ObservedContainer, Snapshot } from '../../src/observed-state/types.js';
+import { ReconcileError } from '../../src/reconciler/errors.js';
+
+const owner = { ownerId: 'w1', taskId: 'T1', runId: 0 };
+
+function node(service: string, role: 'service' | 'proxy', over: Partial<ContainerNode> = {}): ContainerNode {
+  const name = role === 'proxy' ? `ds-T1-0_${service}_proxy` : `ds-T1-0_${service}`;
+  return {
+    kind: 'container',
+    id: `container/${role}/${service}`,
+    name,
+    role,
+    service,
+    image: role === 'proxy' ? 'proxy:1' : `${service}:1`,
+    env: {},
+    limits: { memoryBytes: 64 * 1024 * 1024, pidsLimit: 64, logMaxBytes: 1 << 20 },
+    networks: [],
+    dependsOn: [],
+    needsCredentials: role === 'proxy',
+    labels: {},
+    specHash: 'h',
+    ...over,
+  };
+}
+
+function desired(nodes: ContainerNode[]): DesiredState {
+  return { owner, networks: [], containers: nodes, images: [...new Set(nodes.map((n) => n.image))] };
+}
+
+function observed(n: ContainerNode, over: Partial<ObservedContainer> = {}): ObservedContainer {
+  return {
+    id: `id-${n.name}`,
+    name: n.name,
+    labels: {
+      [Label.owner]: 'w1',
+      [Label.taskId]: 'T1',
+      [Label.runId]: '0',
+      [Label.role]: n.role,
+      [Label.service]: n.service,
+    },
+    image: n.image,
+    imageId: 'sha256:1',
+    state: 'running',
+    exitCode: 0,
+    oomKilled: false,
+    health: 'none',
+    networks: {},
+    startedAt: '2026-01-01T00:00:00Z',
+    ...over,
+  };
+}
+
+function snap(containers: ObservedContainer[], foreign: Snapshot['foreign'] = []): Snapshot {
+  return { time: 't', containers, networks: [], images: [], missingImages: [], foreign };
+}
+
+const db = node('db', 'service', {
+  healthCheck: { test: ['CMD', 'true'], intervalNs: 1, timeoutNs: 1, retries: 1, startPeriodNs: 0 },
+});
+const dbProxy = node('db', 'proxy');
+const cache = node('cache', 'service');
+const graph = desired([db, dbProxy, cache, node('cache', 'proxy')]);
+
+describe('evaluateStartup', () => {
+  it('is ready when every container runs and the health-checked ones are healthy', () => {
+    const all = graph.containers.map((n) => observed(n, n === db ? { health: 'healthy' } : {}));
+    expect(evaluateStartup(graph, snap(all))).toEqual({ ready: true, pending: [] });
+  });
+
+  it('lists what is not ready yet, with its phase', () => {
+    const some = [
+      observed(db, { health: 'starting' }),
+      observed(dbProxy),
+      observed(cache, { state: 'created' }),
+    ];
+    expect(evaluateStartup(graph, snap(some))).toEqual({
+      ready: false,
+      pending: [
+        { service: 'cache', role: 'service', phase: 'created' },
+        { service: 'cache', role: 'proxy', phase: 'pending' },
+        { service: 'db', role: 'service', phase: 'running' },
+      ],
+    });
+  });
+
+  it('a health check asked for but not (yet) applied is not ready', () => {
+    const status = evaluateStartup(desired([db]), snap([observed(db, { health: 'none' })]));
+    expect(status.ready).toBe(false);
+  });
+
+  it('reports an exit with its code, an OOM kill with the limit, unhealthy with the probe output', () => {
+    const exited = evaluateStartup(graph, snap([observed(cache, { state: 'exited', exitCode: 3 })]));
+    expect(exited.failure).toEqual({
+      service: 'cache',
+      role: 'service',
+      phase: 'exited',
+      reason: { kind: 'exited', exitCode: 3 },
+      containerId: 'id-ds-T1-0_cache',
+    });
+    const oom = evaluateStartup(
+      graph,
+      snap([observed(db, { state: 'exited', exitCode: 137, oomKilled: true })]),
+    );
+    expect(oom.failure?.reason).toEqual({ kind: 'oom-killed', exitCode: 137, memoryBytes: 64 * 1024 * 1024 });
+    const sick = evaluateStartup(
+      graph,
+      snap([observed(db, { health: 'unhealthy', lastHealthOutput: 'nope' })]),
+    );
+    expect(sick.failure).toMatchObject({
+      service: 'db',
+      phase: 'unhealthy',
+      reason: { kind: 'unhealthy', lastProbeOutput: 'nope' },
+    });
+  });
+
+  it('names a foreign object holding a name the graph needs', () => {
+    const status = evaluateStartup(
+      graph,
+      snap([], [{ type: 'container', id: 'x', name: 'ds-T1-0_db', reason: 'no owner label' }]),
+    );
+    expect(status.failure).toMatchObject({
+      service: 'db',
+      reason: { kind: 'name-conflict', name: 'ds-T1-0_db' },
+    });
+  });
+});
+
+describe('failureFromReconcileError', () => {
+  const pending = [{ service: 'cache', role: 'service' as const, phase: 'pending' as const }];
+
+  it('maps a missing image to the service that runs it', () => {
+    const error = new ReconcileError('terminal', 'image pull cache:1: not found', {
+      code: 'image-not-found',
+    });
+    expect(failureFromReconcileError(graph, error, pending)).toMatchObject({
+      service: 'cache',
+      role: 'service',
+      phase: 'pulling',
+      reason: { kind: 'image-not-found', image: 'cache:1' },
+    });
+  });
+
+  it('maps a blocked name conflict to its node', () => {
+    const error = new ReconcileError('blocked', 'name held', {
+      code: 'name-conflict',
+      blocked: [
+        { node: 'container/proxy/db', name: 'ds-T1-0_db_proxy', reason: 'not ours', code: 'name-conflict' },
+      ],
+    });
+    expect(failureFromReconcileError(graph, error, pending)).toMatchObject({
+      service: 'db',
+      role: 'proxy',
+      reason: { kind: 'name-conflict', name: 'ds-T1-0_db_proxy' },
+    });
+  });
+
+  it('keeps anything else as a reconcile failure with its message', () => {
+    expect(failureFromReconcileError(graph, new Error('daemon gone'), pending)).toMatchObject({
+      service: 'cache',
+      reason: { kind: 'reconcile-failed', message: 'daemon gone' },
+    });
+  });
+});
