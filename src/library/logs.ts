@@ -6,42 +6,24 @@
  * restarts it), and Docker's log of a removed container is gone. `ServiceLogs` keeps what was read
  * from each container of a service, so that `stop()` returns the whole story, not only the last run.
  */
+import { redact as redactSecrets } from '../credentials/redact.js';
 import type { DockerApi } from '../docker/client.js';
 
-/** What a secret value is replaced with. */
-export const REDACTED = '[redacted]';
+export { REDACTED } from '../credentials/redact.js';
 
 /**
- * Values shorter than this are not redacted: hiding a 1-3 character value everywhere would erase
- * ordinary text (`x`, `db`, `on`) while protecting nothing that could not be guessed.
- */
-export const MIN_SECRET_LENGTH = 4;
-
-/** Default bound of a service's collected log (the last 1 MiB). */
-export const DEFAULT_MAX_LOG_BYTES = 1024 * 1024;
-
-/** Default bound of the log tail put in a start error. */
-export const DEFAULT_TAIL_BYTES = 8 * 1024;
-export const DEFAULT_TAIL_LINES = 40;
-
-/**
- * Replaces every occurrence of every secret value in `text`. Longer secrets go first, so that a
- * secret that contains another is replaced whole. A multi-line value is also redacted line by
- * line: a log may print it across lines, or be cut between two of them.
+ * Replaces every known secret value in `text` (the credentials module's `redact`, which also
+ * catches JSON-escaped, URL- and base64-encoded forms). A multi-line value is also redacted line
+ * by line: a service may print it across lines, or the log may be cut between two of them.
+ * Values too short to be secrets (under 6 characters) are left alone: hiding every `x` hides nothing.
  */
 export function redact(text: string, secrets: Iterable<string>): string {
-  const values = new Set<string>();
+  const values: string[] = [];
   for (const secret of secrets) {
-    if (secret.length >= MIN_SECRET_LENGTH) values.add(secret);
-    if (secret.includes('\n')) {
-      for (const line of secret.split(/\r?\n/)) if (line.trim().length >= MIN_SECRET_LENGTH) values.add(line);
-    }
+    values.push(secret);
+    if (secret.includes('\n')) values.push(...secret.split(/\r?\n/).filter((line) => line.trim() !== ''));
   }
-  let out = text;
-  for (const value of [...values].sort((a, b) => b.length - a.length)) {
-    if (out.includes(value)) out = out.split(value).join(REDACTED);
-  }
-  return out;
+  return redactSecrets(text, values);
 }
 
 /**
@@ -123,8 +105,8 @@ export class ServiceLogs {
     return [...this.byService.keys()].sort();
   }
 
-  /** The service's log across its containers, redacted, then cut to the bound. */
-  text(service: string, secrets: Iterable<string>): string {
+  /** The service's log across its containers, redacted (by `scrub`), then cut to the bound. */
+  text(service: string, scrub: (text: string) => string): string {
     const captured = this.byService.get(service) ?? [];
     const joined = captured
       .map((c, i) =>
@@ -132,6 +114,6 @@ export class ServiceLogs {
       )
       .join(captured.length > 1 ? '\n' : '');
     // Redact before cutting: a cut may split a secret, but never a replacement marker into a secret.
-    return tailBytes(redact(joined, secrets), this.maxBytes);
+    return tailBytes(scrub(joined), this.maxBytes);
   }
 }

@@ -1,0 +1,62 @@
+/**
+ * What a session needs from the rest of docker-services, in one narrow interface: the desired
+ * state (compile), the observed state (an Observable of snapshots), the reconcile loop, teardown
+ * and garbage collection. `defaultRuntime()` builds it from the real modules; nothing else in
+ * `src/library` imports them, so the seams are all here.
+ */
+import type { Observable } from 'rxjs';
+import type { Logger } from 'winston';
+import type { ContainerNode, DesiredState, OwnerRef } from '../desired-state/types.js';
+import type { WorkerConfig } from '../desired-state/config.js';
+import type { TaskContainerOptions } from '../desired-state/task-container.js';
+import type { DockerApi } from '../docker/client.js';
+import type { ObserveScope } from '../observed-state/scope.js';
+import type { Snapshot } from '../observed-state/types.js';
+import type { RestartPolicy } from '../reconciler/restarts.js';
+
+export interface CompileInput {
+  config: WorkerConfig;
+  taskId: string;
+  runId: number;
+  scopes: string[];
+}
+
+export interface ReconcileInput {
+  desired: DesiredState;
+  restart: RestartPolicy;
+  concurrency: number;
+  credentials: (container: ContainerNode) => Promise<Record<string, string>>;
+  /** The reconcile loop's own snapshots, shared with the session so that Docker is watched once. */
+  snapshots: Observable<Snapshot>;
+  signal?: AbortSignal;
+  logger?: Logger;
+}
+
+export interface Runtime {
+  compile(payload: unknown, input: CompileInput): DesiredState;
+  taskContainerOptions(desired: DesiredState): TaskContainerOptions;
+  /** Fresh snapshots of `scope`, pushed by Docker's events (and a periodic relist). */
+  observe(scope: ObserveScope): Observable<Snapshot>;
+  /** One full observation now. */
+  collect(scope: ObserveScope): Promise<Snapshot>;
+  /**
+   * Converges `desired` and keeps converging while subscribed (a died service is restarted per
+   * `restart`). Errors with a `ReconcileError` on a condition it cannot get past.
+   */
+  reconcile(input: ReconcileInput): Observable<unknown>;
+  /** Reconciles the empty graph of the task run; resolves when nothing of it remains. */
+  down(owner: OwnerRef, options: { concurrency: number; logger?: Logger }): Promise<void>;
+  /** Reconciles the empty graph for every task of `ownerId` that is not in `activeTaskIds`. */
+  collectGarbage(
+    ownerId: string,
+    activeTaskIds: readonly string[],
+    options: { concurrency: number; logger?: Logger },
+  ): Promise<GarbageCollection>;
+}
+
+export interface GarbageCollection {
+  /** Task runs whose objects were removed, as `<taskId>/<runId>`. */
+  removed: string[];
+}
+
+export type RuntimeFactory = (docker: DockerApi) => Runtime;
