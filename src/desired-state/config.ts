@@ -1,0 +1,205 @@
+/**
+ * The worker's configuration of docker-services: who the worker is (the owner of everything it
+ * creates), which proxy image serves credentials, and the limits a task's services must fit in.
+ * Decoded once at the door; everything inside works with the plain `WorkerConfig`.
+ */
+import type * as t from 'io-ts';
+import { checked, strictStruct, toPayloadErrors, withDefault } from './codec.js';
+import { ConfigError, renderValue } from './errors.js';
+import { imageReferenceProblems } from './reference.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+
+/** The kernel refuses a single argv/env string of MAX_ARG_STRLEN (32 pages = 128 KiB) or more. */
+export const MAX_ARG_STRLEN = 128 * KiB;
+
+function isString(u: unknown): u is string {
+  return typeof u === 'string';
+}
+
+function isNumber(u: unknown): u is number {
+  return typeof u === 'number';
+}
+
+function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER): t.Type<number, number, unknown> {
+  return checked(name, isNumber, (u) =>
+    typeof u === 'number' && Number.isInteger(u) && u >= min && u <= max
+      ? []
+      : [`must be an integer from ${min} to ${max}; got ${renderValue(u)}`],
+  );
+}
+
+/** Taskcluster's identifier pattern for provisionerId and workerType. */
+const TC_IDENTIFIER = /^[a-zA-Z0-9-_]{1,38}$/;
+
+function identifier(name: string): t.Type<string, string, unknown> {
+  return checked(name, isString, (u) =>
+    typeof u === 'string' && TC_IDENTIFIER.test(u)
+      ? []
+      : [`must be a Taskcluster identifier (1–38 of a-z, A-Z, 0-9, '-', '_'); got ${renderValue(u)}`],
+  );
+}
+
+// Labels carry the owner id and GC selects by it: it must be a plain, printable token.
+const OwnerId = checked('OwnerId', isString, (u) =>
+  typeof u === 'string' && /^[\x21-\x7e]{1,256}$/.test(u)
+    ? []
+    : [`must be 1–256 printable characters without spaces (the worker's id); got ${renderValue(u)}`],
+);
+
+const RootUrl = checked('RootUrl', isString, (u) => {
+  if (typeof u === 'string' && /^https?:\/\/[^\s]+$/.test(u)) {
+    try {
+      new URL(u);
+      return [];
+    } catch {
+      // reported below
+    }
+  }
+  return [`must be the deployment's http(s) root URL, e.g. "https://tc.example.com"; got ${renderValue(u)}`];
+});
+
+const ImageReference = checked('ImageReference', isString, (u) => {
+  if (typeof u !== 'string') return [`must be an image reference string; got ${renderValue(u)}`];
+  const problems = imageReferenceProblems(u);
+  return problems.length === 0 ? [] : [`${renderValue(u)} is not an image reference: ${problems.join('; ')}`];
+});
+
+const ProxyPort = checked(
+  'ProxyPort',
+  (u): u is 80 => u === 80,
+  (u) => (u === 80 ? [] : [`must be 80 (the proxy is reached as http://taskcluster); got ${renderValue(u)}`]),
+);
+
+export const ProxyConfig = strictStruct(
+  'ProxyConfig',
+  { image: ImageReference, port: withDefault(ProxyPort, 80) },
+  {},
+  {
+    describe: 'an object with image (and port 80)',
+    hints: { image: 'the proxy image reference, e.g. "ds-fixtures/proxy:latest"' },
+  },
+);
+export type ProxyConfig = t.TypeOf<typeof ProxyConfig>;
+
+export const DEFAULT_LIMITS = {
+  maxServices: 16,
+  maxEnvEntries: 64,
+  maxEnvBytes: 64 * KiB,
+  maxValueBytes: 32 * KiB,
+  memoryBytes: 1 * GiB,
+  pidsLimit: 1024,
+  logMaxBytes: 10 * MiB,
+} as const;
+
+export const LimitsConfig = strictStruct(
+  'LimitsConfig',
+  {
+    maxServices: withDefault(integer('maxServices', 0, 1000), DEFAULT_LIMITS.maxServices),
+    maxEnvEntries: withDefault(integer('maxEnvEntries', 0, 10_000), DEFAULT_LIMITS.maxEnvEntries),
+    maxEnvBytes: withDefault(integer('maxEnvBytes', 0, 16 * MiB), DEFAULT_LIMITS.maxEnvBytes),
+    maxValueBytes: withDefault(integer('maxValueBytes', 1, MAX_ARG_STRLEN - 1), DEFAULT_LIMITS.maxValueBytes),
+    // Docker refuses a memory limit under 6 MiB.
+    memoryBytes: withDefault(integer('memoryBytes', 6 * MiB), DEFAULT_LIMITS.memoryBytes),
+    pidsLimit: withDefault(integer('pidsLimit', 16, 1_000_000), DEFAULT_LIMITS.pidsLimit),
+    logMaxBytes: withDefault(integer('logMaxBytes', 64 * KiB), DEFAULT_LIMITS.logMaxBytes),
+  },
+  {},
+  { describe: 'an object of limits', hints: {} },
+);
+export type LimitsConfig = t.TypeOf<typeof LimitsConfig>;
+
+export const DEFAULT_RESTART = {
+  mode: 'restart',
+  initialBackoffMs: 1000,
+  maxBackoffMs: 30_000,
+  maxRestarts: 5,
+} as const;
+
+const RestartMode = checked(
+  'RestartMode',
+  (u): u is 'restart' | 'fail' => u === 'restart' || u === 'fail',
+  (u) =>
+    u === 'restart' || u === 'fail'
+      ? []
+      : [
+          `must be "restart" (restart a died service with backoff) or "fail" (fail the task); got ${renderValue(u)}`,
+        ],
+);
+
+export const RestartConfig = strictStruct(
+  'RestartConfig',
+  {
+    mode: withDefault(RestartMode, DEFAULT_RESTART.mode),
+    initialBackoffMs: withDefault(integer('initialBackoffMs', 0), DEFAULT_RESTART.initialBackoffMs),
+    maxBackoffMs: withDefault(integer('maxBackoffMs', 0), DEFAULT_RESTART.maxBackoffMs),
+    maxRestarts: withDefault(integer('maxRestarts', 0), DEFAULT_RESTART.maxRestarts),
+  },
+  {},
+  { describe: 'an object with mode, initialBackoffMs, maxBackoffMs and maxRestarts', hints: {} },
+);
+export type RestartConfig = t.TypeOf<typeof RestartConfig>;
+
+export const WorkerConfig = strictStruct(
+  'WorkerConfig',
+  {
+    ownerId: OwnerId,
+    provisionerId: identifier('provisionerId'),
+    workerType: identifier('workerType'),
+    rootUrl: RootUrl,
+    proxy: ProxyConfig,
+    limits: withDefault(LimitsConfig, { ...DEFAULT_LIMITS }),
+    restart: withDefault(RestartConfig, { ...DEFAULT_RESTART }),
+    startupTimeoutMs: withDefault(integer('startupTimeoutMs', 1), 120_000),
+    concurrency: withDefault(integer('concurrency', 1, 1000), 8),
+  },
+  {},
+  {
+    describe: 'an object (the worker configuration)',
+    hints: {
+      ownerId: "the worker's id, e.g. its workerGroup/workerId",
+      provisionerId: 'the worker pool\'s provisionerId, e.g. "proj-ci"',
+      workerType: 'the worker pool\'s workerType, e.g. "linux"',
+      rootUrl: 'the deployment root URL, e.g. "https://tc.example.com"',
+      proxy: 'an object with the proxy image, e.g. { "image": "ds-fixtures/proxy:latest" }',
+    },
+  },
+);
+export type WorkerConfig = t.TypeOf<typeof WorkerConfig>;
+
+/** Throws a `ConfigError` listing every problem, each with its path, value and what would be valid. */
+export function decodeWorkerConfig(input: unknown): WorkerConfig {
+  const result = WorkerConfig.decode(input);
+  if (result._tag === 'Left') throw new ConfigError(toPayloadErrors(result.left, 'config'));
+  const config = result.right;
+  if (config.restart.maxBackoffMs < config.restart.initialBackoffMs) {
+    throw new ConfigError([
+      {
+        path: 'restart.maxBackoffMs',
+        value: renderValue(config.restart.maxBackoffMs),
+        message: `must be at least restart.initialBackoffMs (${config.restart.initialBackoffMs}); got ${config.restart.maxBackoffMs}`,
+      },
+    ]);
+  }
+  return config;
+}
+
+/** What a caller must say; everything else has a default. */
+export interface WorkerConfigInput {
+  ownerId: string;
+  provisionerId: string;
+  workerType: string;
+  rootUrl: string;
+  proxy: { image: string; port?: 80 };
+  limits?: Partial<LimitsConfig>;
+  restart?: Partial<RestartConfig>;
+  startupTimeoutMs?: number;
+  concurrency?: number;
+}
+
+/** A full configuration from identity and proxy image, defaults for the rest; validated. */
+export function defaultWorkerConfig(input: WorkerConfigInput): WorkerConfig {
+  return decodeWorkerConfig(input);
+}

@@ -1,0 +1,451 @@
+/**
+ * The part of a docker-worker payload that is ours: `payload.services`. Every other payload key
+ * (image, command, maxRunTime, …) belongs to docker-worker and is ignored here.
+ *
+ * Policy is an allow-list: a service has a name, an image, a command (Docker `Cmd`, never the
+ * entrypoint), an environment and a health check. There is no field for privileged mode,
+ * capabilities, devices, mounts, ports, network mode, restart policy, entrypoint, labels, names
+ * or links, and any field not listed is an error rather than silently dropped.
+ */
+import * as t from 'io-ts';
+import * as E from 'fp-ts/lib/Either.js';
+import {
+  checked,
+  failureAt,
+  failureHere,
+  isPlainObject,
+  markSecret,
+  own,
+  strictStruct,
+  toPayloadErrors,
+} from './codec.js';
+import { DEFAULT_LIMITS, type LimitsConfig, type WorkerConfig } from './config.js';
+import { PayloadValidationError, aTypeOf, renderValue, type PayloadError } from './errors.js';
+import { imageReferenceProblems } from './reference.js';
+
+/** RFC 1123 DNS label: what Docker's embedded DNS resolves as an alias. No dots: no shadowing real domains. */
+export const SERVICE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/**
+ * Names a service cannot take: the proxy's alias, and what containers already resolve through
+ * Docker's generated /etc/hosts or the engine (`host.docker.internal` has a dot and fails the label rule).
+ */
+export const RESERVED_SERVICE_NAMES: readonly string[] = [
+  'docker',
+  'gateway',
+  'host',
+  'ip6-allnodes',
+  'ip6-allrouters',
+  'ip6-localhost',
+  'ip6-localnet',
+  'ip6-loopback',
+  'ip6-mcastprefix',
+  'localdomain',
+  'localhost',
+  'taskcluster',
+];
+
+/** Injected into every service; the payload cannot set them. */
+export const INJECTED_ENV_NAMES: readonly string[] = [
+  'RUN_ID',
+  'TASK_ID',
+  'TASK_SCOPES',
+  'TASKCLUSTER_PROXY_URL',
+];
+
+/**
+ * Variables that make a program load or run code it was not built with. A trusted service image
+ * holds its role through its proxy; with these, a task author could run their own code inside it.
+ */
+export const LOADER_HIJACK_ENV_NAMES: readonly string[] = [
+  'BASH_ENV',
+  'CLASSPATH',
+  'ENV',
+  'GCONV_PATH',
+  'GLIBC_TUNABLES',
+  'HOSTALIASES',
+  'JAVA_TOOL_OPTIONS',
+  'JDK_JAVA_OPTIONS',
+  'LOCPATH',
+  'NLSPATH',
+  'NODE_OPTIONS',
+  'NODE_PATH',
+  'PERL5DB',
+  'PERL5LIB',
+  'PERL5OPT',
+  'PERLLIB',
+  'PYTHONHOME',
+  'PYTHONPATH',
+  'PYTHONSTARTUP',
+  'RESOLV_HOST_CONF',
+  'RUBYLIB',
+  'RUBYOPT',
+  '_JAVA_OPTIONS',
+];
+/** Every `LD_*` (the dynamic loader's) and `DYLD_*` name is refused too. */
+export const LOADER_HIJACK_ENV_PREFIXES: readonly string[] = ['LD_', 'DYLD_'];
+
+export const POSIX_ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** A command's argument count cap; arguments are capped in bytes like env values. */
+export const MAX_COMMAND_ARGS = 256;
+/** Docker health-check durations are capped so that a payload cannot stall readiness for hours. */
+export const MAX_HEALTH_SECONDS = 3600;
+export const MAX_HEALTH_RETRIES = 100;
+
+const SERVICE_FIELDS = 'name, image and optional command, env, healthCheck';
+
+function isString(u: unknown): u is string {
+  return typeof u === 'string';
+}
+
+function isNumber(u: unknown): u is number {
+  return typeof u === 'number';
+}
+
+function isStringArray(u: unknown): u is string[] {
+  return Array.isArray(u) && u.every(isString);
+}
+
+function bytes(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
+
+export const ServiceName = checked('ServiceName', isString, (u) => {
+  if (typeof u !== 'string') return [`must be a string; got ${renderValue(u)}`];
+  if (!SERVICE_NAME.test(u))
+    return [
+      `${renderValue(u)} is not a valid service name (fix: use an RFC 1123 DNS label: 1–63 lowercase letters, digits or '-', starting and ending with a letter or digit, e.g. "db")`,
+    ];
+  if (RESERVED_SERVICE_NAMES.includes(u)) return [`${renderValue(u)} is reserved (fix: choose another name)`];
+  return [];
+});
+
+export const ImageReference = checked('ImageReference', isString, (u) => {
+  if (typeof u !== 'string') return [`must be an image reference string; got ${renderValue(u)}`];
+  const problems = imageReferenceProblems(u);
+  return problems.length === 0
+    ? []
+    : [
+        `${renderValue(u)} is not an image reference: ${problems.join('; ')} (fix: use a reference such as "redis:7" or "postgres@sha256:<digest>")`,
+      ];
+});
+
+function argumentList(
+  name: string,
+  options: { maxBytes: number; nonEmpty: boolean; what: string; example: string },
+): t.Type<string[], string[], unknown> {
+  return new t.Type<string[], string[], unknown>(
+    name,
+    isStringArray,
+    (u, c) => {
+      if (!Array.isArray(u) || (options.nonEmpty && u.length === 0))
+        return t.failure(
+          u,
+          c,
+          `must be ${options.nonEmpty ? 'a non-empty' : 'an'} array of strings (${options.what}); got ${renderValue(u)} (fix: write it as an array, e.g. ${options.example})`,
+        );
+      const errors: t.ValidationError[] = [];
+      if (u.length > MAX_COMMAND_ARGS)
+        errors.push(failureHere(c, u, `has ${u.length} arguments; at most ${MAX_COMMAND_ARGS}`));
+      u.forEach((arg: unknown, i) => {
+        const key = String(i);
+        if (typeof arg !== 'string')
+          errors.push(failureAt(c, key, arg, `must be a string; got ${renderValue(arg)}`));
+        else if (arg.includes('\0'))
+          errors.push(
+            failureAt(
+              c,
+              key,
+              arg,
+              'contains a NUL character, which a command line cannot carry (fix: remove it)',
+            ),
+          );
+        else if (bytes(arg) > options.maxBytes)
+          errors.push(
+            failureAt(
+              c,
+              key,
+              arg,
+              `is ${bytes(arg)} bytes; at most ${options.maxBytes} bytes per argument (fix: shorten it)`,
+            ),
+          );
+      });
+      return errors.length > 0 ? t.failures(errors) : t.success(u as string[]);
+    },
+    t.identity,
+  );
+}
+
+/** Why a payload may not set this variable, or undefined when it may. */
+export function envNameProblem(name: string): string | undefined {
+  if (!POSIX_ENV_NAME.test(name))
+    return 'is not a POSIX environment variable name (fix: use letters, digits and \'_\', not starting with a digit, e.g. "MY_SETTING")';
+  if (INJECTED_ENV_NAMES.includes(name))
+    return `is set by docker-services for every service (fix: remove it; every service receives ${INJECTED_ENV_NAMES.join(', ')})`;
+  if (name.startsWith('TASKCLUSTER_'))
+    return 'is reserved: names starting with TASKCLUSTER_ belong to Taskcluster (fix: rename it; a service reaches Taskcluster through TASKCLUSTER_PROXY_URL)';
+  if (LOADER_HIJACK_ENV_NAMES.includes(name) || LOADER_HIJACK_ENV_PREFIXES.some((p) => name.startsWith(p)))
+    return "can load foreign code into the service's programs and is not allowed (fix: remove it; loader and interpreter hooks such as LD_*, NODE_OPTIONS and PYTHONPATH cannot be set)";
+  return undefined;
+}
+
+/** Bytes of the environment as the process receives it: `NAME=value` per entry. */
+export function envBytes(env: Record<string, string>): number {
+  return Object.entries(env).reduce((sum, [name, value]) => sum + bytes(`${name}=${value}`), 0);
+}
+
+/** The payload's environment for one service. Values are secret: no error ever shows one. */
+export function envCodec(
+  limits: LimitsConfig,
+): t.Type<Record<string, string>, Record<string, string>, unknown> {
+  return markSecret(
+    new t.Type<Record<string, string>, Record<string, string>, unknown>(
+      'Env',
+      (u): u is Record<string, string> => isPlainObject(u) && Object.values(u).every(isString),
+      (u, c) => {
+        if (!isPlainObject(u))
+          return t.failure(
+            u,
+            c,
+            `must be an object mapping variable names to string values, not ${aTypeOf(u)}`,
+          );
+        const errors: t.ValidationError[] = [];
+        const names = Object.keys(u);
+        if (names.length > limits.maxEnvEntries)
+          errors.push(
+            failureHere(
+              c,
+              u,
+              `has ${names.length} variables; at most ${limits.maxEnvEntries} per service (fix: set fewer)`,
+            ),
+          );
+        let total = 0;
+        for (const name of names) {
+          const value = u[name];
+          const nameProblem = envNameProblem(name);
+          if (nameProblem) errors.push(failureAt(c, name, value, nameProblem));
+          if (typeof value !== 'string') {
+            errors.push(failureAt(c, name, value, `must be a string, not ${aTypeOf(value)} (fix: quote it)`));
+            continue;
+          }
+          total += bytes(`${name}=${value}`);
+          if (value.includes('\0'))
+            errors.push(
+              failureAt(
+                c,
+                name,
+                value,
+                'contains a NUL character, which an environment cannot carry (fix: remove it)',
+              ),
+            );
+          if (bytes(value) > limits.maxValueBytes)
+            errors.push(
+              failureAt(
+                c,
+                name,
+                value,
+                `value is ${bytes(value)} bytes; at most ${limits.maxValueBytes} bytes per value (fix: pass large data another way, e.g. an artifact or a secret fetched at run time)`,
+              ),
+            );
+        }
+        if (total > limits.maxEnvBytes)
+          errors.push(
+            failureHere(
+              c,
+              u,
+              `is ${total} bytes (NAME=value, all entries); at most ${limits.maxEnvBytes} bytes per service (fix: shorten the values)`,
+            ),
+          );
+        // defineProperty: a key such as `__proto__` stays an ordinary variable name.
+        const env: Record<string, string> = {};
+        for (const name of names)
+          Object.defineProperty(env, name, { value: u[name], enumerable: true, writable: true });
+        return errors.length > 0 ? t.failures(errors) : t.success(env);
+      },
+      t.identity,
+    ),
+  );
+}
+
+function seconds(name: string, min: number): t.Type<number, number, unknown> {
+  return checked(name, isNumber, (u) =>
+    typeof u === 'number' && Number.isFinite(u) && u >= min && u <= MAX_HEALTH_SECONDS
+      ? []
+      : [`must be a number of seconds from ${min} to ${MAX_HEALTH_SECONDS}; got ${renderValue(u)}`],
+  );
+}
+
+export function healthCheckCodec(limits: LimitsConfig) {
+  return strictStruct(
+    'HealthCheck',
+    {
+      command: argumentList('HealthCheckCommand', {
+        maxBytes: limits.maxValueBytes,
+        nonEmpty: true,
+        what: "the probe's argv",
+        example: '["redis-cli", "ping"]',
+      }),
+    },
+    {
+      // Docker refuses a non-zero interval or timeout under 1 ms.
+      interval: seconds('interval', 0.001),
+      timeout: seconds('timeout', 0.001),
+      startPeriod: seconds('startPeriod', 0),
+      retries: checked('retries', isNumber, (u) =>
+        typeof u === 'number' && Number.isInteger(u) && u >= 1 && u <= MAX_HEALTH_RETRIES
+          ? []
+          : [`must be an integer from 1 to ${MAX_HEALTH_RETRIES}; got ${renderValue(u)}`],
+      ),
+    },
+    {
+      describe: 'an object with command and optional interval, timeout, startPeriod, retries',
+      hints: { command: 'the probe to run, e.g. ["redis-cli", "ping"]' },
+    },
+  );
+}
+
+export function serviceSpecCodec(limits: LimitsConfig) {
+  return strictStruct(
+    'ServiceSpec',
+    { name: ServiceName, image: ImageReference },
+    {
+      command: argumentList('Command', {
+        maxBytes: limits.maxValueBytes,
+        nonEmpty: false,
+        what: 'Docker Cmd',
+        example: '["redis-server", "--port", "6380"]',
+      }),
+      env: envCodec(limits),
+      healthCheck: healthCheckCodec(limits),
+    },
+    {
+      describe: `an object with ${SERVICE_FIELDS}`,
+      hints: {
+        name: 'a DNS label such as "db"; the task reaches the service by it',
+        image: 'an image reference such as "redis:7"',
+      },
+    },
+  );
+}
+
+/** The codec at the default limits, for its type; decoding uses the worker's limits. */
+export const ServiceSpec = serviceSpecCodec(DEFAULT_LIMITS);
+export type ServiceSpec = t.TypeOf<typeof ServiceSpec>;
+export type HealthCheckSpec = NonNullable<ServiceSpec['healthCheck']>;
+
+/** `payload.services`: the items, their count, and unique names. */
+export function servicesCodec(limits: LimitsConfig): t.Type<ServiceSpec[], unknown, unknown> {
+  const item = serviceSpecCodec(limits);
+  return new t.Type<ServiceSpec[], unknown, unknown>(
+    'Services',
+    (u): u is ServiceSpec[] => Array.isArray(u) && u.every((x) => item.is(x)),
+    (u, c) => {
+      if (!Array.isArray(u))
+        return t.failure(
+          u,
+          c,
+          `must be an array of services, each ${`an object with ${SERVICE_FIELDS}`}; got ${renderValue(u)}`,
+        );
+      const errors: t.ValidationError[] = [];
+      if (u.length > limits.maxServices)
+        errors.push(
+          failureHere(
+            c,
+            u,
+            `has ${u.length} services; at most ${limits.maxServices} per task (fix: run fewer services)`,
+          ),
+        );
+      const services: ServiceSpec[] = [];
+      const firstWithName = new Map<string, number>();
+      u.forEach((raw: unknown, i) => {
+        const at = t.appendContext(c, String(i), item, raw);
+        const name = isPlainObject(raw) ? own(raw, 'name') : undefined;
+        if (typeof name === 'string' && ServiceName.is(name)) {
+          const first = firstWithName.get(name);
+          if (first === undefined) firstWithName.set(name, i);
+          else
+            errors.push(
+              failureAt(
+                at,
+                'name',
+                name,
+                `${renderValue(name)} is already the name of services[${first}] (fix: give each service a unique name)`,
+              ),
+            );
+        }
+        const result = item.validate(raw, at);
+        if (result._tag === 'Left') errors.push(...result.left);
+        else services.push(result.right);
+      });
+      return errors.length > 0 ? t.failures(sortByService(errors, u)) : t.success(services);
+    },
+    t.identity,
+  );
+}
+
+/** Errors of one service together, in service order; the order found within a service is kept. */
+function sortByService(errors: t.ValidationError[], services: unknown[]): t.ValidationError[] {
+  const index = (e: t.ValidationError): number => {
+    const at = e.context.findIndex((entry, i) => i > 0 && e.context[i - 1]!.actual === services);
+    return at < 0 ? -1 : Number(e.context[at]!.key);
+  };
+  return errors
+    .map((error, order) => ({ error, order }))
+    .sort((a, b) => index(a.error) - index(b.error) || a.order - b.order)
+    .map(({ error }) => error);
+}
+
+/** A payload with services: an object; only its `services` key is read. */
+export function payloadCodec(limits: LimitsConfig): t.Type<ServiceSpec[], unknown, unknown> {
+  const services = servicesCodec(limits);
+  return new t.Type<ServiceSpec[], unknown, unknown>(
+    'PayloadServices',
+    (u): u is ServiceSpec[] => services.is(u),
+    (u, c) => {
+      if (!isPlainObject(u))
+        return t.failure(u, c, `must be an object (the task's payload); got ${renderValue(u)}`);
+      const raw = own(u, 'services');
+      if (raw === undefined) return t.success([]);
+      return services.validate(raw, t.appendContext(c, 'services', services, raw));
+    },
+    t.identity,
+  );
+}
+
+/** Decodes `payload.services` under the worker's limits; a payload without `services` has none. */
+export function decodeServicesEither(
+  payload: unknown,
+  config: Pick<WorkerConfig, 'limits'>,
+): E.Either<PayloadValidationError, ServiceSpec[]> {
+  const result = payloadCodec(config.limits).decode(payload);
+  return E.isLeft(result)
+    ? E.left(new PayloadValidationError(toPayloadErrors(result.left, 'payload')))
+    : E.right(result.right);
+}
+
+/** Decodes `payload.services`; throws `PayloadValidationError` with every problem found. */
+export function decodeServices(payload: unknown, config: Pick<WorkerConfig, 'limits'>): ServiceSpec[] {
+  const result = decodeServicesEither(payload, config);
+  if (E.isLeft(result)) throw result.left;
+  return result.right;
+}
+
+/**
+ * A JSON document a person hands the CLI: a whole task definition (it has a `payload` object)
+ * or a bare payload. Returns the payload and the task's scopes (none for a bare payload).
+ */
+export function readTaskInput(document: unknown): { payload: unknown; scopes: string[] } {
+  if (!isPlainObject(document) || !isPlainObject(own(document, 'payload')))
+    return { payload: document, scopes: [] };
+  const scopes = own(document, 'scopes') ?? [];
+  const errors: PayloadError[] = [];
+  if (!isStringArray(scopes))
+    errors.push({
+      path: 'scopes',
+      value: renderValue(scopes),
+      message: `must be an array of strings; got ${renderValue(scopes)}`,
+    });
+  if (errors.length > 0) throw new PayloadValidationError(errors);
+  return { payload: own(document, 'payload'), scopes: scopes as string[] };
+}

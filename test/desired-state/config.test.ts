@@ -1,0 +1,104 @@
+import { describe, expect, it } from '@jest/globals';
+import { decodeWorkerConfig, defaultWorkerConfig } from '../../src/desired-state/config.js';
+import { ConfigError } from '../../src/desired-state/errors.js';
+
+const identity = {
+  ownerId: 'worker-group/worker-1',
+  provisionerId: 'proj-ci',
+  workerType: 'linux',
+  rootUrl: 'https://tc.example.com',
+  proxy: { image: 'ds-fixtures/proxy:latest' },
+};
+
+function configErrors(input: unknown): string[] {
+  try {
+    decodeWorkerConfig(input);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.errors.map((e) => `${e.path}: ${e.message}`);
+    throw error;
+  }
+  throw new Error('the configuration was accepted');
+}
+
+describe('worker configuration', () => {
+  it('fills in every default from identity and proxy image', () => {
+    expect(defaultWorkerConfig(identity)).toEqual({
+      ...identity,
+      proxy: { image: 'ds-fixtures/proxy:latest', port: 80 },
+      limits: {
+        maxServices: 16,
+        maxEnvEntries: 64,
+        maxEnvBytes: 65536,
+        maxValueBytes: 32768,
+        memoryBytes: 1073741824,
+        pidsLimit: 1024,
+        logMaxBytes: 10485760,
+      },
+      restart: { mode: 'restart', initialBackoffMs: 1000, maxBackoffMs: 30000, maxRestarts: 5 },
+      startupTimeoutMs: 120000,
+      concurrency: 8,
+    });
+  });
+
+  it('keeps what is given and defaults the rest of a section', () => {
+    const config = defaultWorkerConfig({
+      ...identity,
+      limits: { maxServices: 2 },
+      restart: { mode: 'fail' },
+    });
+    expect(config.limits.maxServices).toBe(2);
+    expect(config.limits.pidsLimit).toBe(1024);
+    expect(config.restart).toEqual({
+      mode: 'fail',
+      initialBackoffMs: 1000,
+      maxBackoffMs: 30000,
+      maxRestarts: 5,
+    });
+  });
+
+  it('gives every decode its own defaults', () => {
+    const a = defaultWorkerConfig(identity);
+    a.limits.maxServices = 1;
+    expect(defaultWorkerConfig(identity).limits.maxServices).toBe(16);
+  });
+
+  it('reports every problem with path, value and what is valid', () => {
+    expect(
+      configErrors({
+        ownerId: 'has space',
+        provisionerId: 'proj/ci',
+        rootUrl: 'tc.example.com',
+        proxy: { image: '-v /:/host alpine', port: 8080 },
+        limits: { maxServices: -1, memoryBytes: 1024 },
+        restart: { mode: 'always' },
+        concurrency: 0,
+        extra: true,
+      }),
+    ).toEqual([
+      'ownerId: must be 1–256 printable characters without spaces (the worker\'s id); got "has space"',
+      "provisionerId: must be a Taskcluster identifier (1–38 of a-z, A-Z, 0-9, '-', '_'); got \"proj/ci\"",
+      'workerType: required field missing (fix: the worker pool\'s workerType, e.g. "linux")',
+      'rootUrl: must be the deployment\'s http(s) root URL, e.g. "https://tc.example.com"; got "tc.example.com"',
+      'proxy.image: "-v /:/host alpine" is not an image reference: must not start with \'-\'; must not contain whitespace',
+      'proxy.port: must be 80 (the proxy is reached as http://taskcluster); got 8080',
+      'limits.maxServices: must be an integer from 0 to 1000; got -1',
+      'limits.memoryBytes: must be an integer from 6291456 to 9007199254740991; got 1024',
+      'restart.mode: must be "restart" (restart a died service with backoff) or "fail" (fail the task); got "always"',
+      'concurrency: must be an integer from 1 to 1000; got 0',
+      'extra: unknown field; allowed: ownerId, provisionerId, workerType, rootUrl, proxy, limits, restart, startupTimeoutMs, concurrency',
+    ]);
+  });
+
+  it('refuses a configuration that is not an object, and a backoff that shrinks', () => {
+    expect(configErrors('x')).toEqual(['config: must be an object (the worker configuration); got "x"']);
+    expect(configErrors({ ...identity, restart: { initialBackoffMs: 5000, maxBackoffMs: 10 } })).toEqual([
+      'restart.maxBackoffMs: must be at least restart.initialBackoffMs (5000); got 10',
+    ]);
+  });
+
+  it('says what is wrong in the thrown message', () => {
+    expect(() => decodeWorkerConfig({ ...identity, concurrency: 'x' })).toThrow(
+      'invalid worker configuration (1 error):\n  concurrency: must be an integer from 1 to 1000; got "x"',
+    );
+  });
+});

@@ -1,0 +1,27 @@
+/** Builders shared by the desired-state tests. */
+import { defaultWorkerConfig, type WorkerConfig } from '../../src/desired-state/config.js';
+import type { CompileContext } from '../../src/desired-state/compile.js';
+
+/** A slugid-shaped task id (22 characters, with `_` and `-` to exercise name parsing). */
+export const TASK_ID = 'fixture_Task-Id0123456';
+
+export function testConfig(overrides: Partial<Parameters<typeof defaultWorkerConfig>[0]> = {}): WorkerConfig {
+  return defaultWorkerConfig({
+    ownerId: 'worker-group/worker-1',
+    provisionerId: 'proj-ci',
+    workerType: 'linux',
+    rootUrl: 'https://tc.example.com',
+    proxy: { image: 'ds-fixtures/proxy:latest' },
+    ...overrides,
+  });
+}
+
+export function testContext(overrides: Partial<CompileContext> = {}): CompileContext {
+  return {
+    config: testConfig(),
+    taskId: TASK_ID,
+    runId: 0,
+    scopes: ['queue:get-artifact:private/*', 'secrets:get:project/ci/db'],
+    ...overrides,
+  };
+}
