@@ -1,6 +1,8 @@
 /** Builders shared by the desired-state tests. */
 import { defaultWorkerConfig, type WorkerConfig } from '../../src/desired-state/config.js';
 import type { CompileContext } from '../../src/desired-state/compile.js';
+import { SERVICE_NAME } from '../../src/desired-state/payload.js';
+import fc from 'fast-check';
 
 /** A slugid-shaped task id (22 characters, with `_` and `-` to exercise name parsing). */
 export const TASK_ID = 'fixture_Task-Id0123456';
@@ -25,3 +27,17 @@ export function testContext(overrides: Partial<CompileContext> = {}): CompileCon
     ...overrides,
   };
 }
+
+const slugChar = fc.constantFrom(
+  ...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.split(''),
+);
+/** Slugid-shaped task ids. */
+export const taskIdArb = fc.string({ unit: slugChar, minLength: 22, maxLength: 22 });
+/** Valid service names (reserved ones included: filter where it matters). */
+export const serviceNameArb = fc
+  .string({
+    unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789-'.split('')),
+    minLength: 1,
+    maxLength: 63,
+  })
+  .filter((name) => SERVICE_NAME.test(name));

@@ -1,0 +1,238 @@
+/**
+ * `compile(payload, context)`: the desired-state graph of a task's services. Pure and
+ * deterministic: the same payload and context give the same graph, byte for byte, whatever the
+ * order of keys or services in the input. Nothing here talks to Docker; a payload that does not
+ * compile is refused before anything exists.
+ *
+ * For each service `s` (sorted by name):
+ *   network/service/s    its private network, shared only with its proxy
+ *   container/proxy/s    the auth proxy: alias `taskcluster` on network/service/s only
+ *   container/service/s  the service: alias `s` on network/task, and on network/service/s
+ * plus network/task, which the task container joins (see `taskContainerOptions`).
+ */
+import { HASH_VERSION, containerHashInput, networkHashInput, specHash } from './hash.js';
+import type { WorkerConfig } from './config.js';
+import { ConfigError, renderValue, type PayloadError } from './errors.js';
+import { Label } from './labels.js';
+import {
+  TASK_NETWORK_NODE,
+  isRunId,
+  isTaskId,
+  proxyContainerName,
+  proxyContainerNode,
+  serviceContainerName,
+  serviceContainerNode,
+  serviceNetworkName,
+  serviceNetworkNode,
+  taskNetworkName,
+} from './names.js';
+import { decodeServices, type HealthCheckSpec, type ServiceSpec } from './payload.js';
+import {
+  IMAGE_KEY_PLACEHOLDER,
+  type ContainerLimits,
+  type ContainerNode,
+  type DesiredState,
+  type HealthCheck,
+  type NetworkNode,
+  type NodeId,
+  type OwnerRef,
+} from './types.js';
+
+export { decodeServices, decodeServicesEither } from './payload.js';
+
+export interface CompileContext {
+  config: WorkerConfig;
+  taskId: string;
+  runId: number;
+  /** The task's scopes; services receive them as `TASK_SCOPES` (they are not secret). */
+  scopes: string[];
+}
+
+/** What the proxy is reached as, from its service only. */
+export const PROXY_ALIAS = 'taskcluster';
+export const PROXY_URL = `http://${PROXY_ALIAS}`;
+
+/** Docker's defaults are too slow for readiness (30 s interval); these apply where the payload is silent. */
+export const HEALTH_CHECK_DEFAULTS = { interval: 2, timeout: 5, startPeriod: 0, retries: 3 } as const;
+
+const NS_PER_SECOND = 1e9;
+
+/** The graph of a task with no services; also what garbage collection reconciles to. */
+export function emptyGraph(owner: OwnerRef): DesiredState {
+  return { owner: { ...owner }, networks: [], containers: [], images: [] };
+}
+
+/** Every label an object of `owner` carries; `specHash` is filled in by the caller. */
+export function ownershipLabels(
+  owner: OwnerRef,
+  node: { id: NodeId; role: string; service?: string | undefined },
+  hash: string,
+): Record<string, string> {
+  const labels: Record<string, string> = {
+    [Label.hashVersion]: HASH_VERSION,
+    [Label.node]: node.id,
+    [Label.owner]: owner.ownerId,
+    [Label.role]: node.role,
+    [Label.runId]: String(owner.runId),
+    [Label.specHash]: hash,
+    [Label.taskId]: owner.taskId,
+  };
+  if (node.service !== undefined) labels[Label.service] = node.service;
+  return sortedRecord(labels);
+}
+
+function sortedRecord(record: Record<string, string>): Record<string, string> {
+  const sorted: Record<string, string> = {};
+  for (const key of Object.keys(record).sort())
+    Object.defineProperty(sorted, key, {
+      value: record[key],
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  return sorted;
+}
+
+function checkContext(context: CompileContext): void {
+  const errors: PayloadError[] = [];
+  const problem = (path: string, value: unknown, message: string): void => {
+    errors.push({ path, value: renderValue(value), message: `${message}; got ${renderValue(value)}` });
+  };
+  if (typeof context.taskId !== 'string' || !isTaskId(context.taskId))
+    problem('taskId', context.taskId, 'must be a Taskcluster task id (a slugid: 22 of A-Z, a-z, 0-9, -, _)');
+  if (typeof context.runId !== 'number' || !isRunId(context.runId))
+    problem('runId', context.runId, 'must be a non-negative integer');
+  if (!Array.isArray(context.scopes) || !context.scopes.every((s) => typeof s === 'string'))
+    problem('scopes', context.scopes, 'must be an array of strings');
+  if (errors.length > 0) throw new ConfigError(errors, 'compile context');
+}
+
+function healthCheck(spec: HealthCheckSpec): HealthCheck {
+  const ns = (seconds: number): number => Math.round(seconds * NS_PER_SECOND);
+  return {
+    test: ['CMD', ...spec.command],
+    intervalNs: ns(spec.interval ?? HEALTH_CHECK_DEFAULTS.interval),
+    timeoutNs: ns(spec.timeout ?? HEALTH_CHECK_DEFAULTS.timeout),
+    retries: spec.retries ?? HEALTH_CHECK_DEFAULTS.retries,
+    startPeriodNs: ns(spec.startPeriod ?? HEALTH_CHECK_DEFAULTS.startPeriod),
+  };
+}
+
+function limitsOf(config: WorkerConfig): ContainerLimits {
+  return {
+    memoryBytes: config.limits.memoryBytes,
+    pidsLimit: config.limits.pidsLimit,
+    logMaxBytes: config.limits.logMaxBytes,
+  };
+}
+
+function network(owner: OwnerRef, node: Omit<NetworkNode, 'kind' | 'labels' | 'specHash'>): NetworkNode {
+  const hash = specHash(networkHashInput(node));
+  return {
+    kind: 'network',
+    id: node.id,
+    name: node.name,
+    role: node.role,
+    ...(node.service !== undefined ? { service: node.service } : {}),
+    labels: ownershipLabels(owner, node, hash),
+    specHash: hash,
+  };
+}
+
+function container(
+  owner: OwnerRef,
+  node: Omit<ContainerNode, 'kind' | 'labels' | 'specHash'>,
+): ContainerNode {
+  const spec: Omit<ContainerNode, 'labels' | 'specHash'> = {
+    kind: 'container',
+    ...node,
+    env: sortedRecord(node.env),
+    dependsOn: [...node.dependsOn].sort(),
+  };
+  const hash = specHash(containerHashInput(spec));
+  return { ...spec, labels: ownershipLabels(owner, node, hash), specHash: hash };
+}
+
+function serviceNodes(owner: OwnerRef, context: CompileContext, service: ServiceSpec) {
+  const { taskId, runId } = owner;
+  const { config } = context;
+  const privateNetwork = network(owner, {
+    id: serviceNetworkNode(service.name),
+    name: serviceNetworkName(taskId, runId, service.name),
+    role: 'service-network',
+    service: service.name,
+  });
+  const proxy = container(owner, {
+    id: proxyContainerNode(service.name),
+    name: proxyContainerName(taskId, runId, service.name),
+    role: 'proxy',
+    service: service.name,
+    image: config.proxy.image,
+    cmd: [
+      `--root-url=${config.rootUrl}`,
+      `assume:docker-service-image:${config.provisionerId}/${config.workerType}/${IMAGE_KEY_PLACEHOLDER}`,
+    ],
+    env: {},
+    limits: limitsOf(config),
+    networks: [{ network: privateNetwork.id, aliases: [PROXY_ALIAS] }],
+    dependsOn: [privateNetwork.id],
+    imageKeyOf: service.image,
+    needsCredentials: true,
+  });
+  const scopes = [...new Set(context.scopes)].sort();
+  const serviceContainer = container(owner, {
+    id: serviceContainerNode(service.name),
+    name: serviceContainerName(taskId, runId, service.name),
+    role: 'service',
+    service: service.name,
+    image: service.image,
+    ...(service.command !== undefined ? { cmd: [...service.command] } : {}),
+    env: {
+      ...service.env,
+      TASK_ID: taskId,
+      RUN_ID: String(runId),
+      TASK_SCOPES: JSON.stringify(scopes),
+      TASKCLUSTER_PROXY_URL: PROXY_URL,
+    },
+    ...(service.healthCheck !== undefined ? { healthCheck: healthCheck(service.healthCheck) } : {}),
+    limits: limitsOf(config),
+    networks: [
+      { network: TASK_NETWORK_NODE, aliases: [service.name] },
+      { network: privateNetwork.id, aliases: [] },
+    ],
+    dependsOn: [TASK_NETWORK_NODE, privateNetwork.id, proxy.id],
+    needsCredentials: false,
+  });
+  return { privateNetwork, proxy, serviceContainer };
+}
+
+function byId<T extends { id: string }>(a: T, b: T): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * The graph of the task's services. Throws `PayloadValidationError` (every problem of the payload
+ * at once) or `ConfigError` (a context the worker got wrong); creates nothing either way. Proxy
+ * nodes are provisional until `bindImages()` puts in the served image's key.
+ */
+export function compile(payload: unknown, context: CompileContext): DesiredState {
+  checkContext(context);
+  const services = decodeServices(payload, context.config);
+  const owner: OwnerRef = { ownerId: context.config.ownerId, taskId: context.taskId, runId: context.runId };
+  if (services.length === 0) return emptyGraph(owner);
+  const networks: NetworkNode[] = [
+    network(owner, {
+      id: TASK_NETWORK_NODE,
+      name: taskNetworkName(owner.taskId, owner.runId),
+      role: 'task-network',
+    }),
+  ];
+  const containers: ContainerNode[] = [];
+  for (const service of [...services].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const nodes = serviceNodes(owner, context, service);
+    networks.push(nodes.privateNetwork);
+    containers.push(nodes.proxy, nodes.serviceContainer);
+  }
+  const images = [...new Set(containers.map((c) => c.image))].sort();
+  return { owner, networks: networks.sort(byId), containers: containers.sort(byId), images };
+}

@@ -1,0 +1,20 @@
+/** The desired state: payload and configuration codecs, `compile`, spec hashes and image binding. */
+export * from './types.js';
+export * from './labels.js';
+export * from './errors.js';
+export * from './config.js';
+export * from './payload.js';
+export * from './names.js';
+export * from './hash.js';
+export * from './images.js';
+export * from './reference.js';
+export {
+  compile,
+  emptyGraph,
+  ownershipLabels,
+  PROXY_ALIAS,
+  PROXY_URL,
+  HEALTH_CHECK_DEFAULTS,
+  type CompileContext,
+} from './compile.js';
+export * from './task-container.js';

@@ -1,0 +1,182 @@
+/**
+ * Golden renderings of compiled graphs. The renderings live under fixtures/golden/desired-state/
+ * and are compared exactly; `UPDATE_GOLDEN=1` rewrites them (review the diff before committing).
+ */
+import { describe, expect, it } from '@jest/globals';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { compile, emptyGraph } from '../../src/desired-state/compile.js';
+import { ConfigError, PayloadValidationError } from '../../src/desired-state/errors.js';
+import { canonicalJson } from '../../src/desired-state/hash.js';
+import { bindImages, resolveImage } from '../../src/desired-state/images.js';
+import { Label, OWNERSHIP_LABELS } from '../../src/desired-state/labels.js';
+import { readTaskInput } from '../../src/desired-state/payload.js';
+import { taskContainerOptions } from '../../src/desired-state/task-container.js';
+import {
+  IMAGE_KEY_PLACEHOLDER,
+  type DesiredState,
+  type ResolvedImage,
+} from '../../src/desired-state/types.js';
+import { TASK_ID, testConfig, testContext } from './support.js';
+
+function fixture(name: string): unknown {
+  return JSON.parse(readFileSync(new URL(`../../fixtures/payloads/${name}`, import.meta.url), 'utf8'));
+}
+
+function render(desired: DesiredState): string {
+  return `${canonicalJson(desired, 2)}\n`;
+}
+
+function expectGolden(name: string, text: string): void {
+  const file = new URL(`../../fixtures/golden/desired-state/${name}`, import.meta.url);
+  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(file, text);
+  expect(text).toBe(readFileSync(file, 'utf8'));
+}
+
+function compileFixture(name: string): DesiredState {
+  const { payload, scopes } = readTaskInput(fixture(name));
+  return compile(payload, testContext({ scopes }));
+}
+
+const hex = (c: string): string => c.repeat(64);
+
+/** What the observed state would report for the fixture images. */
+const images: Record<string, ResolvedImage> = Object.fromEntries(
+  [
+    resolveImage('ds-fixtures/redis:latest', { id: `sha256:${hex('1')}`, repoDigests: [] }),
+    resolveImage('ds-fixtures/postgres:latest', {
+      id: `sha256:${hex('2')}`,
+      repoDigests: [
+        `registry.example.com/postgres@sha256:${hex('b')}`,
+        `ds-fixtures/postgres@sha256:${hex('a')}`,
+      ],
+    }),
+    resolveImage('ds-fixtures/busybox:latest', { id: `sha256:${hex('3')}`, repoDigests: [] }),
+    resolveImage('ds-fixtures/proxy:latest', { id: `sha256:${hex('4')}`, repoDigests: [] }),
+  ].map((image) => [image.ref, image]),
+);
+
+describe('golden graphs', () => {
+  it.each([
+    ['three-services.json', 'three-services.json'],
+    ['bare-payload.json', 'bare-payload.json'],
+    ['no-services.json', 'no-services.json'],
+  ])('%s', (input, golden) => {
+    expectGolden(golden, render(compileFixture(input)));
+  });
+
+  it('three-services.json with its images bound', () => {
+    const desired = compileFixture('three-services.json');
+    const bound = desired.containers.map((node) => bindImages(node, (ref) => images[ref]));
+    expect(bound.every((node) => node !== undefined)).toBe(true);
+    expectGolden('three-services.bound.json', render({ ...desired, containers: bound.map((node) => node!) }));
+  });
+
+  it('every field of a service', () => {
+    const payload = {
+      services: [
+        {
+          name: 'db',
+          image: `registry.example.com:5000/team/postgres:16@sha256:${hex('c')}`,
+          command: ['postgres', '-c', 'fsync=off'],
+          env: { POSTGRES_PASSWORD: 'pw', POSTGRES_DB: 'ci' },
+          healthCheck: {
+            command: ['pg_isready', '-U', 'postgres'],
+            interval: 0.5,
+            timeout: 2,
+            startPeriod: 1.25,
+            retries: 10,
+          },
+        },
+        { name: 'cache', image: 'ds-fixtures/redis:latest', healthCheck: { command: ['redis-cli', 'ping'] } },
+      ],
+    };
+    const config = testConfig({
+      limits: { memoryBytes: 256 * 1024 * 1024, pidsLimit: 64, logMaxBytes: 1024 * 1024 },
+    });
+    expectGolden(
+      'every-field.json',
+      render(compile(payload, testContext({ config, runId: 3, scopes: ['b', 'a', 'b'] }))),
+    );
+  });
+});
+
+describe('compile', () => {
+  it('a task without services is the empty graph', () => {
+    const context = testContext();
+    const owner = { ownerId: context.config.ownerId, taskId: TASK_ID, runId: 0 };
+    expect(compile({ image: 'x' }, context)).toEqual(emptyGraph(owner));
+    expect(compile({ services: [] }, context)).toEqual(emptyGraph(owner));
+    expect(emptyGraph(owner)).toEqual({ owner, networks: [], containers: [], images: [] });
+  });
+
+  it('refuses a bad payload with every problem and builds nothing', () => {
+    const { payload } = readTaskInput(fixture('invalid.json'));
+    expect(() => compile(payload, testContext())).toThrow(PayloadValidationError);
+    try {
+      compile(payload, testContext());
+    } catch (error) {
+      expect((error as PayloadValidationError).errors.map((e) => e.path)).toEqual([
+        'services[0].image',
+        'services[0].privileged',
+        'services[1].name',
+        'services[1].command',
+        'services[2].name',
+        'services[2].env.LD_PRELOAD',
+        'services[2].env.TASK_SCOPES',
+        'services[2].env["A=B"]',
+      ]);
+    }
+  });
+
+  it('refuses a context the worker got wrong', () => {
+    expect(() =>
+      compile({}, testContext({ taskId: 'short', runId: -1, scopes: [5 as unknown as string] })),
+    ).toThrow(
+      new ConfigError(
+        [
+          {
+            path: 'taskId',
+            value: '"short"',
+            message: 'must be a Taskcluster task id (a slugid: 22 of A-Z, a-z, 0-9, -, _); got "short"',
+          },
+          { path: 'runId', value: '-1', message: 'must be a non-negative integer; got -1' },
+          { path: 'scopes', value: '[5]', message: 'must be an array of strings; got [5]' },
+        ],
+        'compile context',
+      ).message,
+    );
+  });
+
+  it('gives every object the full ownership label set', () => {
+    const desired = compileFixture('three-services.json');
+    for (const node of [...desired.networks, ...desired.containers]) {
+      for (const key of OWNERSHIP_LABELS) expect(node.labels[key]).toBeDefined();
+      expect(node.labels[Label.specHash]).toBe(node.specHash);
+      expect(node.labels[Label.node]).toBe(node.id);
+    }
+  });
+
+  it('leaves the served image key symbolic in a proxy until bound', () => {
+    const desired = compileFixture('bare-payload.json');
+    const proxy = desired.containers.find((c) => c.role === 'proxy')!;
+    expect(proxy.cmd).toEqual([
+      '--root-url=https://tc.example.com',
+      `assume:docker-service-image:proj-ci/linux/${IMAGE_KEY_PLACEHOLDER}`,
+    ]);
+    expect(proxy.imageKeyOf).toBe('ds-fixtures/busybox:latest');
+  });
+});
+
+describe('taskContainerOptions', () => {
+  it('joins the task network only', () => {
+    const name = `ds-${TASK_ID}-0`;
+    expect(taskContainerOptions(compileFixture('three-services.json'))).toEqual({
+      HostConfig: { NetworkMode: name },
+      NetworkingConfig: { EndpointsConfig: { [name]: {} } },
+    });
+  });
+
+  it('is empty for the empty graph', () => {
+    expect(taskContainerOptions(compileFixture('no-services.json'))).toEqual({});
+  });
+});
