@@ -1,0 +1,31 @@
+/**
+ * `remove-network`: remove one of our networks. Gone counts as removed. dockerd refuses while the
+ * network has active endpoints (403 on 20.10, 409 elsewhere): retryable, the next plan detaches
+ * or removes what is still attached.
+ */
+import { statusCodeOf } from '../docker/client.js';
+import type { RemoveNetwork } from '../reconciler/actions.js';
+import { RetryableError } from '../reconciler/errors.js';
+import { classify } from './common.js';
+import type { ActionResult, ExecuteContext } from './context.js';
+
+export async function executeRemoveNetwork(
+  action: RemoveNetwork,
+  ctx: ExecuteContext,
+): Promise<ActionResult> {
+  const what = `remove network ${action.target.name}`;
+  const networkId = action.networkId;
+  try {
+    await ctx.docker.removeNetwork(networkId);
+    return { networkId };
+  } catch (error) {
+    const status = statusCodeOf(error);
+    if (status === 404) return { networkId, alreadyDone: true };
+    if (status === 403 || status === 409) {
+      throw new RetryableError(`${what}: it still has active endpoints`, { cause: error });
+    }
+    const after = await ctx.docker.inspectNetwork(networkId).catch(() => null);
+    if (after === undefined) return { networkId };
+    throw classify(what, error);
+  }
+}

@@ -1,0 +1,523 @@
+/**
+ * Each executor against the in-memory engine: the idempotence rules (remove of a missing object,
+ * adopt our own, refuse a foreign same-named object and leave it untouched, connect twice), the
+ * create options a container gets, and re-inspection after a timeout.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { executeAction } from '../../src/actions/execute.js';
+import type { ExecuteContext } from '../../src/actions/context.js';
+import { containerCreateOptions } from '../../src/actions/create-container.js';
+import { compile } from '../../src/desired-state/compile.js';
+import { defaultWorkerConfig } from '../../src/desired-state/config.js';
+import { bindImages } from '../../src/desired-state/images.js';
+import { Label } from '../../src/desired-state/labels.js';
+import type {
+  ContainerNode,
+  DesiredState,
+  NetworkNode,
+  ResolvedImage,
+} from '../../src/desired-state/types.js';
+import type {
+  ConnectNetwork,
+  CreateContainer,
+  CreateNetwork,
+  DisconnectNetwork,
+  PullImage,
+  RemoveContainer,
+  RemoveNetwork,
+  StartContainer,
+} from '../../src/reconciler/actions.js';
+import { RetryableError, TerminalError } from '../../src/reconciler/errors.js';
+import { FakeDocker, type FakeFault, type FakeCall } from '../support/fake-docker.js';
+
+const TASK_ID = 'execTask_0123456789abc';
+const SECRET = 'not-a-real-token-but-secret-looking';
+const config = defaultWorkerConfig({
+  ownerId: 'worker-exec',
+  provisionerId: 'prov',
+  workerType: 'wt',
+  rootUrl: 'https://tc.example.com',
+  proxy: { image: 'img/proxy:1' },
+});
+
+function graph(): DesiredState {
+  const desired = compile(
+    {
+      services: [
+        {
+          name: 'db',
+          image: 'img/db:1',
+          env: { POSTGRES_PASSWORD: 'pw' },
+          healthCheck: { command: ['true'] },
+        },
+      ],
+    },
+    { config, taskId: TASK_ID, runId: 0, scopes: [] },
+  );
+  const resolved: Record<string, ResolvedImage> = {
+    'img/db:1': {
+      ref: 'img/db:1',
+      id: `sha256:${'1'.repeat(64)}`,
+      key: `sha256:${'1'.repeat(64)}`,
+      labels: {},
+    },
+    'img/proxy:1': {
+      ref: 'img/proxy:1',
+      id: `sha256:${'2'.repeat(64)}`,
+      key: `sha256:${'2'.repeat(64)}`,
+      labels: {},
+    },
+  };
+  return { ...desired, containers: desired.containers.map((c) => bindImages(c, (ref) => resolved[ref])!) };
+}
+
+const desired = graph();
+const service = desired.containers.find((c) => c.role === 'service')!;
+const proxy = desired.containers.find((c) => c.role === 'proxy')!;
+const taskNetwork = desired.networks.find((n) => n.role === 'task-network')!;
+const privateNetwork = desired.networks.find((n) => n.role === 'service-network')!;
+
+function engine(options: { fault?: (call: FakeCall) => FakeFault | undefined } = {}): FakeDocker {
+  return new FakeDocker({
+    images: [{ ref: 'img/db:1' }, { ref: 'img/proxy:1' }, { ref: 'img/other:1' }],
+    ...options,
+  });
+}
+
+function context(
+  docker: FakeDocker,
+  credentials = async () => ({ TASKCLUSTER_ACCESS_TOKEN: SECRET }),
+): ExecuteContext {
+  return { docker, credentials, owner: desired.owner, pollMs: 1, removalWaitMs: 2_000 };
+}
+
+const createNetwork = (network: NetworkNode): CreateNetwork => ({
+  kind: 'create-network',
+  id: `create-network:${network.name}`,
+  target: { type: 'network', name: network.name, node: network.id },
+  cause: 'not found',
+  dependsOn: [],
+  network,
+});
+
+const createContainer = (container: ContainerNode): CreateContainer => {
+  const first = container.networks[0]!;
+  const network = desired.networks.find((n) => n.id === first.network)!;
+  return {
+    kind: 'create-container',
+    id: `create-container:${container.name}`,
+    target: { type: 'container', name: container.name, node: container.id },
+    cause: 'not found',
+    dependsOn: [],
+    container,
+    network: { name: network.name, aliases: first.aliases },
+  };
+};
+
+const start = (container: ContainerNode): StartContainer => ({
+  kind: 'start-container',
+  id: `start-container:${container.name}`,
+  target: { type: 'container', name: container.name, node: container.id },
+  cause: 'created, not started',
+  dependsOn: [],
+  container: container.name,
+});
+
+const connect = (container: ContainerNode, network: NetworkNode, aliases: string[] = []): ConnectNetwork => ({
+  kind: 'connect-network',
+  id: `connect-network:${container.name}:${network.name}`,
+  target: { type: 'container', name: container.name, node: container.id },
+  cause: 'not attached',
+  dependsOn: [],
+  container: container.name,
+  network: network.name,
+  aliases,
+});
+
+const removeContainer = (name: string, containerId: string): RemoveContainer => ({
+  kind: 'remove-container',
+  id: `remove-container:${name}`,
+  target: { type: 'container', name, objectId: containerId },
+  cause: 'orphan: not in desired graph',
+  dependsOn: [],
+  containerId,
+});
+
+const removeNetwork = (name: string, networkId: string): RemoveNetwork => ({
+  kind: 'remove-network',
+  id: `remove-network:${name}`,
+  target: { type: 'network', name, objectId: networkId },
+  cause: 'orphan: not in desired graph',
+  dependsOn: [],
+  networkId,
+});
+
+const disconnect = (name: string, networkId: string, containerId: string): DisconnectNetwork => ({
+  kind: 'disconnect-network',
+  id: `disconnect-network:${containerId}:${name}`,
+  target: { type: 'network', name, objectId: networkId },
+  cause: 'orphan network',
+  dependsOn: [],
+  networkId,
+  containerId,
+});
+
+const pull = (image: string): PullImage => ({
+  kind: 'pull-image',
+  id: `pull-image:${image}`,
+  target: { type: 'image', name: image },
+  cause: 'not present locally',
+  dependsOn: [],
+  image,
+});
+
+/** Creates the task network and the service container (created, not started) through the executors. */
+async function createdService(docker: FakeDocker): Promise<string> {
+  const ctx = context(docker);
+  await executeAction(createNetwork(taskNetwork), ctx);
+  await executeAction(createNetwork(privateNetwork), ctx);
+  const { containerId } = await executeAction(createContainer(service), ctx);
+  return containerId!;
+}
+
+function mutatingCallsOn(docker: FakeDocker, id: string): FakeCall[] {
+  return docker.callsOn(id);
+}
+
+describe('create-container', () => {
+  it('builds create options from the node: Cmd, Env, labels, health check, limits, one network, no restart policy', () => {
+    const options = containerCreateOptions(service, { name: taskNetwork.name, aliases: ['db'] });
+    expect(options.name).toBe(service.name);
+    expect(options.Image).toBe('img/db:1');
+    expect(options.Env).toContain('POSTGRES_PASSWORD=pw');
+    expect(options.Labels).toEqual(service.labels);
+    expect(options.Healthcheck?.Test).toEqual(service.healthCheck!.test);
+    expect(options.HostConfig).toMatchObject({
+      NetworkMode: taskNetwork.name,
+      Memory: service.limits.memoryBytes,
+      MemorySwap: service.limits.memoryBytes,
+      PidsLimit: service.limits.pidsLimit,
+      LogConfig: { Type: 'json-file', Config: { 'max-size': String(service.limits.logMaxBytes) } },
+      RestartPolicy: { Name: 'no' },
+      Privileged: false,
+    });
+    expect(options.HostConfig?.Binds).toBeUndefined();
+    expect(options.HostConfig?.PortBindings).toBeUndefined();
+    expect(options.ExposedPorts).toBeUndefined();
+    expect(options.Entrypoint).toBeUndefined();
+    expect(options.NetworkingConfig).toEqual({
+      EndpointsConfig: { [taskNetwork.name]: { Aliases: ['db'] } },
+    });
+  });
+
+  it('puts credentials into the env of a container that needs them, and asks for none otherwise', async () => {
+    const docker = engine();
+    let asked = 0;
+    const ctx = context(docker, async () => {
+      asked += 1;
+      return { TASKCLUSTER_ACCESS_TOKEN: SECRET };
+    });
+    await executeAction(createNetwork(privateNetwork), ctx);
+    await executeAction(createNetwork(taskNetwork), ctx);
+    await executeAction(createContainer(service), ctx);
+    expect(asked).toBe(0);
+    const { containerId } = await executeAction(createContainer(proxy), ctx);
+    expect(asked).toBe(1);
+    const inspect = await docker.inspectContainer(containerId!);
+    expect(inspect?.Config.Env).toContain(`TASKCLUSTER_ACCESS_TOKEN=${SECRET}`);
+    expect(inspect?.Config.Cmd?.join(' ')).not.toContain(SECRET);
+    expect(JSON.stringify(inspect?.Config.Labels)).not.toContain(SECRET);
+  });
+
+  it('adopts our own container of the same name and spec hash, creating nothing', async () => {
+    const docker = engine();
+    const first = await createdService(docker);
+    const creates = docker.calls.filter((c) => c.op === 'container create').length;
+    const again = await executeAction(createContainer(service), context(docker));
+    expect(again).toMatchObject({ containerId: first, adopted: true });
+    expect(docker.world().containers.filter((c) => c.name === service.name)).toHaveLength(1);
+    expect(docker.calls.filter((c) => c.op === 'container create' && c.outcome === 'ok')).toHaveLength(
+      creates,
+    );
+  });
+
+  it('leaves our own container with another spec hash for the plan to replace (retryable)', async () => {
+    const docker = engine();
+    await createdService(docker);
+    const changed = {
+      ...service,
+      specHash: 'other',
+      labels: { ...service.labels, [Label.specHash]: 'other' },
+    };
+    await expect(executeAction(createContainer(changed), context(docker))).rejects.toBeInstanceOf(
+      RetryableError,
+    );
+  });
+
+  it('refuses a same-named container that is not ours, terminally, and does not touch it', async () => {
+    const docker = engine();
+    docker.seedNetwork({ name: taskNetwork.name, labels: taskNetwork.labels });
+    const squatter = docker.seedContainer({
+      name: service.name,
+      image: 'img/other:1',
+      labels: { mine: 'no' },
+      state: 'running',
+    });
+    const before = docker.world();
+    const error = await executeAction(createContainer(service), context(docker)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TerminalError);
+    expect((error as TerminalError).code).toBe('name-conflict');
+    expect(docker.world()).toEqual(before);
+    expect(mutatingCallsOn(docker, squatter).filter((c) => c.outcome === 'ok')).toEqual([]);
+  });
+
+  it('after a timeout where the daemon did create it, adopts it instead of creating a second', async () => {
+    let fired = false;
+    const docker = engine({
+      fault: (call) => {
+        if (call.op === 'container create' && !fired) {
+          fired = true;
+          return { kind: 'timeout-after' };
+        }
+        return undefined;
+      },
+    });
+    const id = await createdService(docker);
+    expect(docker.world().containers.map((c) => c.id)).toEqual([id]);
+  });
+
+  it('after a timeout where the daemon did nothing, fails retryably', async () => {
+    const docker = engine({
+      fault: (call) => (call.op === 'container create' ? { kind: 'timeout-before' } : undefined),
+    });
+    await expect(createdService(docker)).rejects.toBeInstanceOf(RetryableError);
+    expect(docker.world().containers).toEqual([]);
+  });
+
+  it('refuses a proxy whose command still holds the image key placeholder', async () => {
+    const docker = engine();
+    const unbound = compile(
+      { services: [{ name: 'db', image: 'img/db:1' }] },
+      { config, taskId: TASK_ID, runId: 0, scopes: [] },
+    ).containers.find((c) => c.role === 'proxy')!;
+    const error = await executeAction(createContainer(unbound), context(docker)).catch((e: unknown) => e);
+    expect((error as TerminalError).code).toBe('bad-spec');
+  });
+
+  it('never lets a credentials callback failure show what it was handling', async () => {
+    const docker = engine();
+    const ctx = context(docker, async () => {
+      throw new Error(`could not mint from ${SECRET}`);
+    });
+    await executeAction(createNetwork(privateNetwork), ctx);
+    const error = (await executeAction(createContainer(proxy), ctx).catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(RetryableError);
+    expect(`${error.message} ${String(error.cause)}`).not.toContain(SECRET);
+  });
+});
+
+describe('create-network', () => {
+  it('creates with our labels; a second create adopts it', async () => {
+    const docker = engine();
+    const first = await executeAction(createNetwork(taskNetwork), context(docker));
+    const second = await executeAction(createNetwork(taskNetwork), context(docker));
+    expect(second).toEqual({ networkId: first.networkId, adopted: true });
+    expect(docker.world().networks).toEqual([
+      { id: first.networkId, name: taskNetwork.name, labels: taskNetwork.labels },
+    ]);
+  });
+
+  it('refuses a same-named network that is not ours, terminally, and does not touch it', async () => {
+    const docker = engine();
+    const squatter = docker.seedNetwork({ name: taskNetwork.name, labels: { someone: 'else' } });
+    const error = await executeAction(createNetwork(taskNetwork), context(docker)).catch((e: unknown) => e);
+    expect((error as TerminalError).code).toBe('name-conflict');
+    expect(docker.world().networks).toEqual([
+      { id: squatter, name: taskNetwork.name, labels: { someone: 'else' } },
+    ]);
+    expect(mutatingCallsOn(docker, squatter)).toEqual([]);
+  });
+
+  it('re-inspects after a timeout and adopts what the daemon made', async () => {
+    const docker = engine({
+      fault: (call) => (call.op === 'network create' ? { kind: 'timeout-after' } : undefined),
+    });
+    const result = await executeAction(createNetwork(taskNetwork), context(docker));
+    expect(result.adopted).toBe(true);
+    expect(docker.world().networks).toHaveLength(1);
+  });
+
+  it('fails retryably on a server error', async () => {
+    const docker = engine({
+      fault: (call) => (call.op === 'network create' ? { kind: 'error', statusCode: 500 } : undefined),
+    });
+    await expect(executeAction(createNetwork(taskNetwork), context(docker))).rejects.toBeInstanceOf(
+      RetryableError,
+    );
+  });
+});
+
+describe('connect-network and start-container', () => {
+  it('connects a created container; connecting it again succeeds and changes nothing', async () => {
+    const docker = engine();
+    const id = await createdService(docker);
+    await executeAction(connect(service, privateNetwork), context(docker));
+    const after = docker.world();
+    expect(await executeAction(connect(service, privateNetwork), context(docker))).toMatchObject({
+      alreadyDone: true,
+    });
+    expect(docker.world()).toEqual(after);
+    expect(Object.keys(after.containers.find((c) => c.id === id)!.networks).sort()).toEqual(
+      [privateNetwork.name, taskNetwork.name].sort(),
+    );
+  });
+
+  it('connect of a running container that is already attached succeeds', async () => {
+    const docker = engine();
+    await createdService(docker);
+    await executeAction(connect(service, privateNetwork), context(docker));
+    await executeAction(start(service), context(docker));
+    await expect(executeAction(connect(service, privateNetwork), context(docker))).resolves.toMatchObject({
+      alreadyDone: true,
+    });
+  });
+
+  it('a connect that errored after the daemon did it counts as done', async () => {
+    const docker = engine({
+      fault: (call) => (call.op === 'network connect' ? { kind: 'timeout-after' } : undefined),
+    });
+    await createdService(docker);
+    await expect(executeAction(connect(service, privateNetwork), context(docker))).resolves.toBeDefined();
+  });
+
+  it('starts a created container, reports a running one as started, and reports the state before', async () => {
+    const docker = engine();
+    await createdService(docker);
+    expect(await executeAction(start(service), context(docker))).toMatchObject({ previousState: 'created' });
+    expect(await executeAction(start(service), context(docker))).toMatchObject({
+      alreadyDone: true,
+      previousState: 'running',
+    });
+    docker.kill(service.name);
+    expect(await executeAction(start(service), context(docker))).toMatchObject({ previousState: 'exited' });
+    expect(docker.world().containers[0]!.status).toBe('running');
+  });
+
+  it('refuses to start or connect a same-named container that is not ours', async () => {
+    const docker = engine();
+    docker.seedNetwork({ name: privateNetwork.name, labels: privateNetwork.labels });
+    const squatter = docker.seedContainer({ name: service.name, image: 'img/other:1', labels: {} });
+    await expect(executeAction(start(service), context(docker))).rejects.toBeInstanceOf(TerminalError);
+    await expect(executeAction(connect(service, privateNetwork), context(docker))).rejects.toBeInstanceOf(
+      TerminalError,
+    );
+    expect(mutatingCallsOn(docker, squatter)).toEqual([]);
+  });
+
+  it('fails retryably when the container is not there (yet)', async () => {
+    const docker = engine();
+    await expect(executeAction(start(service), context(docker))).rejects.toBeInstanceOf(RetryableError);
+  });
+});
+
+describe('remove-container', () => {
+  it('removes a running container; removing it again (missing) succeeds', async () => {
+    const docker = engine();
+    const id = await createdService(docker);
+    await executeAction(start(service), context(docker));
+    expect(await executeAction(removeContainer(service.name, id), context(docker))).toEqual({
+      containerId: id,
+    });
+    expect(await executeAction(removeContainer(service.name, id), context(docker))).toMatchObject({
+      alreadyDone: true,
+    });
+    expect(docker.world().containers).toEqual([]);
+  });
+
+  it('waits for a removal already in progress (409) instead of failing', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const docker = new FakeDocker({
+      images: [{ ref: 'img/db:1' }, { ref: 'img/proxy:1' }],
+      background: (what) => (what.startsWith('removal') ? gate : Promise.resolve()),
+    });
+    const id = await createdService(docker);
+    docker.removeSlowly(id);
+    const removal = executeAction(removeContainer(service.name, id), context(docker));
+    setTimeout(release, 20);
+    await expect(removal).resolves.toMatchObject({ alreadyDone: true });
+    expect(
+      docker.calls.some((c) => c.op === 'container remove' && c.error?.includes('already in progress')),
+    ).toBe(true);
+    expect(docker.world().containers).toEqual([]);
+  });
+
+  it('after a timeout, checks whether the daemon removed it', async () => {
+    const docker = engine({
+      fault: (call) => (call.op === 'container remove' ? { kind: 'timeout-after' } : undefined),
+    });
+    const id = await createdService(docker);
+    await expect(executeAction(removeContainer(service.name, id), context(docker))).resolves.toEqual({
+      containerId: id,
+    });
+  });
+
+  it('a server error that left the container in place is retryable', async () => {
+    const docker = engine({
+      fault: (call) =>
+        call.op === 'container remove'
+          ? { kind: 'error', statusCode: 500, message: 'device or resource busy' }
+          : undefined,
+    });
+    const id = await createdService(docker);
+    await expect(executeAction(removeContainer(service.name, id), context(docker))).rejects.toBeInstanceOf(
+      RetryableError,
+    );
+  });
+});
+
+describe('disconnect-network and remove-network', () => {
+  it('refuses (retryably) to remove a network with running endpoints, then removes it once detached', async () => {
+    const docker = engine();
+    const id = await createdService(docker);
+    await executeAction(start(service), context(docker));
+    const networkId = docker.world().networks.find((n) => n.name === taskNetwork.name)!.id;
+    await expect(
+      executeAction(removeNetwork(taskNetwork.name, networkId), context(docker)),
+    ).rejects.toBeInstanceOf(RetryableError);
+    await executeAction(disconnect(taskNetwork.name, networkId, id), context(docker));
+    // Detaching again: it is no longer attached, which counts as done.
+    expect(await executeAction(disconnect(taskNetwork.name, networkId, id), context(docker))).toMatchObject({
+      alreadyDone: true,
+    });
+    await executeAction(removeNetwork(taskNetwork.name, networkId), context(docker));
+    expect(await executeAction(removeNetwork(taskNetwork.name, networkId), context(docker))).toMatchObject({
+      alreadyDone: true,
+    });
+    expect(await executeAction(disconnect(taskNetwork.name, networkId, id), context(docker))).toMatchObject({
+      alreadyDone: true,
+    });
+  });
+});
+
+describe('pull-image', () => {
+  it('does nothing for an image that is present', async () => {
+    const docker = engine();
+    expect(await executeAction(pull('img/db:1'), context(docker))).toMatchObject({ alreadyDone: true });
+    expect(docker.calls.some((c) => c.op === 'image pull')).toBe(false);
+  });
+
+  it('pulls from a registry that has it; an image the registry does not know is terminal', async () => {
+    const docker = new FakeDocker({ registry: [{ ref: 'img/new:1' }] });
+    expect(await executeAction(pull('img/new:1'), context(docker))).toMatchObject({
+      imageId: expect.any(String),
+    });
+    const error = await executeAction(pull('img/none:1'), context(docker)).catch((e: unknown) => e);
+    expect((error as TerminalError).code).toBe('image-not-found');
+  });
+
+  it('without a registry, a pull fails retryably (the loop bounds the retries)', async () => {
+    const docker = new FakeDocker();
+    await expect(executeAction(pull('img/none:1'), context(docker))).rejects.toBeInstanceOf(RetryableError);
+  });
+});
