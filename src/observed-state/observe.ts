@@ -1,0 +1,382 @@
+/**
+ * A live view of the scope's objects: Docker's `/events` stream says *what* may have changed, and
+ * the engine is asked *how* it is now. Events are hints, not truth (see DESIGN §5): dockerd keeps
+ * its last 256 events only, skips a subscriber that does not take an event within 100 ms, loses
+ * everything when it restarts and replays `since` inclusively. So:
+ *
+ * - connect: daemon time t0 → subscribe to `/events` since t0 → full relist → emit;
+ * - an event only marks the object it names dirty (no API call inside the stream handler, so the
+ *   stream is drained as fast as it comes); dirty objects are re-inspected in one coalesced,
+ *   single-flight batch, and a snapshot is emitted after each batch;
+ * - on stream error or end: reconnect with exponential backoff and jitter, and always relist;
+ * - relist periodically, after every `refresh$` value, and after the process itself stalled long
+ *   enough that dockerd may have skipped events meant for us;
+ * - a failed Docker call never ends the observable: it goes to `onError` and is retried with
+ *   backoff. A hung daemon surfaces the same way, as a `DockerTimeoutError` from the client's
+ *   deadlines. The observable only ends when unsubscribed, which closes the stream and every timer.
+ *
+ * Snapshots are emitted after every relist and every refresh batch, changed or not: a consumer
+ * that wants only changes can `distinctUntilChanged` on the content.
+ */
+import { Observable, type Subscription } from 'rxjs';
+import type { Readable } from 'node:stream';
+import { Label } from '../desired-state/labels.js';
+import type { DockerApi } from '../docker/client.js';
+import {
+  collectSnapshot,
+  inspectImages,
+  mapLimit,
+  observeContainer,
+  observeNetwork,
+  sortSnapshot,
+  type ObservedObject,
+} from './collect.js';
+import { FrameParser, toDockerEvent, type DockerEvent } from './frames.js';
+import { nameFilterPattern } from './ownership.js';
+import type { ObserveScope } from './scope.js';
+import type { ForeignObject, ObservedContainer, ObservedImage, ObservedNetwork, Snapshot } from './types.js';
+
+export interface Backoff {
+  initialMs: number;
+  maxMs: number;
+}
+
+export interface ObserveOptions {
+  /** Full relist period, the safety net for events dockerd dropped (default 30 s). */
+  relistIntervalMs?: number;
+  /** Reconnect and retry backoff (default 800 ms doubling to 30 s, as client-go's reflector). */
+  backoff?: Backoff;
+  /** Source of jitter, in [0, 1). */
+  random?: () => number;
+  /** Every Docker error the observer retries past: failed calls, timeouts, a lost event stream. */
+  onError?: (error: unknown) => void;
+  /** Each value forces a relist and a new snapshot, e.g. after the loop executed actions. */
+  refresh$?: Observable<unknown>;
+  /**
+   * A stall of this process longer than this forces a relist (default 500 ms). While it is blocked,
+   * the event stream is not read; dockerd buffers a while and then silently skips events.
+   */
+  stallRelistMs?: number;
+}
+
+export const DEFAULT_BACKOFF: Backoff = { initialMs: 800, maxMs: 30_000 };
+const EVENT_TYPES = ['container', 'network', 'image'];
+const STALL_TICK_MS = 100;
+
+/**
+ * Delay before retry number `attempt` (0-based): the exponential step capped at `maxMs`, of which
+ * the upper half is random ("equal jitter"), so that many observers do not retry in lockstep.
+ */
+export function backoffDelay(attempt: number, backoff: Backoff, random: () => number): number {
+  const step = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(attempt, 30));
+  return step / 2 + (random() * step) / 2;
+}
+
+/**
+ * `/events?since=` takes Unix time (`seconds[.nanoseconds]`), not RFC 3339; the daemon's clock
+ * gives RFC 3339 with nanoseconds, which a JS Date would round to milliseconds.
+ */
+export function toDockerSince(daemonTime: string): string | undefined {
+  const millis = Date.parse(daemonTime);
+  if (Number.isNaN(millis)) return undefined;
+  const seconds = Math.floor(millis / 1000);
+  const fraction = /T\d\d:\d\d:\d\d\.(\d+)/.exec(daemonTime)?.[1] ?? '';
+  return `${seconds}.${fraction.padEnd(9, '0').slice(0, 9)}`;
+}
+
+export function observe(
+  docker: DockerApi,
+  scope: ObserveScope,
+  options: ObserveOptions = {},
+): Observable<Snapshot> {
+  return new Observable<Snapshot>((subscriber) => {
+    const relistIntervalMs = options.relistIntervalMs ?? 30_000;
+    const backoff = options.backoff ?? DEFAULT_BACKOFF;
+    const random = options.random ?? Math.random;
+    const stallRelistMs = options.stallRelistMs ?? 500;
+    const reportError = (error: unknown) => {
+      try {
+        options.onError?.(error);
+      } catch {
+        // A throwing error callback must not take the observer down with it.
+      }
+    };
+    const candidateName = (() => {
+      const pattern = new RegExp(nameFilterPattern(scope, 'network'));
+      return (name: string | undefined) => name !== undefined && pattern.test(name);
+    })();
+    let closed = false;
+
+    // What we see, keyed by id.
+    const containers = new Map<string, ObservedContainer>();
+    const networks = new Map<string, ObservedNetwork>();
+    const foreign = new Map<string, ForeignObject>();
+    let images: ObservedImage[] = [];
+    let missingImages: string[] = [];
+    let time = '';
+    let haveBaseline = false;
+
+    // What is to be done.
+    let relistNeeded = false;
+    let imagesDirty = false;
+    const dirtyContainers = new Set<string>();
+    const dirtyNetworks = new Set<string>();
+    let working = false;
+    let pumpTimer: NodeJS.Timeout | undefined;
+    let failures = 0;
+
+    // The event stream.
+    let stream: Readable | undefined;
+    let connection = 0;
+    let connectedAt: number | undefined;
+    let reconnectAttempts = 0;
+    let reconnectTimer: NodeJS.Timeout | undefined;
+
+    function schedulePump(delayMs = 0): void {
+      if (closed || pumpTimer !== undefined) return;
+      pumpTimer = setTimeout(() => {
+        pumpTimer = undefined;
+        void pump();
+      }, delayMs);
+    }
+
+    function hasWork(): boolean {
+      return relistNeeded || imagesDirty || dirtyContainers.size > 0 || dirtyNetworks.size > 0;
+    }
+
+    async function pump(): Promise<void> {
+      if (closed || working || !hasWork()) return;
+      working = true;
+      let ok = false;
+      try {
+        if (relistNeeded || !haveBaseline) await relist();
+        else await refreshDirty();
+        ok = true;
+        failures = 0;
+      } catch (error) {
+        failures += 1;
+        reportError(error);
+      } finally {
+        working = false;
+      }
+      if (closed) return;
+      if (ok) subscriber.next(snapshot());
+      if (hasWork()) schedulePump(ok ? 0 : backoffDelay(failures - 1, backoff, random));
+    }
+
+    async function relist(): Promise<void> {
+      relistNeeded = false;
+      imagesDirty = false;
+      // Events from here on mark objects dirty again, and are refreshed after this relist.
+      dirtyContainers.clear();
+      dirtyNetworks.clear();
+      try {
+        const next = await collectSnapshot(docker, scope);
+        if (closed) return;
+        containers.clear();
+        networks.clear();
+        foreign.clear();
+        for (const c of next.containers) containers.set(c.id, c);
+        for (const n of next.networks) networks.set(n.id, n);
+        for (const f of next.foreign) foreign.set(foreignKey(f.type, f.id), f);
+        images = next.images;
+        missingImages = next.missingImages;
+        time = next.time;
+        haveBaseline = true;
+      } catch (error) {
+        relistNeeded = true;
+        throw error;
+      }
+    }
+
+    async function refreshDirty(): Promise<void> {
+      const containerIds = [...dirtyContainers].sort();
+      const networkIds = [...dirtyNetworks].sort();
+      const withImages = imagesDirty;
+      dirtyContainers.clear();
+      dirtyNetworks.clear();
+      imagesDirty = false;
+      try {
+        const now = await docker.systemTime();
+        const [containerResults, networkResults, imageResults] = await Promise.all([
+          mapLimit(containerIds, (id) => observeContainer(docker, scope, id)),
+          mapLimit(networkIds, (id) => observeNetwork(docker, scope, id)),
+          withImages ? inspectImages(docker, scope.images) : undefined,
+        ]);
+        if (closed) return;
+        containerIds.forEach((id, i) => apply('container', id, containerResults[i]!));
+        networkIds.forEach((id, i) => apply('network', id, networkResults[i]!));
+        if (imageResults) ({ images, missingImages } = imageResults);
+        time = now;
+      } catch (error) {
+        for (const id of containerIds) dirtyContainers.add(id);
+        for (const id of networkIds) dirtyNetworks.add(id);
+        imagesDirty ||= withImages;
+        throw error;
+      }
+    }
+
+    function apply(type: 'container' | 'network', id: string, result: ObservedObject): void {
+      (type === 'container' ? containers : networks).delete(id);
+      foreign.delete(foreignKey(type, id));
+      if (result.kind === 'container') containers.set(id, result.container);
+      else if (result.kind === 'network') networks.set(id, result.network);
+      else if (result.kind === 'foreign') foreign.set(foreignKey(type, id), result.foreign);
+    }
+
+    function snapshot(): Snapshot {
+      return sortSnapshot({
+        time,
+        containers: [...containers.values()],
+        networks: [...networks.values()],
+        images: [...images],
+        missingImages: [...missingImages],
+        foreign: [...foreign.values()],
+      });
+    }
+
+    /** Runs for every event, synchronously: marks, never calls Docker. */
+    function onEvent(event: DockerEvent): void {
+      let relevant = false;
+      if (event.type === 'container') {
+        relevant =
+          event.attributes[Label.owner] === scope.ownerId ||
+          (scope.taskId !== undefined && candidateName(event.attributes.name)) ||
+          containers.has(event.actorId) ||
+          foreign.has(foreignKey('container', event.actorId));
+        if (relevant) dirtyContainers.add(event.actorId);
+      } else if (event.type === 'network') {
+        // Network events carry no labels: a network is a candidate by its name or because we know it.
+        if (
+          networks.has(event.actorId) ||
+          foreign.has(foreignKey('network', event.actorId)) ||
+          candidateName(event.attributes.name)
+        ) {
+          dirtyNetworks.add(event.actorId);
+          relevant = true;
+        }
+        const containerId = event.attributes.container;
+        if (
+          containerId &&
+          (containers.has(containerId) || foreign.has(foreignKey('container', containerId)))
+        ) {
+          dirtyContainers.add(containerId);
+          relevant = true;
+        }
+      } else if (event.type === 'image') {
+        const ref = event.attributes.name;
+        relevant =
+          (ref !== undefined && scope.images.includes(ref)) ||
+          scope.images.includes(event.actorId) ||
+          images.some((image) => image.id === event.actorId);
+        if (relevant) imagesDirty = true;
+      }
+      if (relevant) schedulePump();
+    }
+
+    async function connect(): Promise<void> {
+      reconnectTimer = undefined;
+      const attempt = ++connection;
+      let events: Readable | undefined;
+      try {
+        const t0 = await docker.systemTime();
+        if (closed || attempt !== connection) return;
+        const since = toDockerSince(t0);
+        events = await docker.events({ ...(since ? { since } : {}), filters: { type: EVENT_TYPES } });
+      } catch (error) {
+        if (closed || attempt !== connection) return;
+        reportError(error);
+        scheduleReconnect();
+        return;
+      }
+      if (closed || attempt !== connection) {
+        events.destroy();
+        return;
+      }
+      const current = events;
+      stream = current;
+      connectedAt = Date.now();
+      const parser = new FrameParser();
+      const take = (values: unknown[]) => {
+        for (const value of values) {
+          const event = toDockerEvent(value);
+          if (event) onEvent(event);
+        }
+      };
+      current.on('data', (chunk: Buffer | string) => take(parser.push(chunk)));
+      const lost = (error?: unknown) => {
+        if (stream !== current) return;
+        stream = undefined;
+        take(parser.end());
+        current.destroy();
+        if (closed) return;
+        reportError(error ?? new Error('Docker event stream ended'));
+        scheduleReconnect();
+      };
+      current.on('error', (error) => lost(error));
+      current.on('end', () => lost());
+      current.on('close', () => lost());
+      // Always relist on a new connection: whatever happened while disconnected left no event.
+      relistNeeded = true;
+      failures = 0;
+      if (pumpTimer !== undefined) {
+        clearTimeout(pumpTimer);
+        pumpTimer = undefined;
+      }
+      schedulePump();
+    }
+
+    function scheduleReconnect(): void {
+      if (closed || reconnectTimer !== undefined) return;
+      // A connection that stayed up long enough earns a fresh backoff (client-go resets after 2 min).
+      if (connectedAt !== undefined && Date.now() - connectedAt >= 2 * backoff.maxMs) reconnectAttempts = 0;
+      connectedAt = undefined;
+      const delay = backoffDelay(reconnectAttempts++, backoff, random);
+      reconnectTimer = setTimeout(() => void connect(), delay);
+    }
+
+    const relistTimer = setInterval(() => {
+      // While disconnected, the reconnect relists anyway.
+      if (stream === undefined) return;
+      relistNeeded = true;
+      schedulePump();
+    }, relistIntervalMs);
+
+    let lastTick = Date.now();
+    const stallTimer = setInterval(() => {
+      const now = Date.now();
+      if (stream !== undefined && now - lastTick > STALL_TICK_MS + stallRelistMs) {
+        relistNeeded = true;
+        schedulePump();
+      }
+      lastTick = now;
+    }, STALL_TICK_MS);
+
+    let refreshSubscription: Subscription | undefined;
+    if (options.refresh$) {
+      refreshSubscription = options.refresh$.subscribe(() => {
+        relistNeeded = true;
+        schedulePump();
+      });
+    }
+
+    void connect();
+
+    return () => {
+      closed = true;
+      connection += 1;
+      const open = stream;
+      stream = undefined;
+      open?.destroy();
+      clearTimeout(pumpTimer);
+      clearTimeout(reconnectTimer);
+      clearInterval(relistTimer);
+      clearInterval(stallTimer);
+      refreshSubscription?.unsubscribe();
+    };
+  });
+}
+
+function foreignKey(type: 'container' | 'network', id: string): string {
+  return `${type}:${id}`;
+}
