@@ -333,6 +333,7 @@ class Planner {
     cause: string,
     removeId: string | undefined,
     bound: Map<NodeId, BoundContainer | undefined>,
+    restart?: { key: string; attempt: number },
   ): void {
     const [first, ...rest] = node.networks;
     if (first === undefined) {
@@ -354,7 +355,7 @@ class Planner {
       network: { name: firstName, aliases: [...first.aliases].sort(compare) },
     });
     const connects = rest.map((a) => this.connect(node, a, [createId], 'attach before start'));
-    this.startWhenReadyAfter(node, [createId, ...connects], cause, undefined, bound);
+    this.startWhenReadyAfter(node, [createId, ...connects], cause, restart, bound);
   }
 
   private startWhenReady(
@@ -435,15 +436,23 @@ class Planner {
           decision.until,
         );
         return;
-      case 'due':
-        this.startWhenReady(
-          node,
-          observed,
-          `${exit} — restart ${decision.attempt} of ${policy.maxRestarts}`,
-          { key, attempt: decision.attempt },
-          bound,
-        );
+      case 'due': {
+        const cause = `${exit} — restart ${decision.attempt} of ${policy.maxRestarts}`;
+        const restart = { key, attempt: decision.attempt };
+        if (observed.state === 'dead') {
+          // dockerd refuses to start a dead container ("marked for removal"): the restart is a
+          // fresh container under the same key and budget.
+          if (this.unreadyDependencies(node, bound) !== undefined) {
+            this.startWhenReady(node, observed, cause, restart, bound);
+            return;
+          }
+          const removeId = this.removeContainer(observed, node.id, cause);
+          this.createAndStart(node, cause, removeId, bound, restart);
+          return;
+        }
+        this.startWhenReady(node, observed, cause, restart, bound);
         return;
+      }
     }
   }
 
