@@ -1,0 +1,105 @@
+/**
+ * `up`: the library's `ServiceManager.start()`, with progress. It returns once every service is
+ * ready, printing the create options the task container must merge; the services keep running
+ * after this process exits. The CLI is not a supervisor: nothing restarts a service that dies
+ * later (`plan` shows it, `up` again repairs it, `down` removes everything).
+ */
+import { Writable } from 'node:stream';
+import winston from 'winston';
+import { compile } from '../../desired-state/compile.js';
+import { ServiceManager } from '../../library/manager.js';
+import { DEFAULT_UP_TIMEOUT_S, secondsOption, type ParsedCommand } from '../args.js';
+import { credentialsFromEnv, ownerOf, workerConfigOf } from '../context.js';
+import { dockerFromEnv } from '../docker.js';
+import { ExitCode, InputError } from '../errors.js';
+import { loadTaskInput } from '../input.js';
+import type { CliIo } from '../io.js';
+import { createProgress, type Progress } from '../progress.js';
+
+/**
+ * The proxies' credentials expire at the task deadline. The services outlive this command, so
+ * the deadline is a day away rather than the end of the wait.
+ */
+const CREDENTIALS_LIFETIME_MS = 24 * 60 * 60 * 1000;
+
+export async function upCommand(parsed: ParsedCommand, io: CliIo): Promise<ExitCode> {
+  const { values } = parsed;
+  const timeoutS = secondsOption(values, 'timeout', DEFAULT_UP_TIMEOUT_S);
+  const config = workerConfigOf(values, io.env, { startupTimeoutMs: Math.round(timeoutS * 1000) });
+  const input = await loadTaskInput(parsed.positionals[0]!, io);
+  const { taskId, runId } = ownerOf(values);
+  // Compiled here as well as in start(): a bad payload is reported before Docker is contacted.
+  const desired = compile(input.payload, { config, taskId, runId, scopes: input.scopes });
+  const services = [...new Set(desired.containers.map((c) => c.service))].sort();
+  const credentials = credentialsFromEnv(io.env);
+  if (services.length > 0 && (!credentials || !io.env.TASKCLUSTER_ROOT_URL)) {
+    throw new InputError(
+      "every service gets an auth proxy whose credentials are made from the worker's: set " +
+        'TASKCLUSTER_ROOT_URL, TASKCLUSTER_CLIENT_ID and TASKCLUSTER_ACCESS_TOKEN ' +
+        '(and TASKCLUSTER_CERTIFICATE for temporary credentials)',
+    );
+  }
+
+  const progress = createProgress(io.stderr, services);
+  const manager = new ServiceManager({
+    docker: dockerFromEnv(io.env).api,
+    config,
+    ...(credentials ? { credentials } : {}),
+    logger: progressLogger(progress, io),
+  });
+  try {
+    const session = await manager.start({
+      taskId,
+      runId,
+      payload: input.payload,
+      scopes: input.scopes,
+      deadline: new Date(Date.now() + CREDENTIALS_LIFETIME_MS),
+      ...(io.signal ? { signal: io.signal } : {}),
+    });
+    for (const service of services) progress.update(service, 'ready');
+    progress.done();
+    io.stderr.write(
+      `${services.length} service(s) of task ${taskId} run ${runId} ready; they keep running ` +
+        `(\`docker-services down --task-id ${taskId} --run-id ${runId}\` removes them).\n` +
+        'Task container create options (merge into its create options):\n',
+    );
+    io.stdout.write(`${JSON.stringify(session.taskContainerOptions, null, 2)}\n`);
+    return ExitCode.ok;
+  } finally {
+    progress.done();
+  }
+}
+
+/**
+ * The library reports each service's phase changes as log entries `service <type>` / `service
+ * proxy <type>` with the service in the entry's metadata; they drive the progress display.
+ * Warnings and errors go through as plain lines where there is no redrawn display to break.
+ */
+function progressLogger(progress: Progress, io: CliIo): winston.Logger {
+  const proxyPhase = new Map<string, string>();
+  const servicePhase = new Map<string, string>();
+  // An object-mode stream gets winston's entries as objects, metadata and all.
+  const entries = new Writable({
+    objectMode: true,
+    write(info: { level: string; message: unknown; service?: unknown }, _encoding, next) {
+      const match = /^service (proxy )?(\w+)$/.exec(String(info.message));
+      const service = typeof info.service === 'string' ? info.service : undefined;
+      if (match && service) {
+        (match[1] ? proxyPhase : servicePhase).set(service, match[2]!);
+        const proxy = proxyPhase.get(service);
+        progress.update(
+          service,
+          servicePhase.get(service) ?? 'pending',
+          proxy ? `proxy ${proxy}` : undefined,
+        );
+      } else if ((info.level === 'warn' || info.level === 'error') && !io.stderr.isTTY) {
+        io.stderr.write(`${info.level}: ${String(info.message)}\n`);
+      }
+      next();
+    },
+  });
+  return winston.createLogger({
+    level: 'info',
+    transports: [new winston.transports.Stream({ stream: entries })],
+  });
+}
