@@ -3,6 +3,7 @@
  * graph. Data in, data out; the executors in `src/actions` do the work and the loop re-plans on
  * the next snapshot, so a plan only ever has to be right for the snapshot it was made from.
  */
+import { bindImages, resolveImage } from '../desired-state/images.js';
 import { Label, LABEL_NAMESPACE } from '../desired-state/labels.js';
 import type {
   ContainerNode,
@@ -26,9 +27,11 @@ export interface PlanOptions {
   /**
    * Final form of a container node once the images it depends on are known (a proxy's `cmd` and
    * spec hash name the key of the image it serves); undefined while one of them is not resolved.
+   * Default: `bindImages` of `src/desired-state/images.ts`.
    */
-  bind: (node: ContainerNode, resolve: ImageResolver) => ContainerNode | undefined;
-  resolveImage: (ref: string, observed: ObservedImage) => ResolvedImage;
+  bind?: (node: ContainerNode, resolve: ImageResolver) => ContainerNode | undefined;
+  /** Default: `resolveImage` of `src/desired-state/images.ts` (repo digest, else image id). */
+  resolveImage?: (ref: string, observed: ObservedImage) => ResolvedImage;
 }
 
 /**
@@ -175,7 +178,7 @@ class Planner {
         });
         continue;
       }
-      const resolved = this.options.resolveImage(ref, image);
+      const resolved = (this.options.resolveImage ?? resolveImage)(ref, image);
       const ours = Object.keys(resolved.labels)
         .filter((k) => k.startsWith(LABEL_NAMESPACE))
         .sort(compare);
@@ -229,7 +232,7 @@ class Planner {
     const bound = new Map<NodeId, BoundContainer | undefined>();
     const resolve: ImageResolver = (ref) => this.resolved.get(ref);
     for (const node of [...this.desired.containers].sort(byNameThenId)) {
-      const b = this.options.bind(node, resolve);
+      const b = (this.options.bind ?? bindImages)(node, resolve);
       bound.set(node.id, b && { node: b, observed: this.ourContainerByName.get(node.name) });
     }
     return bound;

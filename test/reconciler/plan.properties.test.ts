@@ -11,6 +11,9 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
+import { compile } from '../../src/desired-state/compile.js';
+import { defaultWorkerConfig } from '../../src/desired-state/config.js';
+import { bindImages, resolveImage } from '../../src/desired-state/images.js';
 import { Label } from '../../src/desired-state/labels.js';
 import type { ContainerNode, DesiredState, OwnerRef } from '../../src/desired-state/types.js';
 import type {
@@ -201,8 +204,11 @@ function tick(w: World): void {
   w.snapshot.time = new Date(w.now).toISOString();
 }
 
-function optionsAt(w: World): PlanOptions {
-  return baseOptions({ now: w.now, restarts: w.ledger, restart: POLICY });
+/** `real`: the defaults of `PlanOptions` (`bindImages`, `resolveImage`) instead of the builders'. */
+function optionsAt(w: World, real = false): PlanOptions {
+  return real
+    ? { now: w.now, restarts: w.ledger, restart: POLICY }
+    : baseOptions({ now: w.now, restarts: w.ledger, restart: POLICY });
 }
 
 function lcg(seed: number): () => number {
@@ -242,8 +248,10 @@ function notOurs(s: Snapshot) {
   });
 }
 
-function converged(desired: DesiredState, s: Snapshot): string | undefined {
-  const bound = boundContainers(desired, s.images);
+function converged(desired: DesiredState, s: Snapshot, real = false): string | undefined {
+  const bound = real
+    ? boundContainers(desired, s.images, bindImages, resolveImage)
+    : boundContainers(desired, s.images);
   const ourContainers = s.containers.filter((c) => isThisTask(c.labels)).map((c) => c.name);
   const ourNetworks = s.networks.filter((n) => isThisTask(n.labels)).map((n) => n.name);
   if (JSON.stringify(ourContainers.sort()) !== JSON.stringify(bound.map((b) => b.name).sort()))
@@ -578,6 +586,60 @@ describe('plan properties', () => {
 
   test('fixpoint of the empty graph: exactly this task’s objects are removed', () => {
     fc.assert(fixpointProperty(realPlan, { emptyDesired: true }), { numRuns: RUNS });
+  });
+
+  test('fixpoint for a graph made by compile() and bound by the default bindImages', () => {
+    const config = defaultWorkerConfig({
+      ownerId: OWNER.ownerId,
+      provisionerId: 'proj-ci',
+      workerType: 'linux',
+      rootUrl: 'https://tc.example.com',
+      proxy: { image: 'ds-fixtures/proxy:latest' },
+    });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(serviceArb, { selector: (s) => s.name, minLength: 1, maxLength: 3 }),
+        fc.integer(),
+        (services, seed) => {
+          const payload = {
+            services: services.map((s) => ({
+              name: s.name,
+              image: s.image,
+              ...(s.env ? { env: s.env } : {}),
+            })),
+          };
+          const desired = compile(payload, { config, taskId: OWNER.taskId, runId: OWNER.runId, scopes: [] });
+          const w: World = {
+            snapshot: {
+              time: BASE_TIME,
+              containers: [],
+              networks: [],
+              images: [],
+              missingImages: [],
+              foreign: [],
+            },
+            now: BASE_NOW,
+            ledger: {},
+            hasHealthCheck: new Set(desired.containers.filter((c) => c.healthCheck).map((c) => c.name)),
+            serial: 0,
+          };
+          const pick = lcg(seed);
+          for (let round = 0; round < MAX_ROUNDS; round++) {
+            const p = realPlan(desired, w.snapshot, optionsAt(w, true));
+            if (p.actions.length === 0 && p.waiting.length === 0) {
+              expect(p.ready).toBe(true);
+              expect(converged(desired, w.snapshot, true)).toBeUndefined();
+              return;
+            }
+            checkOrdering(p, desired, w.snapshot);
+            applyPlan(w, p, pick);
+            tick(w);
+          }
+          throw new Error('no fixpoint');
+        },
+      ),
+      { numRuns: 30 },
+    );
   });
 
   test('idempotence: a converged state plans nothing, again and again (no flapping)', () => {

@@ -261,10 +261,15 @@ export function baseOptions(overrides: Partial<PlanOptions> = {}): PlanOptions {
 }
 
 /** The desired graph's nodes bound against the given images (as the planner binds them). */
-export function boundContainers(desired: DesiredState, images: ObservedImage[]): ContainerNode[] {
-  const byRef = new Map(images.map((i) => [i.ref, simpleResolveImage(i.ref, i)]));
+export function boundContainers(
+  desired: DesiredState,
+  images: ObservedImage[],
+  bind: NonNullable<PlanOptions['bind']> = simpleBind,
+  resolve: NonNullable<PlanOptions['resolveImage']> = simpleResolveImage,
+): ContainerNode[] {
+  const byRef = new Map(images.map((i) => [i.ref, resolve(i.ref, i)]));
   return desired.containers.map((c) => {
-    const bound = simpleBind(c, (ref) => byRef.get(ref));
+    const bound = bind(c, (ref) => byRef.get(ref));
     if (bound === undefined) throw new Error(`cannot bind ${c.name}`);
     return bound;
   });
