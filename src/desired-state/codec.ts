@@ -15,8 +15,11 @@ export function markSecret<C extends t.Decoder<unknown, unknown>>(codec: C): C {
   return codec;
 }
 
+/** A JSON object: not an array, Map, Date or other class instance. */
 export function isPlainObject(u: unknown): u is Record<string, unknown> {
-  return typeof u === 'object' && u !== null && !Array.isArray(u);
+  if (typeof u !== 'object' || u === null || Array.isArray(u)) return false;
+  const prototype: unknown = Object.getPrototypeOf(u);
+  return prototype === Object.prototype || prototype === null;
 }
 
 /** Own properties only: a payload key such as `constructor` must never read the prototype's. */
@@ -90,7 +93,7 @@ export function strictStruct<R extends t.Props, O extends t.Props>(
     const field = (key: string, codec: t.Mixed, value: unknown): void => {
       const result = codec.validate(value, t.appendContext(c, key, codec, value));
       if (result._tag === 'Left') errors.push(...result.left);
-      else Object.defineProperty(out, key, { value: result.right, enumerable: true, writable: true });
+      else out[key] = result.right;
     };
     for (const [key, codec] of Object.entries(required)) {
       const value = own(u, key);

@@ -82,15 +82,8 @@ export function ownershipLabels(
 }
 
 function sortedRecord(record: Record<string, string>): Record<string, string> {
-  const sorted: Record<string, string> = {};
-  for (const key of Object.keys(record).sort())
-    Object.defineProperty(sorted, key, {
-      value: record[key],
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  return sorted;
+  // fromEntries defines own properties: an env name such as `__proto__` stays a variable.
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 function checkContext(context: CompileContext): void {

@@ -17,12 +17,13 @@ export const SPEC_HASH_CHARS = 16;
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map((item) => (item === undefined ? null : sortKeys(item)));
   if (typeof value === 'object' && value !== null) {
-    const entries = Object.keys(value)
-      .sort()
-      .flatMap((key) => {
-        const v = (value as Record<string, unknown>)[key];
-        return v === undefined ? [] : [[key, sortKeys(v)] as const];
-      });
+    const record = value as Record<string, unknown>;
+    const entries: Array<[string, unknown]> = [];
+    for (const key of Object.keys(record).sort()) {
+      const v = record[key];
+      if (v !== undefined) entries.push([key, sortKeys(v)]);
+    }
+    // fromEntries defines own properties: a key such as `__proto__` stays data.
     return Object.fromEntries(entries);
   }
   return value;

@@ -148,7 +148,9 @@ function argumentList(
       const errors: t.ValidationError[] = [];
       if (u.length > MAX_COMMAND_ARGS)
         errors.push(failureHere(c, u, `has ${u.length} arguments; at most ${MAX_COMMAND_ARGS}`));
-      u.forEach((arg: unknown, i) => {
+      // An index loop, not forEach: a sparse array's holes are values to refuse, not to skip.
+      for (let i = 0; i < u.length; i++) {
+        const arg: unknown = u[i];
         const key = String(i);
         if (typeof arg !== 'string')
           errors.push(failureAt(c, key, arg, `must be a string; got ${renderValue(arg)}`));
@@ -170,7 +172,7 @@ function argumentList(
               `is ${bytes(arg)} bytes; at most ${options.maxBytes} bytes per argument (fix: shorten it)`,
             ),
           );
-      });
+      }
       return errors.length > 0 ? t.failures(errors) : t.success(u as string[]);
     },
     t.identity,
@@ -257,11 +259,9 @@ export function envCodec(
               `is ${total} bytes (NAME=value, all entries); at most ${limits.maxEnvBytes} bytes per service (fix: shorten the values)`,
             ),
           );
-        // defineProperty: a key such as `__proto__` stays an ordinary variable name.
-        const env: Record<string, string> = {};
-        for (const name of names)
-          Object.defineProperty(env, name, { value: u[name], enumerable: true, writable: true });
-        return errors.length > 0 ? t.failures(errors) : t.success(env);
+        if (errors.length > 0) return t.failures(errors);
+        // fromEntries defines own properties: a name such as `__proto__` stays an ordinary variable.
+        return t.success(Object.fromEntries(names.map((name) => [name, u[name] as string])));
       },
       t.identity,
     ),
@@ -358,7 +358,8 @@ export function servicesCodec(limits: LimitsConfig): t.Type<ServiceSpec[], unkno
         );
       const services: ServiceSpec[] = [];
       const firstWithName = new Map<string, number>();
-      u.forEach((raw: unknown, i) => {
+      for (let i = 0; i < u.length; i++) {
+        const raw: unknown = u[i];
         const at = t.appendContext(c, String(i), item, raw);
         const name = isPlainObject(raw) ? own(raw, 'name') : undefined;
         if (typeof name === 'string' && ServiceName.is(name)) {
@@ -377,7 +378,7 @@ export function servicesCodec(limits: LimitsConfig): t.Type<ServiceSpec[], unkno
         const result = item.validate(raw, at);
         if (result._tag === 'Left') errors.push(...result.left);
         else services.push(result.right);
-      });
+      }
       return errors.length > 0 ? t.failures(sortByService(errors, u)) : t.success(services);
     },
     t.identity,
