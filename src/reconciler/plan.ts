@@ -198,6 +198,10 @@ class Planner {
 
   // ── networks ──────────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * A network of ours is kept whatever its spec-hash label says: its spec is its name and role (a
+   * bridge without options), and recreating it would mean removing every container on it.
+   */
   private planNetworks(): void {
     for (const network of [...this.desired.networks].sort(byNameThenId)) {
       const conflict = this.notOurs.get(`network:${network.name}`);
