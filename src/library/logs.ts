@@ -11,6 +11,13 @@ import type { DockerApi } from '../docker/client.js';
 
 export { REDACTED } from '../credentials/redact.js';
 
+/** Default bound of a service's collected log (the last 1 MiB). */
+export const DEFAULT_MAX_LOG_BYTES = 1024 * 1024;
+
+/** Default bound of the log tail put in a start error. */
+export const DEFAULT_TAIL_BYTES = 8 * 1024;
+export const DEFAULT_TAIL_LINES = 40;
+
 /**
  * Replaces every known secret value in `text` (the credentials module's `redact`, which also
  * catches JSON-escaped, URL- and base64-encoded forms). A multi-line value is also redacted line

@@ -220,6 +220,15 @@ export function derivePhaseEvents(
       t.health = container.health;
     }
 
+    if (container.state === 'removing') {
+      // Being removed (a force-remove in progress): reported now, and not again when it is gone.
+      if (t.phase !== 'removed') events.push({ ...base(c), type: 'removed' });
+      t.state = container.state;
+      t.phase = 'removed';
+      next[key] = t;
+      continue;
+    }
+
     if (isDeadState(container.state) && !t.dead && t.everStarted) {
       events.push({
         ...base(c),

@@ -28,6 +28,9 @@ export interface ReconcileInput {
   credentials: (container: ContainerNode) => Promise<Record<string, string>>;
   /** The reconcile loop's own snapshots, shared with the session so that Docker is watched once. */
   snapshots: Observable<Snapshot>;
+  /** Asks the observer for a fresh snapshot (the loop does after each action). */
+  refresh: () => void;
+  /** Stops the loop once the actions in flight have settled (it then errors with `aborted`). */
   signal?: AbortSignal;
   logger?: Logger;
 }
@@ -35,8 +38,8 @@ export interface ReconcileInput {
 export interface Runtime {
   compile(payload: unknown, input: CompileInput): DesiredState;
   taskContainerOptions(desired: DesiredState): TaskContainerOptions;
-  /** Fresh snapshots of `scope`, pushed by Docker's events (and a periodic relist). */
-  observe(scope: ObserveScope): Observable<Snapshot>;
+  /** Fresh snapshots of `scope`, pushed by Docker's events, a periodic relist and each `refresh$` value. */
+  observe(scope: ObserveScope, refresh$: Observable<unknown>): Observable<Snapshot>;
   /** One full observation now. */
   collect(scope: ObserveScope): Promise<Snapshot>;
   /**

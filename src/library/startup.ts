@@ -17,6 +17,9 @@ import {
   type ServiceRole,
 } from './phases.js';
 
+/** The loop names a pull action `pull-image:<reference>`. */
+const PULL_ACTION_PREFIX = 'pull-image:';
+
 export interface StartFailure {
   service: string | undefined;
   role: ServiceRole;
@@ -33,6 +36,20 @@ export interface StartupStatus {
   failure?: StartFailure;
   /** Not ready yet, with their phase, in name order. */
   pending: { service: string; role: ServiceRole; phase: ServicePhase }[];
+  /**
+   * Set when a container without a health check runs but has not yet run for `settleMs`: look
+   * again after this many ms (a fresh snapshot then decides).
+   */
+  recheckInMs?: number;
+}
+
+export interface StartupOptions {
+  /**
+   * A container without a health check counts as ready once it has run this long (daemon time):
+   * a process that exits at once is a crash, not a ready service, and would otherwise be caught
+   * "running" in the instant between its start and its exit.
+   */
+  settleMs: number;
 }
 
 function roleOf(node: ContainerNode): ServiceRole {
@@ -59,7 +76,13 @@ export function containerFailure(container: ObservedContainer): StartFailureReas
   return undefined;
 }
 
-export function evaluateStartup(desired: DesiredState, snapshot: Snapshot): StartupStatus {
+export function evaluateStartup(
+  desired: DesiredState,
+  snapshot: Snapshot,
+  options: StartupOptions = { settleMs: 0 },
+): StartupStatus {
+  let recheckInMs: number | undefined;
+  const observedAt = Date.parse(snapshot.time);
   const observed = taskContainers(snapshot, desired.owner);
   const pending: StartupStatus['pending'] = [];
   let failure: StartFailure | undefined;
@@ -80,18 +103,29 @@ export function evaluateStartup(desired: DesiredState, snapshot: Snapshot): Star
       pending.push({ service: node.service, role, phase: 'pending' });
       continue;
     }
-    const phase = phaseOf(container);
     const reason = containerFailure(container);
+    // The phase the failure happened in, even when the container is already on its way out.
+    const phase =
+      reason?.kind === 'unhealthy' ? 'unhealthy' : reason !== undefined ? 'exited' : phaseOf(container);
     if (reason && !failure) {
       if (reason.kind === 'oom-killed') reason.memoryBytes = node.limits.memoryBytes;
       failure = { service: node.service, role, phase, reason, containerId: container.id };
     }
     // A health check the graph asks for shows as `starting` once the container runs; `none`
     // with one asked for means Docker has not applied it (yet): not ready.
-    const ready = isReady(container) && !(node.healthCheck && container.health === 'none');
+    let ready = isReady(container) && !(node.healthCheck && container.health === 'none');
+    if (ready && container.health === 'none' && options.settleMs > 0) {
+      const ranMs = observedAt - Date.parse(container.startedAt ?? '');
+      const remaining = Number.isNaN(ranMs) ? options.settleMs : options.settleMs - ranMs;
+      if (remaining > 0) {
+        ready = false;
+        recheckInMs = Math.max(recheckInMs ?? 0, remaining);
+      }
+    }
     if (!ready) pending.push({ service: node.service, role, phase });
   }
   const status: StartupStatus = { ready: pending.length === 0 && !failure, pending };
+  if (recheckInMs !== undefined && !failure) status.recheckInMs = recheckInMs;
   if (failure) status.failure = failure;
   return status;
 }
@@ -140,6 +174,22 @@ export function failureFromReconcileError(
       return { ...who, reason: { kind: 'deadline', deadline: '' } };
     default:
       break;
+  }
+  // A pull that kept failing (no registry, no network) is the image being unobtainable.
+  const pulling = error.details.actionId?.startsWith(PULL_ACTION_PREFIX)
+    ? error.details.actionId.slice(PULL_ACTION_PREFIX.length)
+    : undefined;
+  if (pulling !== undefined) {
+    // The service that runs the image, before the proxy that serves it (its key names the role).
+    const imageNode =
+      desired.containers.find((c) => c.image === pulling && c.role === 'service') ??
+      desired.containers.find((c) => c.image === pulling || c.imageKeyOf === pulling);
+    return {
+      service: imageNode?.service ?? who.service,
+      role: imageNode?.role ?? who.role,
+      phase: 'pulling',
+      reason: { kind: 'image-not-found', image: pulling, detail: error.message },
+    };
   }
   switch (error.code) {
     case 'image-not-found':

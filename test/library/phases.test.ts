@@ -233,3 +233,15 @@ describe('isReady', () => {
     expect(isReady(container({ id: 'a', state: 'exited' }))).toBe(false);
   });
 });
+
+describe('derivePhaseEvents: removal in progress', () => {
+  it('a container seen in state removing is removed once, not again when gone', () => {
+    expect(
+      run([
+        snapshot([container({ id: 'a', startedAt: S1 })]),
+        snapshot([container({ id: 'a', startedAt: S1, state: 'removing' })]),
+        snapshot([]),
+      ]),
+    ).toEqual(['service/db created a', 'service/db started a', 'service/db removed a']);
+  });
+});

@@ -165,3 +165,54 @@ describe('failureFromReconcileError', () => {
     });
   });
 });
+
+describe('evaluateStartup: settle time for containers without a health check', () => {
+  const plain = desired([cache]);
+  const at = (time: string, startedAt: string) => ({
+    ...snap([observed(cache, { startedAt })]),
+    time,
+  });
+
+  it('is not ready before it ran settleMs, and says when to look again', () => {
+    const status = evaluateStartup(plain, at('2026-01-01T00:00:00.400Z', '2026-01-01T00:00:00Z'), {
+      settleMs: 1000,
+    });
+    expect(status).toEqual({
+      ready: false,
+      pending: [{ service: 'cache', role: 'service', phase: 'running' }],
+      recheckInMs: 600,
+    });
+  });
+
+  it('is ready once it ran settleMs', () => {
+    const status = evaluateStartup(plain, at('2026-01-01T00:00:01.000Z', '2026-01-01T00:00:00Z'), {
+      settleMs: 1000,
+    });
+    expect(status).toEqual({ ready: true, pending: [] });
+  });
+
+  it('does not delay a container with a health check', () => {
+    const healthy = {
+      ...snap([observed(db, { startedAt: '2026-01-01T00:00:00Z', health: 'healthy' })]),
+      time: '2026-01-01T00:00:00.100Z',
+    };
+    expect(evaluateStartup(desired([db]), healthy, { settleMs: 1000 })).toEqual({ ready: true, pending: [] });
+  });
+});
+
+describe('failureFromReconcileError: pulls', () => {
+  it('a pull that kept failing is the image not being found, for the service that runs it', () => {
+    const error = new ReconcileError(
+      'retries-exhausted',
+      'pull-image:cache:1 failed 8 times; last: no such host',
+      {
+        actionId: 'pull-image:cache:1',
+      },
+    );
+    expect(failureFromReconcileError(graph, error, [])).toMatchObject({
+      service: 'cache',
+      phase: 'pulling',
+      reason: { kind: 'image-not-found', image: 'cache:1' },
+    });
+  });
+});

@@ -1,0 +1,92 @@
+/** Shared by the library's engine tests: a manager per test owner, slugid task ids, event helpers. */
+import { randomBytes } from 'node:crypto';
+import { filter, firstValueFrom, timeout } from 'rxjs';
+import { defaultWorkerConfig, type WorkerConfigInput } from '../../../src/desired-state/config.js';
+import { Label } from '../../../src/desired-state/labels.js';
+import { ServiceManager } from '../../../src/library/manager.js';
+import type { ServiceEvent, ServiceEventType } from '../../../src/library/phases.js';
+import type { ServiceSession } from '../../../src/library/session.js';
+import winston from 'winston';
+import { testDocker, testOwnerId } from '../../support/docker.js';
+
+/** `DS_TEST_LOG=debug` shows what the library logs (for finding out why a test failed). */
+const logger = process.env.DS_TEST_LOG
+  ? winston.createLogger({
+      level: process.env.DS_TEST_LOG,
+      transports: [new winston.transports.Console({ format: winston.format.simple() })],
+    })
+  : undefined;
+
+export const docker = testDocker();
+export const PROXY_IMAGE = 'docker-services/proxy:latest';
+export const CREDENTIALS = {
+  clientId: 'test/docker-services-worker',
+  accessToken: 'test-access-token-not-real-0123456789',
+};
+
+export function manager(name: string, config: Partial<WorkerConfigInput> = {}): ServiceManager {
+  return new ServiceManager({
+    docker,
+    config: defaultWorkerConfig({
+      ownerId: testOwnerId(name),
+      provisionerId: 'test-prov',
+      workerType: 'test-wt',
+      rootUrl: 'http://taskcluster.invalid',
+      proxy: { image: PROXY_IMAGE },
+      startupTimeoutMs: 120_000,
+      ...config,
+    }),
+    credentials: CREDENTIALS,
+    ...(logger ? { logger } : {}),
+  });
+}
+
+/** A fresh slugid-shaped task id (22 URL-safe base64 characters), as Taskcluster's. */
+export function slugid(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+export function task(services: unknown[], runId = 0) {
+  return {
+    taskId: slugid(),
+    runId,
+    payload: { services },
+    scopes: ['queue:get-artifact:public/*'],
+    deadline: new Date(Date.now() + 3_600_000),
+  };
+}
+
+/** Events the session has emitted so far (`events$` replays them to a new subscriber). */
+export function eventsSoFar(session: ServiceSession): ServiceEvent[] {
+  const seen: ServiceEvent[] = [];
+  session.events$.subscribe((e) => seen.push(e)).unsubscribe();
+  return seen;
+}
+
+/** The first event (replayed or to come) of `type` for the service `service`'s own container. */
+export function nextEvent(
+  session: ServiceSession,
+  type: ServiceEventType,
+  service: string,
+  afterIndex = 0,
+  ms = 60_000,
+): Promise<ServiceEvent> {
+  let index = 0;
+  return firstValueFrom(
+    session.events$.pipe(
+      filter(
+        (e) => index++ >= afterIndex && e.type === type && e.service === service && e.role === 'service',
+      ),
+      timeout(ms),
+    ),
+  );
+}
+
+/** Containers and networks of one owner on the engine now (by label). */
+export async function objectsOf(ownerId: string): Promise<{ containers: string[]; networks: string[] }> {
+  const containers = await docker.listContainers({ label: [`${Label.owner}=${ownerId}`] });
+  const networks = await docker.listNetworks({ label: [`${Label.owner}=${ownerId}`] });
+  return { containers: containers.map((c) => c.Names[0] ?? c.Id), networks: networks.map((n) => n.Name) };
+}
+
+export const NOTHING = { containers: [], networks: [] };
