@@ -83,7 +83,8 @@ Options:
 ${IDENTITY_HELP}
 ${WORKER_HELP}
 
-Exit status: 0 nothing to do, 2 changes planned, 1 error.
+Exit status: 0 nothing to do; 2 changes planned (a restart waiting on its backoff counts);
+1 error, or the plan is blocked (a name held by an object that is not ours, …).
 
 Example:
   docker-services plan --offline fixtures/payloads/three-services.json

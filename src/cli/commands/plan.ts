@@ -5,7 +5,6 @@
  */
 import { compile, emptyGraph } from '../../desired-state/compile.js';
 import type { WorkerConfig } from '../../desired-state/config.js';
-import { bindImages, resolveImage } from '../../desired-state/images.js';
 import type { DesiredState } from '../../desired-state/types.js';
 import { collectSnapshot } from '../../observed-state/collect.js';
 import type { Snapshot } from '../../observed-state/types.js';
@@ -70,10 +69,14 @@ export function emptyEngine(desired: DesiredState, time: string): Snapshot {
  * restart due now, as the loop would on its first look.
  */
 export function planOptions(config: WorkerConfig, now: number): PlanOptions {
-  return { now, restarts: {}, restart: { ...config.restart }, bind: bindImages, resolveImage };
+  return { now, restarts: {}, restart: { ...config.restart } };
 }
 
-/** 0 nothing to do, 2 changes planned; 1 when the plan is blocked (`up` would fail on it). */
+/**
+ * 0 nothing to do, 2 changes planned, 1 when the plan is blocked (`up` would fail on it). A
+ * restart held back by its backoff (a waiting entry with a time) is a planned change too: this
+ * plan knows no restart history, so a service that died a moment ago is still in its first backoff.
+ */
 export function planExitCode(result: Plan, io: CliIo): ExitCode {
   if (result.blocked.length > 0) {
     io.stderr.write(
@@ -81,5 +84,6 @@ export function planExitCode(result: Plan, io: CliIo): ExitCode {
     );
     return ExitCode.error;
   }
-  return result.actions.length > 0 ? ExitCode.changesPlanned : ExitCode.ok;
+  const changes = result.actions.length > 0 || result.waiting.some((w) => w.until !== undefined);
+  return changes ? ExitCode.changesPlanned : ExitCode.ok;
 }
