@@ -37,7 +37,8 @@ payload=fixtures/payloads/three-services.json
 task_id=$(node -e '
   const b = require("crypto").randomBytes(16); b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
   process.stdout.write(b.toString("base64url"))')
-owner_id="demo-$(hostname | tr -c 'A-Za-z0-9_.-\n' '-')"
+host=$(hostname)
+owner_id="demo-${host//[^A-Za-z0-9_.-]/-}"
 ids=(--task-id "$task_id" --run-id 0 --owner-id "$owner_id")
 # The bundled proxy signs requests with the worker's credentials; the demo talks to no Taskcluster
 # deployment, so made-up permanent credentials are enough for every proxy to start.
