@@ -1,0 +1,257 @@
+/**
+ * The observer's protocol against a scripted DockerApi: what it calls, when, and what it does on
+ * a lost stream, a failing daemon and a burst of events. The engine tests show it works on
+ * dockerd; these show the parts a live engine cannot be made to do on cue.
+ */
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { PassThrough } from 'node:stream';
+import { Subject, type Subscription } from 'rxjs';
+import { Label } from '../../src/desired-state/labels.js';
+import type { ContainerInspect, DockerApi } from '../../src/docker/client.js';
+import { backoffDelay, observe, toDockerSince } from '../../src/observed-state/observe.js';
+import type { ObserveScope } from '../../src/observed-state/scope.js';
+import type { Snapshot } from '../../src/observed-state/types.js';
+
+const scope: ObserveScope = { ownerId: 'w', taskId: 'T', runId: 0, images: [] };
+const ours = { [Label.owner]: 'w', [Label.taskId]: 'T', [Label.runId]: '0' };
+
+function inspect(id: string, status = 'running'): ContainerInspect {
+  return {
+    Id: id,
+    Name: `/ds-T-0_${id}`,
+    Created: '2024-01-01T00:00:00Z',
+    State: { Status: status, ExitCode: 0, OOMKilled: false, StartedAt: '', FinishedAt: '' },
+    Image: 'sha256:x',
+    Config: { Image: 'busybox', Labels: ours },
+    NetworkSettings: { Networks: {} },
+  } as unknown as ContainerInspect;
+}
+
+/** A daemon in memory: containers by id, a call log, a switch to fail calls, the open streams. */
+function fakeDocker() {
+  const containers = new Map<string, ContainerInspect>();
+  const calls: string[] = [];
+  const streams: PassThrough[] = [];
+  let failing = false;
+  const guard = (name: string) => {
+    calls.push(name);
+    if (failing) return Promise.reject(new Error(`${name}: daemon down`));
+    return Promise.resolve();
+  };
+  const api = {
+    systemTime: async () => (await guard('info'), '2024-01-01T00:00:00.123456789Z'),
+    listContainers: async () => {
+      await guard('list containers');
+      return [...containers.values()].map((c) => ({ Id: c.Id, Names: [c.Name], Labels: c.Config.Labels }));
+    },
+    inspectContainer: async (id: string) => (await guard(`inspect ${id}`), containers.get(id)),
+    listNetworks: async () => (await guard('list networks'), []),
+    inspectNetwork: async (id: string) => (await guard(`inspect network ${id}`), undefined),
+    inspectImage: async (ref: string) => (await guard(`inspect image ${ref}`), undefined),
+    events: async (options: { since?: string }) => {
+      await guard(`events since ${options.since}`);
+      const stream = new PassThrough();
+      streams.push(stream);
+      return stream;
+    },
+  } as unknown as DockerApi;
+  return {
+    api,
+    containers,
+    calls,
+    streams,
+    setFailing: (value: boolean) => (failing = value),
+    emit: (stream: PassThrough, id: string, action: string) =>
+      stream.write(
+        `${JSON.stringify({ Type: 'container', Action: action, Actor: { ID: id, Attributes: { ...ours, name: `ds-T-0_${id}` } } })}\n`,
+      ),
+  };
+}
+
+function collect(source: ReturnType<typeof observe>) {
+  const snapshots: Snapshot[] = [];
+  const subscription: Subscription = source.subscribe((s) => snapshots.push(s));
+  return { snapshots, subscription };
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const fast = { relistIntervalMs: 3_600_000, stallRelistMs: 3_600_000, backoff: { initialMs: 10, maxMs: 40 } };
+const names = (s: Snapshot | undefined) => s?.containers.map((c) => `${c.id}:${c.state}`);
+
+describe('observe protocol', () => {
+  it('subscribes since daemon time before the first list, then refreshes only what an event names', async () => {
+    const docker = fakeDocker();
+    docker.containers.set('a', inspect('a'));
+    const { snapshots, subscription } = collect(observe(docker.api, scope, fast));
+    try {
+      await until(() => snapshots.length === 1, 'the first snapshot');
+      expect(docker.calls.indexOf('events since 1704067200.123456789')).toBeGreaterThan(-1);
+      expect(docker.calls.indexOf('events since 1704067200.123456789')).toBeLessThan(
+        docker.calls.indexOf('list containers'),
+      );
+      expect(names(snapshots[0])).toEqual(['a:running']);
+
+      docker.calls.length = 0;
+      docker.containers.set('b', inspect('b', 'created'));
+      docker.emit(docker.streams[0]!, 'b', 'create');
+      await until(() => snapshots.length === 2, 'a snapshot after the event');
+      expect(names(snapshots[1])).toEqual(['a:running', 'b:created']);
+      expect(docker.calls).toEqual(['info', 'inspect b']);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
+  it('coalesces a burst of events on one object into one inspect', async () => {
+    const docker = fakeDocker();
+    docker.containers.set('a', inspect('a'));
+    const { snapshots, subscription } = collect(observe(docker.api, scope, fast));
+    try {
+      await until(() => snapshots.length === 1, 'the first snapshot');
+      docker.calls.length = 0;
+      docker.containers.set('a', inspect('a', 'exited'));
+      for (const action of ['kill', 'die', 'stop', 'kill', 'die'])
+        docker.emit(docker.streams[0]!, 'a', action);
+      await until(() => snapshots.length === 2, 'a snapshot after the burst');
+      expect(docker.calls.filter((c) => c === 'inspect a')).toHaveLength(1);
+      expect(names(snapshots[1])).toEqual(['a:exited']);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
+  it('ignores events of objects that are not ours nor named like ours', async () => {
+    const docker = fakeDocker();
+    const { snapshots, subscription } = collect(observe(docker.api, scope, fast));
+    try {
+      await until(() => snapshots.length === 1, 'the first snapshot');
+      docker.calls.length = 0;
+      docker.streams[0]!.write(
+        `${JSON.stringify({ Type: 'container', Action: 'start', Actor: { ID: 'z', Attributes: { name: 'postgres' } } })}\nnot json\n`,
+      );
+      docker.emit(docker.streams[0]!, 'b', 'create');
+      await until(() => snapshots.length === 2, 'the snapshot after the relevant event');
+      expect(docker.calls).toEqual(['info', 'inspect b']);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
+  it('reconnects with backoff when the stream ends or fails, and relists every time', async () => {
+    const docker = fakeDocker();
+    docker.containers.set('a', inspect('a'));
+    const errors: unknown[] = [];
+    const { snapshots, subscription } = collect(
+      observe(docker.api, scope, { ...fast, onError: (e) => errors.push(e) }),
+    );
+    try {
+      await until(() => snapshots.length === 1, 'the first snapshot');
+      // Daemon "restarts": the stream ends, calls fail for a while, a container changed meanwhile.
+      docker.setFailing(true);
+      docker.containers.set('a', inspect('a', 'exited'));
+      docker.streams[0]!.end();
+      await until(() => errors.length >= 3, 'a few failed reconnects');
+      docker.setFailing(false);
+      await until(() => snapshots.length === 2, 'a snapshot after reconnecting');
+      expect(docker.streams).toHaveLength(2);
+      expect(names(snapshots[1])).toEqual(['a:exited']);
+      expect(String(errors[0])).toMatch(/stream ended/);
+
+      docker.streams[1]!.destroy(new Error('socket hang up'));
+      await until(
+        () => snapshots.length === 3 && docker.streams.length === 3,
+        'a relist after the stream failed',
+      );
+      expect(errors.map(String)).toContain('Error: socket hang up');
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
+  it('retries a failed relist with backoff and keeps the observable alive', async () => {
+    const docker = fakeDocker();
+    const errors: unknown[] = [];
+    const refresh$ = new Subject<void>();
+    const { snapshots, subscription } = collect(
+      observe(docker.api, scope, { ...fast, refresh$, onError: (e) => errors.push(e) }),
+    );
+    try {
+      await until(() => snapshots.length === 1, 'the first snapshot');
+      docker.setFailing(true);
+      refresh$.next();
+      await until(() => errors.length >= 2, 'two failed relists');
+      docker.containers.set('c', inspect('c'));
+      docker.setFailing(false);
+      await until(() => snapshots.length === 2, 'a snapshot once the daemon answers');
+      expect(names(snapshots[1])).toEqual(['c:running']);
+      expect(subscription.closed).toBe(false);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
+  it('relists after the process stalled', async () => {
+    const docker = fakeDocker();
+    const { snapshots, subscription } = collect(observe(docker.api, scope, { ...fast, stallRelistMs: 200 }));
+    try {
+      await until(() => snapshots.length === 1, 'the first snapshot');
+      docker.containers.set('d', inspect('d'));
+      const from = Date.now();
+      while (Date.now() - from < 600) {
+        // A consumer holding the event loop; no event says anything about d.
+      }
+      await until(() => snapshots.length === 2, 'a relist after the stall');
+      expect(names(snapshots[1])).toEqual(['d:running']);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
+  it('closes the stream and stops calling Docker once unsubscribed', async () => {
+    const docker = fakeDocker();
+    const { snapshots, subscription } = collect(
+      observe(docker.api, scope, { ...fast, relistIntervalMs: 20 }),
+    );
+    await until(() => snapshots.length >= 2, 'a periodic relist');
+    subscription.unsubscribe();
+    expect(docker.streams[0]!.destroyed).toBe(true);
+    const calls = docker.calls.length;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(docker.calls.length).toBe(calls);
+  });
+});
+
+describe('backoffDelay', () => {
+  it('doubles up to the cap, with the upper half random', () => {
+    fc.assert(
+      fc.property(
+        fc.nat(100),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (attempt, r) => {
+          const backoff = { initialMs: 800, maxMs: 30_000 };
+          const step = Math.min(30_000, 800 * 2 ** attempt);
+          const delay = backoffDelay(attempt, backoff, () => r);
+          expect(delay).toBeGreaterThanOrEqual(step / 2);
+          expect(delay).toBeLessThan(step + 1e-9);
+        },
+      ),
+    );
+  });
+});
+
+describe('toDockerSince', () => {
+  it('turns daemon RFC 3339 time into Unix seconds with nanoseconds', () => {
+    expect(toDockerSince('2024-01-01T00:00:00.123456789Z')).toBe('1704067200.123456789');
+    expect(toDockerSince('2024-01-01T01:00:00.5+01:00')).toBe('1704067200.500000000');
+    expect(toDockerSince('2024-01-01T00:00:00Z')).toBe('1704067200.000000000');
+    expect(toDockerSince('yesterday')).toBeUndefined();
+  });
+});
