@@ -1,0 +1,260 @@
+/**
+ * The results as JSON (everything, every sample) and as markdown: a summary of ratios to the
+ * floor, the detail per scenario and N, the planner, the idle cost, and the targets.
+ */
+import type { IdleResult } from './idle.js';
+import type { PlannerResult } from './planner.js';
+import { summarize, type Sample, type Stats } from './stats.js';
+import type { Scenario } from './variants.js';
+
+export interface RunRecord {
+  scenario: Scenario;
+  n: number;
+  variant: string;
+  proxies: boolean;
+  up: Sample[];
+  down: Sample[];
+  /** Ready scenario: from the last `healthy` event (Docker's time; this process's receipt) to the ready signal. */
+  lag: { fromDaemonMs: number; fromSeenMs: number }[];
+  /** Docker API calls per up and per down, where the variant's calls go through our client. */
+  upCalls: number[];
+  downCalls: number[];
+  errors: string[];
+}
+
+export interface BenchResults {
+  meta: {
+    date: string;
+    mode: string;
+    benchRunId: string;
+    machine: { cpus: number; memoryGiB: number; kernel: string; docker: string; node: string };
+    loadAverage: { start: number[]; end: number[] };
+    options: object;
+    notes: string[];
+    leftovers?: { containers: string[]; networks: string[] };
+  };
+  updown: RunRecord[];
+  planner: PlannerResult[];
+  idle: IdleResult | undefined;
+  errors: string[];
+}
+
+const TARGET_RATIO = 1.1;
+const TARGET_PLANNER_MS = 50;
+const TARGET_LAG_MS = 50;
+
+function baselineOf(record: RunRecord): string {
+  return record.proxies ? 'floor' : 'floor-no-proxy';
+}
+
+function find(results: BenchResults, scenario: Scenario, n: number, variant: string): RunRecord | undefined {
+  return results.updown.find((r) => r.scenario === scenario && r.n === n && r.variant === variant);
+}
+
+function stats(samples: readonly Sample[], key: keyof Sample): Stats {
+  return summarize(samples.map((s) => s[key]));
+}
+
+export function ratio(results: BenchResults, record: RunRecord, phase: 'up' | 'down'): number | undefined {
+  const base = find(results, record.scenario, record.n, baselineOf(record));
+  if (!base || base[phase].length === 0 || record[phase].length === 0) return undefined;
+  return stats(record[phase], 'wallMs').median / stats(base[phase], 'wallMs').median;
+}
+
+const ms = (v: number): string => (Number.isFinite(v) ? (v >= 100 ? v.toFixed(0) : v.toFixed(1)) : '–');
+const x = (v: number | undefined): string =>
+  v === undefined || !Number.isFinite(v) ? '–' : `${v.toFixed(2)}×`;
+const range = (s: Stats): string => (s.n === 0 ? '–' : `${ms(s.median)} (${ms(s.min)}–${ms(s.max)})`);
+
+function table(header: string[], rows: string[][]): string {
+  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function summaryTable(results: BenchResults, scenario: Scenario): string {
+  const ns = [...new Set(results.updown.filter((r) => r.scenario === scenario).map((r) => r.n))].sort(
+    (a, b) => a - b,
+  );
+  const variants = [...new Set(results.updown.filter((r) => r.scenario === scenario).map((r) => r.variant))];
+  const header = ['variant', 'vs', ...ns.map((n) => `N=${n} up`), ...ns.map((n) => `N=${n} down`)];
+  const rows = variants.map((variant) => {
+    const any = results.updown.find((r) => r.variant === variant)!;
+    const cells = (phase: 'up' | 'down'): string[] =>
+      ns.map((n) => {
+        const record = find(results, scenario, n, variant);
+        if (!record || record[phase].length === 0) return '–';
+        const median = stats(record[phase], 'wallMs').median;
+        const isBase = variant === baselineOf(record);
+        return isBase ? `${ms(median)} ms` : `${x(ratio(results, record, phase))}`;
+      });
+    return [variant, any.proxies ? 'floor' : 'floor-no-proxy', ...cells('up'), ...cells('down')];
+  });
+  return table(header, rows);
+}
+
+function detailTable(results: BenchResults, scenario: Scenario, n: number): string {
+  const records = results.updown.filter((r) => r.scenario === scenario && r.n === n);
+  const header = [
+    'variant',
+    'up ms median (min–max)',
+    'up ×floor',
+    'down ms median (min–max)',
+    'down ×floor',
+    'CPU ms up / down',
+    'ΔRSS MiB up / down',
+    'API calls up / down',
+    ...(scenario === 'ready' ? ['ready lag ms (Docker time / seen)'] : []),
+    'runs',
+  ];
+  const rows = records.map((r) => {
+    const lag =
+      r.lag.length === 0
+        ? '–'
+        : `${range(summarize(r.lag.map((l) => l.fromDaemonMs)))} / ${ms(summarize(r.lag.map((l) => l.fromSeenMs)).median)}`;
+    const calls =
+      r.upCalls.length === 0 ? '–' : `${summarize(r.upCalls).median} / ${summarize(r.downCalls).median}`;
+    return [
+      r.variant,
+      range(stats(r.up, 'wallMs')),
+      x(ratio(results, r, 'up')),
+      range(stats(r.down, 'wallMs')),
+      x(ratio(results, r, 'down')),
+      `${ms(stats(r.up, 'cpuMs').median)} / ${ms(stats(r.down, 'cpuMs').median)}`,
+      `${ms(stats(r.up, 'rssMiB').max)} / ${ms(stats(r.down, 'rssMiB').max)}`,
+      calls,
+      ...(scenario === 'ready' ? [lag] : []),
+      `${r.up.length}${r.errors.length ? ` (${r.errors.length} failed)` : ''}`,
+    ];
+  });
+  return table(header, rows);
+}
+
+function targets(results: BenchResults): string[] {
+  const lines: string[] = [];
+  const verdict = (ok: boolean | undefined): string =>
+    ok === undefined ? 'not measured' : ok ? 'met' : '**not met**';
+  for (const variant of ['ours', 'ours-no-proxy']) {
+    for (const n of [20, 50]) {
+      for (const scenario of ['running', 'ready'] as const) {
+        const r = find(results, scenario, n, variant);
+        if (!r) continue;
+        const up = ratio(results, r, 'up');
+        const down = ratio(results, r, 'down');
+        const ok =
+          up === undefined || down === undefined ? undefined : up <= TARGET_RATIO && down <= TARGET_RATIO;
+        lines.push(
+          `- ${variant}, ${scenario}, N=${n}: up ${x(up)}, down ${x(down)} (target ≤ ${TARGET_RATIO.toFixed(2)}×): ${verdict(ok)}`,
+        );
+      }
+    }
+  }
+  const big = results.planner.filter((p) => p.nodes >= 10_000);
+  for (const p of big) {
+    lines.push(
+      `- planner, ${p.nodes} nodes, ${p.snapshot} snapshot: ${ms(p.ms.median)} ms (target ≤ ${TARGET_PLANNER_MS} ms): ${verdict(p.ms.median <= TARGET_PLANNER_MS)}`,
+    );
+  }
+  for (const r of results.updown.filter(
+    (r) => r.scenario === 'ready' && r.variant.startsWith('ours') && r.lag.length > 0,
+  )) {
+    const lag = summarize(r.lag.map((l) => l.fromDaemonMs)).median;
+    lines.push(
+      `- readiness lag, ${r.variant}, N=${r.n}: ${ms(lag)} ms median (target ≤ ${TARGET_LAG_MS} ms): ${verdict(lag <= TARGET_LAG_MS)}`,
+    );
+  }
+  if (results.idle) {
+    lines.push(
+      `- idle, ${results.idle.services} services for ${results.idle.seconds} s: ${results.idle.otherCallsPerMinute.toFixed(1)} calls/min besides ${results.idle.relistsPerMinute.toFixed(1)} relists/min (target 0): ${verdict(results.idle.otherCallsPerMinute === 0)}`,
+    );
+  }
+  return lines;
+}
+
+export function markdown(results: BenchResults): string {
+  const { meta } = results;
+  const load = (l: number[]): string => l.map((v) => v.toFixed(2)).join(' ');
+  const out: string[] = [];
+  out.push(`# docker-services benchmark (${meta.mode})`);
+  out.push('');
+  out.push(
+    `${meta.date}; ${meta.machine.cpus} cores, ${meta.machine.memoryGiB} GiB, Linux ${meta.machine.kernel}, dockerd ${meta.machine.docker}, Node ${meta.machine.node}. ` +
+      `Load average at start ${load(meta.loadAverage.start)}, at end ${load(meta.loadAverage.end)} (the machine is shared: numbers taken under load are noisy).`,
+  );
+  out.push('');
+  out.push(
+    'Wall time until every service runs (or is healthy) and until nothing remains, as the ratio of medians to the floor ' +
+      '(raw API calls for the same objects, all at once); the floor itself in ms. Variants with proxies are compared with ' +
+      '`floor`, service-only variants with `floor-no-proxy`.',
+  );
+  for (const note of meta.notes) out.push(`\n_${note}_`);
+  for (const scenario of ['running', 'ready'] as const) {
+    if (!results.updown.some((r) => r.scenario === scenario)) continue;
+    out.push('');
+    out.push(
+      `## ${scenario === 'running' ? 'Up until running, down' : 'Up until healthy (health check every 1 s), down'}`,
+    );
+    out.push('');
+    out.push(summaryTable(results, scenario));
+  }
+  out.push('');
+  out.push('## Targets');
+  out.push('');
+  out.push(...targets(results));
+  if (results.planner.length > 0) {
+    out.push('');
+    out.push('## Planner');
+    out.push('');
+    out.push(
+      table(
+        ['nodes', 'services', 'snapshot', 'actions', 'plan() ms median (min–max)', 'iterations'],
+        results.planner.map((p) => [
+          String(p.nodes),
+          String(p.services),
+          p.snapshot,
+          String(p.actions),
+          range(p.ms),
+          String(p.iterations),
+        ]),
+      ),
+    );
+  }
+  if (results.idle) {
+    const i = results.idle;
+    out.push('');
+    out.push('## Idle cost');
+    out.push('');
+    out.push(
+      `${i.services} services with proxies, converged, watched for ${i.seconds} s: ${i.calls} calls (${i.callsPerMinute.toFixed(1)}/min), ` +
+        `${i.relists} relist bursts (${i.relistsPerMinute.toFixed(1)}/min), ${i.otherCallsPerMinute.toFixed(1)} calls/min outside relists.`,
+    );
+    out.push('');
+    out.push(
+      table(
+        ['method', 'calls', 'outside relists'],
+        Object.entries(i.byMethod)
+          .sort()
+          .map(([m, c]) => [m, String(c), String(i.otherByMethod[m] ?? 0)]),
+      ),
+    );
+  }
+  out.push('');
+  out.push('## Detail');
+  for (const scenario of ['running', 'ready'] as const) {
+    for (const n of [...new Set(results.updown.filter((r) => r.scenario === scenario).map((r) => r.n))].sort(
+      (a, b) => a - b,
+    )) {
+      out.push('');
+      out.push(`### ${scenario}, N=${n}`);
+      out.push('');
+      out.push(detailTable(results, scenario, n));
+    }
+  }
+  if (results.errors.length > 0) {
+    out.push('');
+    out.push('## Errors');
+    out.push('');
+    for (const e of results.errors) out.push(`- ${e.split('\n')[0]}`);
+  }
+  out.push('');
+  return out.join('\n');
+}

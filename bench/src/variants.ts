@@ -1,0 +1,378 @@
+/**
+ * The ways of bringing N services up and down that the bench compares. Each `up` resolves when
+ * every service is running (scenario `running`) or healthy (scenario `ready`); the handle's `down`
+ * resolves when nothing of it remains.
+ *
+ *   floor             raw Docker API calls (the project's deadline-wrapped dockerode client),
+ *                     creating the library's exact objects: each network, and each container's
+ *                     create → connect → start chain as soon as its networks exist, all at once
+ *   ours              the library: ServiceManager.start() / session.stop()
+ *   *-no-proxy        the same on the graph without proxies and private networks
+ *   sequential        the no-proxy objects, one call at a time
+ *   testcontainers    GenericContainer on one Network with aliases, Ryuk off, local image
+ *   compose           docker-compose 1.29 (Debian) `up -d` / `down -t 0` of one project
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { containerCreateOptions } from '../../src/actions/create-container.js';
+import { networkCreateOptions } from '../../src/actions/create-network.js';
+import { compile } from '../../src/desired-state/compile.js';
+import type { WorkerConfig } from '../../src/desired-state/config.js';
+import type { ContainerNode, DesiredState } from '../../src/desired-state/types.js';
+import type { DockerApi } from '../../src/docker/client.js';
+import { defaultRuntime } from '../../src/library/default-runtime.js';
+import { ServiceManager } from '../../src/library/manager.js';
+import {
+  IMAGES,
+  benchLabels,
+  benchRunId,
+  graph,
+  payload,
+  serviceName,
+  taskId,
+  withoutProxies,
+  type HealthSpec,
+} from './common.js';
+import type { HealthWatch } from './health-watch.js';
+
+export type Scenario = 'running' | 'ready';
+
+export interface Handle {
+  /** Containers whose healthy event the ready signal follows (empty in the `running` scenario). */
+  healthNames: string[];
+  down(): Promise<void>;
+}
+
+export interface VariantContext {
+  docker: DockerApi;
+  config: WorkerConfig;
+  watch: HealthWatch;
+  health: HealthSpec;
+  /** Reports a child process the variant runs, so that its CPU and memory are counted. */
+  onChild(pid: number): void;
+  timeoutMs: number;
+}
+
+export interface Variant {
+  name: string;
+  /** Whether its object set has the per-service proxies and private networks. */
+  proxies: boolean;
+  up(n: number, scenario: Scenario): Promise<Handle>;
+}
+
+/** Stands in for the credentials a proxy's env would carry (the stand-in proxy ignores them). */
+const STAND_IN_PROXY_ENV = {
+  TASKCLUSTER_CLIENT_ID: 'bench',
+  TASKCLUSTER_ACCESS_TOKEN: 'bench',
+  TASKCLUSTER_CERTIFICATE: '',
+};
+
+function healthNamesOf(desired: DesiredState): string[] {
+  return desired.containers.filter((c) => c.healthCheck).map((c) => c.name);
+}
+
+function floorGraph(ctx: VariantContext, n: number, scenario: Scenario, proxies: boolean): DesiredState {
+  const desired = graph(ctx.config, taskId(), n, scenario === 'ready' ? ctx.health : undefined);
+  return proxies ? desired : withoutProxies(desired);
+}
+
+function createOptionsOf(desired: DesiredState, container: ContainerNode) {
+  const networkName = new Map(desired.networks.map((n) => [n.id, n.name]));
+  const [first, ...rest] = container.networks;
+  const options = containerCreateOptions(
+    container,
+    { name: networkName.get(first!.network)!, aliases: first!.aliases },
+    container.needsCredentials ? STAND_IN_PROXY_ENV : {},
+  );
+  return {
+    options,
+    connect: rest.map((a) => ({ network: networkName.get(a.network)!, aliases: a.aliases })),
+  };
+}
+
+export function floor(ctx: VariantContext, proxies: boolean): Variant {
+  const { docker } = ctx;
+  return {
+    name: proxies ? 'floor' : 'floor-no-proxy',
+    proxies,
+    async up(n, scenario) {
+      const desired = floorGraph(ctx, n, scenario, proxies);
+      const networks = new Map(
+        desired.networks.map((net) => [net.id, docker.createNetwork(networkCreateOptions(net))]),
+      );
+      const containerIds = new Map<string, Promise<string>>();
+      for (const container of desired.containers) {
+        const { options, connect } = createOptionsOf(desired, container);
+        containerIds.set(
+          container.name,
+          (async () => {
+            await Promise.all(container.networks.map((a) => networks.get(a.network)));
+            const id = await docker.createContainer(options);
+            await Promise.all(connect.map((c) => docker.connectNetwork(c.network, id, c.aliases)));
+            await docker.startContainer(id);
+            return id;
+          })(),
+        );
+      }
+      const settled = await Promise.allSettled([...networks.values(), ...containerIds.values()]);
+      const down = async (): Promise<void> => {
+        const removed = new Map<string, Promise<unknown>>();
+        for (const [name, id] of containerIds) {
+          removed.set(
+            name,
+            id.then(
+              (cid) => docker.removeContainer(cid),
+              () => docker.removeContainer(name).catch(() => {}),
+            ),
+          );
+        }
+        await Promise.all(
+          desired.networks.map(async (net) => {
+            const attached = desired.containers.filter((c) => c.networks.some((a) => a.network === net.id));
+            await Promise.allSettled(attached.map((c) => removed.get(c.name)));
+            await networks.get(net.id)!.then(
+              (id) => docker.removeNetwork(id),
+              () => docker.removeNetwork(net.name).catch(() => {}),
+            );
+          }),
+        );
+        await Promise.all(removed.values());
+      };
+      const failed = settled.find((s) => s.status === 'rejected');
+      if (failed) {
+        await down().catch(() => {});
+        throw (failed as PromiseRejectedResult).reason;
+      }
+      const healthNames = healthNamesOf(desired);
+      if (scenario === 'ready') await ctx.watch.waitHealthy(healthNames, ctx.timeoutMs);
+      return { healthNames, down };
+    },
+  };
+}
+
+export function sequential(ctx: VariantContext): Variant {
+  const { docker } = ctx;
+  return {
+    name: 'sequential',
+    proxies: false,
+    async up(n, scenario) {
+      const desired = floorGraph(ctx, n, scenario, false);
+      const networkIds: string[] = [];
+      const containerIds: string[] = [];
+      const down = async (): Promise<void> => {
+        for (const id of containerIds) await docker.removeContainer(id);
+        for (const id of networkIds) await docker.removeNetwork(id);
+      };
+      try {
+        for (const net of desired.networks)
+          networkIds.push(await docker.createNetwork(networkCreateOptions(net)));
+        for (const container of desired.containers) {
+          const { options, connect } = createOptionsOf(desired, container);
+          const id = await docker.createContainer(options);
+          containerIds.push(id);
+          for (const c of connect) await docker.connectNetwork(c.network, id, c.aliases);
+          await docker.startContainer(id);
+        }
+      } catch (error) {
+        await down().catch(() => {});
+        throw error;
+      }
+      const healthNames = healthNamesOf(desired);
+      if (scenario === 'ready') await ctx.watch.waitHealthy(healthNames, ctx.timeoutMs);
+      return { healthNames, down };
+    },
+  };
+}
+
+export function ours(ctx: VariantContext, proxies: boolean, docker: DockerApi = ctx.docker): Variant {
+  const manager = new ServiceManager({
+    docker,
+    config: ctx.config,
+    // Permanent worker credentials: the library mints each proxy's temporary credentials locally.
+    credentials: { clientId: 'bench-worker', accessToken: 'bench-access-token' },
+    ...(proxies
+      ? {}
+      : {
+          runtime: {
+            ...defaultRuntime(docker, { config: ctx.config }),
+            compile: (p: unknown, input) => withoutProxies(compile(p, input)),
+          },
+        }),
+  });
+  return {
+    name: proxies ? 'ours' : 'ours-no-proxy',
+    proxies,
+    async up(n, scenario) {
+      const id = taskId();
+      const session = await manager.start({
+        taskId: id,
+        runId: 0,
+        payload: payload(n, scenario === 'ready' ? ctx.health : undefined),
+        scopes: [],
+        deadline: new Date(Date.now() + 3600_000),
+      });
+      const desired = graph(ctx.config, id, n, scenario === 'ready' ? ctx.health : undefined);
+      return {
+        healthNames: healthNamesOf(proxies ? desired : withoutProxies(desired)),
+        down: async () => {
+          await session.stop();
+        },
+      };
+    },
+  };
+}
+
+export async function testcontainers(ctx: VariantContext): Promise<Variant> {
+  const tc = await import('testcontainers');
+  let k = 0;
+  return {
+    name: 'testcontainers',
+    proxies: false,
+    async up(n, scenario) {
+      const networkName = `dsbench-${benchRunId}-tc${k++}`;
+      const network = await new tc.Network({ nextUuid: () => networkName }).start();
+      const started = await Promise.allSettled(
+        Array.from({ length: n }, (_, i) => {
+          let container = new tc.GenericContainer(IMAGES.busybox)
+            .withCommand(['sleep', '86400'])
+            .withNetwork(network)
+            .withNetworkAliases(serviceName(i))
+            .withLabels(benchLabels())
+            .withStartupTimeout(ctx.timeoutMs);
+          if (scenario === 'ready') {
+            container = container
+              .withHealthCheck({
+                test: ['CMD', 'true'],
+                interval: ctx.health.intervalS * 1000,
+                timeout: 5000,
+                retries: 30,
+                startPeriod: 0,
+              })
+              .withWaitStrategy(tc.Wait.forHealthCheck());
+          }
+          return container.start();
+        }),
+      );
+      const containers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+      const down = async (): Promise<void> => {
+        await Promise.all(containers.map((c) => c.stop()));
+        await network.stop();
+      };
+      const failed = started.find((s) => s.status === 'rejected');
+      if (failed) {
+        await down().catch(() => {});
+        throw (failed as PromiseRejectedResult).reason;
+      }
+      return {
+        healthNames: scenario === 'ready' ? containers.map((c) => c.getName().replace(/^\//, '')) : [],
+        down,
+      };
+    },
+  };
+}
+
+/** Runs a command; rejects with its output when it fails or outlives `timeoutMs` (then it is killed). */
+function run(
+  command: string,
+  args: string[],
+  options: { timeoutMs: number; cwd: string; onChild(pid: number): void },
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (child.pid !== undefined) options.onChild(child.pid);
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(
+        new Error(`${command} ${args.join(' ')} did not finish within ${options.timeoutMs} ms\n${output}`),
+      );
+    }, options.timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else
+        reject(
+          new Error(`${command} ${args.join(' ')} exited with ${code ?? signal}\n${output.slice(-2000)}`),
+        );
+    });
+  });
+}
+
+/**
+ * docker-compose 1.29 has no `up --wait`; a compose user gates on health with a service that
+ * `depends_on` every other with `condition: service_healthy`, so the ready scenario adds one.
+ */
+export function compose(ctx: VariantContext): Variant {
+  let k = 0;
+  return {
+    name: 'compose',
+    proxies: false,
+    async up(n, scenario) {
+      const project = `dsbench${benchRunId}c${k++}`.toLowerCase();
+      const dir = mkdtempSync(join(tmpdir(), 'dsbench-compose-'));
+      const labels = benchLabels();
+      const services: Record<string, unknown> = {};
+      for (let i = 0; i < n; i++) {
+        services[serviceName(i)] = {
+          image: IMAGES.busybox,
+          command: ['sleep', '86400'],
+          labels,
+          networks: { tasknet: { aliases: [serviceName(i)] } },
+          ...(scenario === 'ready'
+            ? {
+                healthcheck: {
+                  test: ['CMD', 'true'],
+                  interval: `${ctx.health.intervalS}s`,
+                  timeout: '5s',
+                  retries: 30,
+                },
+              }
+            : {}),
+        };
+      }
+      if (scenario === 'ready') {
+        services.gate = {
+          image: IMAGES.busybox,
+          command: ['sleep', '86400'],
+          labels,
+          networks: ['tasknet'],
+          depends_on: Object.fromEntries(
+            Array.from({ length: n }, (_, i) => [serviceName(i), { condition: 'service_healthy' }]),
+          ),
+        };
+      }
+      // JSON is YAML.
+      writeFileSync(
+        join(dir, 'docker-compose.yml'),
+        JSON.stringify({ version: '2.4', services, networks: { tasknet: { labels } } }),
+      );
+      const opts = { timeoutMs: ctx.timeoutMs, cwd: dir, onChild: ctx.onChild };
+      const down = async (): Promise<void> => {
+        try {
+          await run('docker-compose', ['-p', project, 'down', '-t', '0'], opts);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      };
+      try {
+        await run('docker-compose', ['-p', project, 'up', '-d', '--no-color'], opts);
+      } catch (error) {
+        await down().catch(() => {});
+        throw error;
+      }
+      return {
+        healthNames:
+          scenario === 'ready' ? Array.from({ length: n }, (_, i) => `${project}_${serviceName(i)}_1`) : [],
+        down,
+      };
+    },
+  };
+}

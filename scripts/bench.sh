@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The benchmark (`npm run bench`, `npm run bench -- --quick`): from a fresh machine it installs
+# what the bench needs (npm packages, Debian's docker-compose 1.29), starts the Docker engine,
+# builds the local images and the bench's stand-in proxy image, then runs bench/src/main.ts
+# (through tsx). Results: bench/results/<full|quick>.{md,json}. Extra arguments go to the bench
+# (`npm run bench -- --help`). Not part of `npm test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "dependencies"
+lock_hash=$(sha256sum package-lock.json | cut -c1-16)
+if [ "$(cat node_modules/.ds-lock-hash 2>/dev/null)" != "$lock_hash" ]; then
+  npm ci --no-audit --no-fund
+  echo "$lock_hash" >node_modules/.ds-lock-hash
+else
+  echo "node_modules matches package-lock.json"
+fi
+if ! command -v docker-compose >/dev/null; then
+  echo "installing Debian's docker-compose (1.29)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null ||
+    { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; }
+fi
+docker-compose version --short
+
+step "docker engine"
+scripts/docker-engine.sh
+
+step "local images"
+npm run --silent build # the proxy image is built from dist/proxy
+fixtures/images/build.sh
+# The proxy containers of the up/down scenarios: busybox that sleeps and ignores the proxy's
+# arguments, so that every variant measures Docker work and orchestration, not the Node proxy's
+# start-up (the same image for the floor and for the library).
+stand_in=ds-bench/proxy-stand-in:latest
+stand_in_recipe=$({ sed -n '/^# ---- stand-in/,/^# ---- end/p' "$0"; docker image inspect --format '{{.Id}}' ds-fixtures/busybox:latest; } | sha256sum | cut -c1-16)
+# ---- stand-in
+if [ "$(docker image inspect --format '{{index .Config.Labels "docker-services-bench.recipe"}}' $stand_in 2>/dev/null || true)" != "$stand_in_recipe" ]; then
+  printf 'FROM ds-fixtures/busybox:latest\nLABEL docker-services-bench.recipe=%s\nENTRYPOINT ["sh", "-c", "exec sleep 86400", "proxy"]\nCMD []\n' \
+    "$stand_in_recipe" | DOCKER_BUILDKIT=0 docker build -q -t $stand_in - >/dev/null
+  echo "$stand_in $(docker image inspect --format '{{.Id}}' $stand_in) built"
+else
+  echo "$stand_in $(docker image inspect --format '{{.Id}}' $stand_in) kept"
+fi
+# ---- end
+
+step "bench"
+export TESTCONTAINERS_RYUK_DISABLED=true TESTCONTAINERS_HOST_OVERRIDE=localhost
+# The bench has its own watchdog (45 min full, 20 min quick); this one is for a wedged process.
+exec timeout -k 30s 60m node --expose-gc --import tsx bench/src/main.ts "$@"
