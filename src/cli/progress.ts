@@ -12,8 +12,8 @@ export interface Progress {
   done(): void;
 }
 
-/** Phases after which a service needs nothing more (for the marker at the start of a tty line). */
-const READY_PHASES = new Set(['ready', 'healthy', 'running']);
+/** Marker phases: running is not ready yet where a health check decides; `up` marks each ready at the end. */
+const READY_PHASES = new Set(['ready', 'healthy']);
 const FAILED_PHASES = new Set(['failed', 'died', 'unhealthy', 'removed']);
 
 export function createProgress(
@@ -61,16 +61,16 @@ class TtyProgress implements Progress {
     this.draw();
   }
 
+  /** Every change was drawn when it came: the display is already final. */
   done(): void {
-    if (this.finished) return;
-    this.draw();
     this.finished = true;
   }
 
   private draw(): void {
     if (this.finished) return;
     const width = Math.max(...[...this.lines.keys()].map((s) => s.length), 7);
-    const columns = this.stream.columns ?? 100;
+    // A pty without a size (e.g. under `script`) reports 0 columns.
+    const columns = this.stream.columns || 100;
     let text = this.drawn > 0 ? `\x1b[${this.drawn}A` : '';
     for (const [service, { phase, detail }] of this.lines) {
       const marker = READY_PHASES.has(phase) ? '✔' : FAILED_PHASES.has(phase) ? '✖' : '…';
