@@ -76,9 +76,10 @@ ${INPUT_HELP}
 
 Options:
   --offline             plan against an empty engine without contacting Docker: no containers,
-                        no networks and no images (every image is planned as a pull, and each
-                        proxy's scope shows \${imageKey} until its image is resolved)
-  --down                plan the empty graph for the task (FILE is not needed)
+                        no networks and no images. So every image is planned as a pull, the
+                        networks as creates, and each container waits for its image (a proxy's
+                        scope names its service's image digest, unknown until the image is there)
+  --down                plan the empty graph for the task (takes no FILE)
   --output text|json    text like \`terraform plan\` (default) or JSON
 ${IDENTITY_HELP}
 ${WORKER_HELP}
