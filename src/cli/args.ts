@@ -103,8 +103,9 @@ Converges the engine to the task's services: networks, service containers and th
 proxies; waits until every service is ready (healthy where it has a health check, running
 otherwise), prints the create options the task container must merge to join the task network
 (JSON, on stdout), and exits. The services keep running: this command is not a supervisor and
-does not restart a service that dies later; run \`plan\` to see what changed and \`up\` again to
-repair, \`down\` to remove everything.
+does not restart a service that dies later. \`plan\` shows what changed; \`down\` removes
+everything (then \`up\` starts afresh: an \`up\` that finds a dead service of its task fails
+and removes the task's objects, as the library's start does).
 
 Progress goes to stderr: one redrawn line per service on a terminal, plain lines otherwise.
 

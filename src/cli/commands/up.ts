@@ -2,7 +2,7 @@
  * `up`: the library's `ServiceManager.start()`, with progress. It returns once every service is
  * ready, printing the create options the task container must merge; the services keep running
  * after this process exits. The CLI is not a supervisor: nothing restarts a service that dies
- * later (`plan` shows it, `up` again repairs it, `down` removes everything).
+ * later (`plan` shows it, `down` removes everything).
  */
 import { Writable } from 'node:stream';
 import winston from 'winston';
