@@ -328,7 +328,9 @@ class Planner {
       const endpoint = observed.networks[name]!;
       const ours = this.ourNetworkByName.get(name);
       const desiredHere = node.networks.some((a) => this.networkName(a.network) === name);
-      if (desiredHere && (ours === undefined || ours.id !== endpoint.networkId)) {
+      // A container that never ran has no network id on its endpoints yet (dockerd reports "").
+      const recreated = endpoint.networkId !== '' && ours !== undefined && ours.id !== endpoint.networkId;
+      if (desiredHere && (ours === undefined || recreated)) {
         return `endpoint on ${name} is stale (network ${ours === undefined ? 'gone' : 'recreated'})`;
       }
     }
