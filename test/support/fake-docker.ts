@@ -688,7 +688,9 @@ export class FakeDocker implements DockerApi {
       [...this.inFlight].filter((c) => c.mutating).length,
     );
     try {
-      await (this.options.delay?.(record, 'request') ?? Promise.resolve());
+      // A daemon answers over a socket: never within the caller's microtask.
+      await (this.options.delay?.(record, 'request') ??
+        new Promise<void>((resolve) => setImmediate(resolve)));
       const fault = this.options.fault?.(record);
       if (fault?.kind === 'error')
         throw new DockerApiError(op, fault.statusCode, fault.message ?? `injected fault ${fault.statusCode}`);

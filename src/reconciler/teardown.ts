@@ -1,0 +1,124 @@
+/**
+ * Teardown is `plan(∅, observed)`: the empty graph of a task, reconciled until nothing of it is
+ * left. It needs only the owner, task and run (every object carries them as labels), not the
+ * payload, so it works the same after a worker crash. Garbage collection is teardown of every
+ * task of this owner that the caller does not name as active.
+ */
+import type { Logger } from 'winston';
+import { emptyGraph } from '../desired-state/compile.js';
+import { Label } from '../desired-state/labels.js';
+import type { OwnerRef } from '../desired-state/types.js';
+import type { DockerApi } from '../docker/client.js';
+import { collectSnapshot } from '../observed-state/collect.js';
+import type { Observable } from 'rxjs';
+import type { Snapshot } from '../observed-state/types.js';
+import { converge, type LoopEvent, type RetryPolicy } from './loop.js';
+
+export interface TeardownOptions {
+  /** Actions in flight at once (default 8). */
+  concurrency?: number;
+  /** How long a teardown may take (default 120 s); it fails with `deadline` after. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  logger?: Logger;
+  now?: () => number;
+  retry?: Partial<RetryPolicy>;
+  pollIntervalMs?: number;
+  /** Live snapshots of the task (else the loop lists on demand). */
+  snapshots?: Observable<Snapshot>;
+  refresh?: () => void;
+  onEvent?: (event: LoopEvent) => void;
+}
+
+export interface Removed {
+  containers: { id: string; name: string }[];
+  networks: { id: string; name: string }[];
+}
+
+/** A teardown never creates: the credentials source must never be asked. */
+async function noCredentials(): Promise<Record<string, string>> {
+  throw new Error('teardown creates nothing and needs no credentials');
+}
+
+// A teardown keeps retrying a stuck removal (device busy, endpoints) until its deadline.
+const TEARDOWN_RETRY: Partial<RetryPolicy> = { maxAttempts: 1_000, maxBackoffMs: 2_000 };
+
+/** Removes every container and network of `owner`'s task run; resolves when none is left. */
+export async function down(
+  docker: DockerApi,
+  owner: OwnerRef,
+  options: TeardownOptions = {},
+): Promise<Removed> {
+  const now = options.now ?? Date.now;
+  const result = await converge({
+    docker,
+    desired: emptyGraph(owner),
+    execute: { credentials: noCredentials, ...(options.logger ? { logger: options.logger } : {}) },
+    until: 'converged',
+    deadline: now() + (options.timeoutMs ?? 120_000),
+    retry: { ...TEARDOWN_RETRY, ...options.retry },
+    now,
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+    ...(options.snapshots ? { snapshots: options.snapshots } : {}),
+    ...(options.refresh ? { refresh: options.refresh } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  });
+  const removed: Removed = { containers: [], networks: [] };
+  for (const { action, result: outcome } of result.finished) {
+    if (action.kind === 'remove-container' && !outcome.alreadyDone) {
+      removed.containers.push({
+        id: action.target.objectId ?? outcome.containerId ?? '',
+        name: action.target.name,
+      });
+    }
+    if (action.kind === 'remove-network' && !outcome.alreadyDone) {
+      removed.networks.push({
+        id: action.target.objectId ?? outcome.networkId ?? '',
+        name: action.target.name,
+      });
+    }
+  }
+  return removed;
+}
+
+export interface CollectedTask extends Removed {
+  taskId: string;
+  runId: number;
+}
+
+/**
+ * Tears down every task run of `ownerId` whose task id is not in `activeTaskIds`, found by labels
+ * (after a crash there is nothing else to go by). Runs one task at a time; each is a full `down`.
+ * Objects of other owners and objects that are not ours are never looked at beyond the list.
+ */
+export async function collectGarbage(
+  docker: DockerApi,
+  ownerId: string,
+  activeTaskIds: readonly string[],
+  options: Omit<TeardownOptions, 'snapshots' | 'refresh'> = {},
+): Promise<CollectedTask[]> {
+  const snapshot = await collectSnapshot(docker, { ownerId, images: [] });
+  const active = new Set(activeTaskIds);
+  const runs = new Map<string, OwnerRef>();
+  for (const object of [...snapshot.containers, ...snapshot.networks]) {
+    const taskId = object.labels[Label.taskId];
+    const runId = Number(object.labels[Label.runId]);
+    if (object.labels[Label.owner] !== ownerId || taskId === undefined || !Number.isInteger(runId)) continue;
+    if (active.has(taskId)) continue;
+    runs.set(`${taskId}/${runId}`, { ownerId, taskId, runId });
+  }
+  const collected: CollectedTask[] = [];
+  for (const key of [...runs.keys()].sort()) {
+    const owner = runs.get(key)!;
+    options.logger?.info('collecting garbage of an inactive task', {
+      taskId: owner.taskId,
+      runId: owner.runId,
+    });
+    const removed = await down(docker, owner, options);
+    collected.push({ taskId: owner.taskId, runId: owner.runId, ...removed });
+  }
+  return collected;
+}

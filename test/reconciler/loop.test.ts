@@ -1,0 +1,264 @@
+/**
+ * The loop against the in-memory engine: it converges, reports what it does, restarts a dead
+ * service within its budget and fails with a typed reason past it, on a name held by someone
+ * else, on a terminal executor error, a spent retry budget, the deadline and the abort signal.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { lastValueFrom, takeWhile, toArray } from 'rxjs';
+import { compile } from '../../src/desired-state/compile.js';
+import { defaultWorkerConfig } from '../../src/desired-state/config.js';
+import { Label } from '../../src/desired-state/labels.js';
+import type { DesiredState } from '../../src/desired-state/types.js';
+import { ReconcileError } from '../../src/reconciler/errors.js';
+import { converge, reconcile, type LoopEvent, type ReconcileOptions } from '../../src/reconciler/loop.js';
+import { FakeDocker, type FakeDockerOptions } from '../support/fake-docker.js';
+import { expectConverged } from './loop-support.js';
+
+const TASK_ID = 'loopTask_0123456789abc';
+const config = defaultWorkerConfig({
+  ownerId: 'worker-loop',
+  provisionerId: 'prov',
+  workerType: 'wt',
+  rootUrl: 'https://tc.example.com',
+  proxy: { image: 'img/proxy:1' },
+});
+
+function desiredOf(
+  services: { name: string; image: string; healthCheck?: boolean }[],
+  runId = 0,
+): DesiredState {
+  return compile(
+    {
+      services: services.map((s) => ({
+        name: s.name,
+        image: s.image,
+        ...(s.healthCheck ? { healthCheck: { command: ['true'] } } : {}),
+      })),
+    },
+    { config, taskId: TASK_ID, runId, scopes: ['queue:get-artifact:x'] },
+  );
+}
+
+function engine(options: FakeDockerOptions = {}): FakeDocker {
+  return new FakeDocker({
+    images: [
+      { ref: 'img/proxy:1' },
+      { ref: 'img/db:1', healthcheck: { Test: ['CMD', 'true'] } },
+      { ref: 'img/cache:1' },
+      { ref: 'img/crash:1', exitsWith: 3, unhealthy: true, healthcheck: { Test: ['CMD', 'false'] } },
+      { ref: 'img/sick:1', unhealthy: true, healthcheck: { Test: ['CMD', 'false'] } },
+    ],
+    ...options,
+  });
+}
+
+function options(
+  docker: FakeDocker,
+  desired: DesiredState,
+  extra: Partial<ReconcileOptions> = {},
+): ReconcileOptions {
+  return {
+    docker,
+    desired,
+    execute: {
+      credentials: async () => ({ TASKCLUSTER_CLIENT_ID: 'id', TASKCLUSTER_ACCESS_TOKEN: 'token' }),
+    },
+    until: 'ready',
+    pollIntervalMs: 10,
+    restart: { mode: 'restart', initialBackoffMs: 5, maxBackoffMs: 20, maxRestarts: 2 },
+    retry: { initialBackoffMs: 1, maxBackoffMs: 5, maxAttempts: 4 },
+    ...extra,
+  };
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<ReconcileError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ReconcileError);
+  return error as ReconcileError;
+}
+
+describe('reconcile loop', () => {
+  it('converges two services from nothing and reports every action with its service', async () => {
+    const docker = engine();
+    const desired = desiredOf([
+      { name: 'db', image: 'img/db:1', healthCheck: true },
+      { name: 'cache', image: 'img/cache:1' },
+    ]);
+    const events: LoopEvent[] = [];
+    const result = await converge({ ...options(docker, desired), onEvent: (e) => events.push(e) });
+    await expectConverged(docker, desired);
+    expect(result.plan.ready).toBe(true);
+    const finished = events.filter((e) => e.type === 'action-finished');
+    expect(finished.map((e) => e.action.kind).sort()).toEqual(
+      [
+        ...Array(3).fill('create-network'),
+        ...Array(4).fill('create-container'),
+        ...Array(2).fill('connect-network'),
+        ...Array(4).fill('start-container'),
+      ].sort(),
+    );
+    for (const e of finished) {
+      if (e.action.kind !== 'create-network' || e.action.target.node !== 'network/task') {
+        expect(['db', 'cache']).toContain(e.action.service);
+      }
+    }
+    expect(events.filter((e) => e.type === 'ready')).toHaveLength(1);
+    // A second run finds everything in place and does nothing.
+    const again = await converge(options(docker, desired));
+    expect(again.finished).toEqual([]);
+  });
+
+  it('restarts a service that died, counting it in the ledger', async () => {
+    const docker = engine();
+    const desired = desiredOf([{ name: 'cache', image: 'img/cache:1' }]);
+    await converge(options(docker, desired));
+    const id = docker.world().containers.find((c) => c.labels[Label.role] === 'service')!.id;
+    docker.kill(id);
+    const result = await converge(options(docker, desired));
+    expect(Object.values(result.restarts)).toEqual([{ count: 1, lastAt: expect.any(Number) }]);
+    expect(docker.world().containers.find((c) => c.id === id)!.status).toBe('running');
+  });
+
+  it('fails with crash-loop once a service that keeps exiting is past its restart budget', async () => {
+    const docker = engine();
+    const desired = desiredOf([{ name: 'bad', image: 'img/crash:1' }]);
+    const events: LoopEvent[] = [];
+    const error = await failureOf(converge({ ...options(docker, desired), onEvent: (e) => events.push(e) }));
+    expect(error.reason).toBe('blocked');
+    expect(error.code).toBe('crash-loop');
+    expect(
+      events
+        .filter((e) => e.type === 'restart-recorded')
+        .map((e) => e.type === 'restart-recorded' && e.count),
+    ).toEqual([1, 2]);
+  });
+
+  it('fails at once in restart mode fail', async () => {
+    const docker = engine();
+    const desired = desiredOf([{ name: 'bad', image: 'img/crash:1' }]);
+    const error = await failureOf(
+      converge(
+        options(docker, desired, {
+          restart: { mode: 'fail', initialBackoffMs: 1, maxBackoffMs: 1, maxRestarts: 5 },
+        }),
+      ),
+    );
+    expect(error.code).toBe('crash-loop');
+    expect(docker.calls.filter((c) => c.op === 'container start' && c.outcome === 'ok')).toHaveLength(2);
+  });
+
+  it('fails with name-conflict on a same-named container that is not ours, leaving it alone', async () => {
+    const docker = engine();
+    const desired = desiredOf([{ name: 'cache', image: 'img/cache:1' }]);
+    const squatter = docker.seedContainer({
+      name: desired.containers[0]!.name,
+      image: 'img/cache:1',
+      state: 'running',
+    });
+    const error = await failureOf(converge(options(docker, desired)));
+    expect(error.reason).toBe('blocked');
+    expect(error.code).toBe('name-conflict');
+    expect(docker.callsOn(squatter)).toEqual([]);
+    expect(docker.world().containers.map((c) => c.id)).toContain(squatter);
+  });
+
+  it('fails with retries-exhausted when an image cannot be pulled (no registry), after a bounded number of tries', async () => {
+    const docker = engine();
+    const desired = desiredOf([{ name: 'gone', image: 'img/missing:1' }]);
+    const error = await failureOf(converge(options(docker, desired)));
+    expect(error.reason).toBe('retries-exhausted');
+    expect(error.details.actionId).toBe('pull-image:img/missing:1');
+    expect(docker.calls.filter((c) => c.op === 'image pull')).toHaveLength(4);
+  });
+
+  it('fails terminally when the registry has no such image', async () => {
+    const docker = engine({ registry: [] });
+    const desired = desiredOf([{ name: 'gone', image: 'img/missing:1' }]);
+    const error = await failureOf(converge(options(docker, desired)));
+    expect(error.reason).toBe('terminal');
+    expect(error.code).toBe('image-not-found');
+  });
+
+  it('fails with deadline when a service never becomes healthy', async () => {
+    const docker = engine();
+    const desired = desiredOf([{ name: 'sick', image: 'img/sick:1', healthCheck: true }]);
+    const error = await failureOf(converge(options(docker, desired, { deadline: Date.now() + 300 })));
+    expect(error.reason).toBe('deadline');
+  });
+
+  it('fails with aborted when the signal fires, after the actions in flight settled', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const docker = engine({
+      delay: (call, phase) =>
+        call.op === 'network create' && phase === 'response' ? gate : Promise.resolve(),
+    });
+    const desired = desiredOf([{ name: 'cache', image: 'img/cache:1' }]);
+    const controller = new AbortController();
+    const events: LoopEvent[] = [];
+    const running = converge({
+      ...options(docker, desired, { signal: controller.signal }),
+      onEvent: (e) => events.push(e),
+    });
+    while (!events.some((e) => e.type === 'action-started')) await new Promise((r) => setTimeout(r, 1));
+    controller.abort();
+    let settled = false;
+    void running.catch(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 20));
+    // Not before its network creates have answered.
+    expect(settled).toBe(false);
+    release();
+    const error = await failureOf(running);
+    expect(error.reason).toBe('aborted');
+    expect(docker.calls.filter((c) => c.outcome === 'pending')).toEqual([]);
+  });
+
+  it('never has more than `concurrency` actions in flight', async () => {
+    const docker = engine({ delay: () => new Promise((r) => setTimeout(r, 1)) });
+    const desired = desiredOf(['a', 'b', 'c', 'd'].map((name) => ({ name, image: 'img/cache:1' })));
+    let inFlight = 0;
+    let max = 0;
+    await converge({
+      ...options(docker, desired, { concurrency: 3 }),
+      onEvent: (e) => {
+        if (e.type === 'action-started') max = Math.max(max, ++inFlight);
+        if (e.type === 'action-finished' || e.type === 'action-failed') inFlight--;
+      },
+    });
+    expect(max).toBe(3);
+    expect(docker.maxMutatingInFlight).toBeLessThanOrEqual(3);
+    expect(docker.overlaps).toEqual([]);
+  });
+
+  it('with until forever, brings back a service removed from outside, and keeps going', async () => {
+    const docker = engine();
+    const desired = desiredOf([{ name: 'cache', image: 'img/cache:1' }]);
+    const events = reconcile(options(docker, desired, { until: 'forever' }));
+    let readies = 0;
+    const seen = await lastValueFrom(
+      events.pipe(
+        takeWhile((e) => {
+          if (e.type === 'ready') {
+            readies += 1;
+            if (readies === 1)
+              docker.removeExternally(desired.containers.find((c) => c.role === 'service')!.name);
+          }
+          return readies < 2;
+        }, true),
+        toArray(),
+      ),
+    );
+    expect(
+      seen.some(
+        (e) =>
+          e.type === 'action-finished' &&
+          e.action.kind === 'create-container' &&
+          e.action.cause === 'not found',
+      ),
+    ).toBe(true);
+    await expectConverged(docker, desired);
+  });
+});
