@@ -22,7 +22,7 @@ export {
 } from './library/errors.js';
 export type { ServiceEvent, ServiceEventType, ServicePhase, ServiceRole } from './library/phases.js';
 export { REDACTED, DEFAULT_MAX_LOG_BYTES } from './library/logs.js';
-export type { GarbageCollection } from './library/runtime.js';
+export type { CollectedTask } from './library/runtime.js';
 export {
   WorkerConfig,
   decodeWorkerConfig,

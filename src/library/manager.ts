@@ -14,7 +14,7 @@ import { decodeServices } from '../desired-state/payload.js';
 import { dockerApi, type DockerApi } from '../docker/client.js';
 import type { PushResult } from '../credentials/source.js';
 import { DEFAULT_MAX_LOG_BYTES } from './logs.js';
-import type { GarbageCollection, Runtime } from './runtime.js';
+import type { CollectedTask, Runtime } from './runtime.js';
 import { defaultRuntime } from './default-runtime.js';
 import { ServiceSession } from './session.js';
 
@@ -66,7 +66,7 @@ export class ServiceManager {
     this.config = options.config;
     this.logger = options.logger;
     this.credentials = options.credentials ? decodeWorkerCredentials(options.credentials) : undefined;
-    this.runtime = options.runtime ?? defaultRuntime(this.docker, { config: this.config });
+    this.runtime = options.runtime ?? defaultRuntime(this.docker);
     this.maxLogBytes = options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
     this.readySettleMs = options.readySettleMs ?? DEFAULT_READY_SETTLE_MS;
   }
@@ -127,7 +127,7 @@ export class ServiceManager {
    * worker's start-up (after a crash) and its periodic sweep. Tasks with a live session here are
    * always kept.
    */
-  async collectGarbage(activeTaskIds: readonly string[]): Promise<GarbageCollection> {
+  async collectGarbage(activeTaskIds: readonly string[]): Promise<CollectedTask[]> {
     const active = new Set([...activeTaskIds, ...[...this.sessions.values()].map((s) => s.taskId)]);
     return this.runtime.collectGarbage(this.config.ownerId, [...active].sort(), {
       concurrency: this.config.concurrency,

@@ -13,6 +13,9 @@ import type { DockerApi } from '../docker/client.js';
 import type { ObserveScope } from '../observed-state/scope.js';
 import type { Snapshot } from '../observed-state/types.js';
 import type { RestartPolicy } from '../reconciler/restarts.js';
+import type { CollectedTask } from '../reconciler/teardown.js';
+
+export type { CollectedTask } from '../reconciler/teardown.js';
 
 export interface CompileInput {
   config: WorkerConfig;
@@ -54,12 +57,7 @@ export interface Runtime {
     ownerId: string,
     activeTaskIds: readonly string[],
     options: { concurrency: number; logger?: Logger },
-  ): Promise<GarbageCollection>;
-}
-
-export interface GarbageCollection {
-  /** Task runs whose objects were removed, as `<taskId>/<runId>`. */
-  removed: string[];
+  ): Promise<CollectedTask[]>;
 }
 
 export type RuntimeFactory = (docker: DockerApi) => Runtime;

@@ -50,7 +50,7 @@ import {
 } from './startup.js';
 
 /** `ready`: every service came up; `failed`: one died mid-task and the policy (or its budget) gave up. */
-export type SessionState = 'starting' | 'ready' | 'failed' | 'stopping' | 'stopped';
+export type SessionState = 'starting' | 'ready' | 'failed' | 'detached' | 'stopping' | 'stopped';
 
 export interface SessionFailure {
   service: string;
@@ -309,6 +309,18 @@ export class ServiceSession {
   stop(): Promise<StopResult> {
     this.stopping ??= this.doStop();
     return this.stopping;
+  }
+
+  /**
+   * Stops watching and converging and leaves the services running (a CLI `up` that exits; a
+   * worker handing the task over). `events$` completes; `stop()` still tears down later.
+   */
+  async detach(): Promise<void> {
+    await this.stopLoop();
+    this.stopObserving.next();
+    this.observer?.unsubscribe();
+    if (this.stateValue === 'ready' || this.stateValue === 'failed') this.stateValue = 'detached';
+    this.events.complete();
   }
 
   /** Pushes rotated worker credentials to this task's running proxies. */

@@ -191,16 +191,20 @@ describe('the manager on the real engine', () => {
     const left = await crashed.start(task([sleeper('db')]));
     const kept = await crashed.start(task([sleeper('db')]));
     sessions.push(left, kept);
-    // A new worker process (same owner) knows nothing of these sessions.
+    // The worker dies: nothing watches or converges these any more (the containers stay) …
+    await left.detach();
+    await kept.detach();
+    // … and its next process (same owner) knows nothing of them.
     const restarted = manager('lib-life-gc');
-    const result = await restarted.collectGarbage([kept.taskId]);
-    expect(result.removed).toEqual([`${left.taskId}/0`]);
+    const collected = await restarted.collectGarbage([kept.taskId]);
+    expect(collected.map((c) => `${c.taskId}/${c.runId}`)).toEqual([`${left.taskId}/0`]);
+    expect(collected[0]!.containers).toHaveLength(2);
     const owned = await objectsOf(testOwnerId('lib-life-gc'));
     expect(owned.containers.every((name) => name.includes(kept.taskId))).toBe(true);
     expect(owned.containers).toHaveLength(2);
-    expect((await restarted.collectGarbage([])).removed).toEqual([`${kept.taskId}/0`]);
+    expect((await restarted.collectGarbage([])).map((c) => c.taskId)).toEqual([kept.taskId]);
     expect(await objectsOf(testOwnerId('lib-life-gc'))).toEqual(NOTHING);
-    // The sessions of the "crashed" worker can still be stopped: nothing to do.
+    // The detached sessions can still be stopped: nothing left to do.
     await left.stop();
     await kept.stop();
   }, 180_000);
@@ -216,5 +220,20 @@ describe('the manager on the real engine', () => {
     expect(pushed).toHaveLength(2);
     await session.stop();
     expect(await objectsOf(testOwnerId('lib-life-rotate'))).toEqual(NOTHING);
+  });
+});
+
+describe('detach', () => {
+  it('leaves the services running and stops watching; stop() still removes them', async () => {
+    const m = manager('lib-life-detach');
+    const session = await m.start(task([sleeper('db')]));
+    sessions.push(session);
+    const id = serviceContainerId(session, 'db');
+    await session.detach();
+    expect(session.state).toBe('detached');
+    expect(m.activeSessions()).toHaveLength(0);
+    expect((await docker.inspectContainer(id))?.State.Running).toBe(true);
+    await session.stop();
+    expect(await objectsOf(testOwnerId('lib-life-detach'))).toEqual(NOTHING);
   });
 });
