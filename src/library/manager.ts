@@ -156,8 +156,9 @@ export class ServiceManager {
   }
 }
 
+/** A dockerode instance has a modem (its HTTP transport); the narrow client has none. */
 function isDockerApi(docker: DockerApi | Docker): docker is DockerApi {
-  return typeof (docker as DockerApi).systemTime === 'function';
+  return !('modem' in docker);
 }
 
 /** Every env value of the payload's services: payload env may hold passwords, and logs echo them. */

@@ -329,7 +329,7 @@ export class ServiceSession {
     const proxies: LiveProxy[] = [];
     const current = this.latest ?? (await this.init.runtime.collect(this.scope));
     for (const container of taskContainers(current, this.owner).values()) {
-      if (container.labels === undefined || container.state !== 'running') continue;
+      if (container.state !== 'running') continue;
       const node = this.desired.containers.find((c) => c.name === container.name);
       if (!node || node.role !== 'proxy') continue;
       const inspect = await this.init.docker.inspectContainer(container.id);
