@@ -56,6 +56,8 @@ export async function upCommand(parsed: ParsedCommand, io: CliIo): Promise<ExitC
       deadline: new Date(Date.now() + CREDENTIALS_LIFETIME_MS),
       ...(io.signal ? { signal: io.signal } : {}),
     });
+    // The services stay; this process stops watching them (and may then exit on its own).
+    await session.detach();
     for (const service of services) progress.update(service, 'ready');
     progress.done();
     io.stderr.write(
