@@ -33,7 +33,16 @@ export async function loadTaskInput(path: string, io: CliIo): Promise<TaskInput>
 export function taskInputFromJson(value: unknown, source: string): TaskInput {
   if (!isObject(value))
     throw new InputError(`${source}: expected a JSON object (a task definition or a payload)`);
-  if (!('payload' in value)) return { payload: value, scopes: [], shape: 'payload', source };
+  if (!('payload' in value)) {
+    // Every docker-worker payload names its image: without it (and without services) this is most
+    // likely a task definition with a misspelt "payload", which would otherwise pass as a payload
+    // with no services.
+    if (!('image' in value) && !('services' in value))
+      throw new InputError(
+        `${source}: neither a task definition (no "payload") nor a payload (no "image" or "services")`,
+      );
+    return { payload: value, scopes: [], shape: 'payload', source };
+  }
   if (!isObject(value.payload)) throw new InputError(`${source}: "payload" must be an object`);
   const scopes = value.scopes ?? [];
   if (!Array.isArray(scopes) || !scopes.every((s): s is string => typeof s === 'string'))

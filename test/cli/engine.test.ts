@@ -4,12 +4,12 @@
  * show it without changing anything on the engine; `down` leaves nothing.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { Label } from '../../src/desired-state/labels.js';
 import { main } from '../../src/cli/run.js';
-import { dockerCli, removeMadeByThisRun, testDocker, testOwnerId } from '../support/docker.js';
+import { dockerCli, eventually, removeMadeByThisRun, testDocker, testOwnerId } from '../support/docker.js';
 import { captureIo } from './support/io.js';
 
 const exec = promisify(execFile);
@@ -164,4 +164,30 @@ describe('docker-services on the engine', () => {
     expect((await cli('plan', '--down', ...ids)).code).toBe(0);
     expect((await cli('status', '--owner-id', ownerId)).out).toContain('No tasks');
   }, 240_000);
+
+  it('up interrupted by SIGINT stops, removes what it made and exits 1', async () => {
+    const interrupted = slugid();
+    const child = spawn(
+      'node',
+      ['dist/cli/main.js', 'up', payload, '--task-id', interrupted, '--owner-id', ownerId],
+      {
+        env,
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      // A progress line means the library has made an object of the task.
+      await eventually(async () => /: created/.test(stderr), 'up to create a container', 60_000);
+      child.kill('SIGINT');
+      expect(await exited).toBe(1);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    expect(stderr).toMatch(/^docker-services up: .*startup was aborted by the caller/m);
+    const filter = `label=${Label.taskId}=${interrupted}`;
+    expect(await dockerCli('ps', '-aq', '--filter', filter)).toBe('');
+    expect(await dockerCli('network', 'ls', '-q', '--filter', filter)).toBe('');
+  }, 120_000);
 });

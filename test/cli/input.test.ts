@@ -38,6 +38,10 @@ describe('input', () => {
 
   it.each([
     [[], /expected a JSON object/],
+    [
+      { paylod: { image: 'x' } },
+      /neither a task definition \(no "payload"\) nor a payload \(no "image" or "services"\)/,
+    ],
     [null, /expected a JSON object/],
     [{ payload: [] }, /"payload" must be an object/],
     [{ payload: {}, scopes: 'a' }, /"scopes" must be an array of strings/],
