@@ -175,6 +175,19 @@ export class ServiceSession {
       void this.failStart(failure, cause).then(settle!.reject, settle!.reject);
     };
 
+    // Defined before anything can call them: a snapshot may arrive during subscribe().
+    const clearTimers = (): void => {
+      for (const timer of timers) clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+    };
+    const firstPending = (): Pick<StartFailure, 'service' | 'role' | 'phase'> => {
+      const p = this.lastStatus?.pending[0];
+      return p
+        ? { service: p.service, role: p.role, phase: p.phase }
+        : { service: this.services[0], role: 'service', phase: 'pending' };
+    };
+    const onAbort = (): void => fail({ ...firstPending(), reason: { kind: 'aborted' } });
+
     this.observer = snapshots.subscribe({
       next: (snapshot) => {
         this.onSnapshot(snapshot);
@@ -255,16 +268,6 @@ export class ServiceSession {
         complete: () => loopEnded(),
       });
 
-    const clearTimers = (): void => {
-      for (const timer of timers) clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-    };
-    const firstPending = (): Pick<StartFailure, 'service' | 'role' | 'phase'> => {
-      const p = this.lastStatus?.pending[0];
-      return p
-        ? { service: p.service, role: p.role, phase: p.phase }
-        : { service: this.services[0], role: 'service', phase: 'pending' };
-    };
     const timeoutMs = this.init.config.startupTimeoutMs;
     timers.push(
       setTimeout(() => fail({ ...firstPending(), reason: { kind: 'timeout', timeoutMs } }), timeoutMs),
@@ -277,7 +280,6 @@ export class ServiceSession {
         Math.max(0, Math.min(untilDeadline, 2 ** 31 - 1)),
       ),
     );
-    const onAbort = (): void => fail({ ...firstPending(), reason: { kind: 'aborted' } });
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener('abort', onAbort, { once: true });
 
