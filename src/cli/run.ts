@@ -3,6 +3,7 @@
  * bin (`main.ts`) only hands it the process; tests call it in-process with captured streams.
  * Every failure ends here: one message on stderr, exit 1; stdout carries only the command's result.
  */
+import { REDACTED } from '../credentials/redact.js';
 import { COMMANDS, MAIN_HELP, parseCommandLine, type ParsedCommand } from './args.js';
 import { ExitCode, InputError, UsageError } from './errors.js';
 import type { CliIo, OutputStream } from './io.js';
@@ -56,20 +57,21 @@ function describeError(error: unknown, command: string | undefined, env: CliIo['
   if (error instanceof InputError) return `${prefix}${error.message}\n`;
   const err = error instanceof Error ? error : new Error(String(error));
   let text = `${prefix}${err.message}\n`;
-  const hint = dockerHint(err, env);
+  const hint = dockerHint(err, command, env);
   if (hint) text += `${hint}\n`;
   if (env.DS_DEBUG && err.stack) text += `${err.stack}\n`;
   return text;
 }
 
 /** A refused or missing socket is the usual first-run problem: say where we looked. */
-function dockerHint(error: Error, env: CliIo['env']): string | undefined {
+function dockerHint(error: Error, command: string | undefined, env: CliIo['env']): string | undefined {
   if (!/ECONNREFUSED|ENOENT|EACCES|connect /.test(error.message)) return undefined;
   if (!/docker|container|network|image|info|events|sock/i.test(error.message)) return undefined;
   const where = env.DOCKER_HOST
     ? `DOCKER_HOST=${env.DOCKER_HOST}`
     : 'the default socket /var/run/docker.sock';
-  return `Is the Docker engine running and reachable at ${where}? (\`docker info\` should answer; --offline plans without it)`;
+  const offline = command === 'plan' ? '; `plan --offline` needs no engine' : '';
+  return `Is the Docker engine running and reachable at ${where}? (\`docker info\` should answer${offline})`;
 }
 
 /**
@@ -87,7 +89,7 @@ function redacting(stream: OutputStream, secrets: readonly string[]): OutputStre
   if (secrets.length === 0) return stream;
   return {
     write: (text: string) =>
-      stream.write(secrets.reduce((out, secret) => out.split(secret).join('<redacted>'), text)),
+      stream.write(secrets.reduce((out, secret) => out.split(secret).join(REDACTED), text)),
     ...(stream.isTTY !== undefined ? { isTTY: stream.isTTY } : {}),
     ...(stream.columns !== undefined ? { columns: stream.columns } : {}),
   };

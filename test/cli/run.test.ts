@@ -19,7 +19,7 @@ describe('errors', () => {
     const token = 'tok-0123456789-very-secret';
     const io = captureIo({ env: { TASKCLUSTER_CLIENT_ID: 'me', TASKCLUSTER_ACCESS_TOKEN: token } });
     expect(await main(['plan', '--offline', `${token}.json`], io)).toBe(1);
-    expect(io.err()).toBe('docker-services plan: <redacted>.json: cannot read (no such file)\n');
+    expect(io.err()).toBe('docker-services plan: [redacted].json: cannot read (no such file)\n');
   });
 
   it('up without worker credentials says which variables to set, before contacting Docker', async () => {

@@ -63,7 +63,7 @@ export async function upCommand(parsed: ParsedCommand, io: CliIo): Promise<ExitC
     io.stderr.write(
       `${services.length} service(s) of task ${taskId} run ${runId} ready; they keep running ` +
         `(\`docker-services down --task-id ${taskId} --run-id ${runId}\` removes them).\n` +
-        'Task container create options (merge into its create options):\n',
+        'Create options for the task container (merge them into its own):\n',
     );
     io.stdout.write(`${JSON.stringify(session.taskContainerOptions, null, 2)}\n`);
     return ExitCode.ok;
