@@ -5,6 +5,7 @@
  */
 import type Docker from 'dockerode';
 import type { Readable } from 'node:stream';
+import { withDeadline } from './common.js';
 
 export interface HealthyEvent {
   /** Daemon clock, epoch ms (from `timeNano`). */
@@ -26,11 +27,14 @@ export class HealthWatch {
   constructor(private readonly docker: Docker) {}
 
   async start(timeoutMs: number): Promise<void> {
-    const abortSignal = AbortSignal.timeout(timeoutMs);
-    const stream = (await this.docker.getEvents({
-      filters: JSON.stringify({ type: ['container'], event: ['health_status'] }),
-      abortSignal,
-    } as Docker.GetEventsOptions)) as unknown as Readable;
+    // The deadline covers connecting only: the stream itself stays open for the whole run.
+    const stream = (await withDeadline(
+      'subscribing to Docker events',
+      timeoutMs,
+      this.docker.getEvents({
+        filters: JSON.stringify({ type: ['container'], event: ['health_status'] }),
+      }),
+    )) as unknown as Readable;
     this.stream = stream;
     let buffer = '';
     stream.on('data', (chunk: Buffer) => {

@@ -106,8 +106,7 @@ function time(
   budgetMs: number,
   minIterations: number,
 ): { samples: number[]; actions: number } {
-  let actions = 0;
-  for (let i = 0; i < 3; i++) actions = run(); // warm-up (JIT)
+  let actions = run(); // warm-up (JIT)
   const samples: number[] = [];
   const start = performance.now();
   while (samples.length < minIterations || (performance.now() - start < budgetMs && samples.length < 200)) {
@@ -122,6 +121,7 @@ export function benchPlanner(
   config: WorkerConfig,
   sizes: readonly number[],
   budgetMs: number,
+  minIterations: number,
 ): PlannerResult[] {
   const results: PlannerResult[] = [];
   // compile() refuses more than limits.maxServices (the codec caps the configured value at 1,000);
@@ -139,7 +139,11 @@ export function benchPlanner(
       ['empty', empty],
       ['drifted', drifted(matching)],
     ] as const) {
-      const { samples, actions } = time(() => plan(desired, snapshot, options).actions.length, budgetMs, 5);
+      const { samples, actions } = time(
+        () => plan(desired, snapshot, options).actions.length,
+        budgetMs,
+        minIterations,
+      );
       results.push({
         nodes: count,
         services,

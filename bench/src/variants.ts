@@ -69,6 +69,23 @@ const STAND_IN_PROXY_ENV = {
   TASKCLUSTER_CERTIFICATE: '',
 };
 
+/**
+ * dockerd 20.10 sometimes still counts an endpoint of a container whose force-removal has
+ * returned ("has active endpoints"); a client has to try again. Usually it clears within
+ * milliseconds; an endpoint that stays is a daemon bug only a daemon restart fixes.
+ */
+async function removeNetwork(docker: DockerApi, id: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await docker.removeNetwork(id);
+      return;
+    } catch (error) {
+      if (attempt >= 30 || !/active endpoints/.test((error as Error).message)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 function healthNamesOf(desired: DesiredState): string[] {
   return desired.containers.filter((c) => c.healthCheck).map((c) => c.name);
 }
@@ -133,8 +150,8 @@ export function floor(ctx: VariantContext, proxies: boolean): Variant {
             const attached = desired.containers.filter((c) => c.networks.some((a) => a.network === net.id));
             await Promise.allSettled(attached.map((c) => removed.get(c.name)));
             await networks.get(net.id)!.then(
-              (id) => docker.removeNetwork(id),
-              () => docker.removeNetwork(net.name).catch(() => {}),
+              (id) => removeNetwork(docker, id),
+              () => removeNetwork(docker, net.name).catch(() => {}),
             );
           }),
         );
@@ -163,7 +180,7 @@ export function sequential(ctx: VariantContext): Variant {
       const containerIds: string[] = [];
       const down = async (): Promise<void> => {
         for (const id of containerIds) await docker.removeContainer(id);
-        for (const id of networkIds) await docker.removeNetwork(id);
+        for (const id of networkIds) await removeNetwork(docker, id);
       };
       try {
         for (const net of desired.networks)
@@ -196,7 +213,7 @@ export function ours(ctx: VariantContext, proxies: boolean, docker: DockerApi = 
       ? {}
       : {
           runtime: {
-            ...defaultRuntime(docker, { config: ctx.config }),
+            ...defaultRuntime(docker),
             compile: (p: unknown, input) => withoutProxies(compile(p, input)),
           },
         }),
