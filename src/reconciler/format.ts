@@ -59,9 +59,19 @@ export function summarize(plan: Plan): PlanSummary {
   return summary;
 }
 
-export function formatPlan(plan: Plan, format: PlanFormat): string {
-  return format === 'json' ? formatJson(plan) : formatText(plan);
+export interface FormatOptions {
+  /**
+   * Where the snapshot time comes from: the daemon's clock (a real observation, the default) or
+   * the local clock of a plan made against an imagined empty engine (`plan --offline`).
+   */
+  clock?: 'daemon' | 'offline';
 }
+
+export function formatPlan(plan: Plan, format: PlanFormat, options: FormatOptions = {}): string {
+  return format === 'json' ? formatJson(plan) : formatText(plan, options.clock ?? 'daemon');
+}
+
+const CLOCK_NOTE = { daemon: 'daemon clock', offline: 'offline: empty engine, local clock' } as const;
 
 function formatJson(plan: Plan): string {
   const machine = {
@@ -98,9 +108,9 @@ function formatJson(plan: Plan): string {
   return `${JSON.stringify(machine, null, 2)}\n`;
 }
 
-function formatText(plan: Plan): string {
+function formatText(plan: Plan, clock: 'daemon' | 'offline'): string {
   const out: string[] = [
-    `Plan for task ${plan.taskId} run ${plan.runId}, snapshot ${plan.snapshotTime} (daemon clock)`,
+    `Plan for task ${plan.taskId} run ${plan.runId}, snapshot ${plan.snapshotTime} (${CLOCK_NOTE[clock]})`,
   ];
   const replaced = replacedNames(plan.actions);
   const symbolOf = (a: Action): PlanSymbol =>

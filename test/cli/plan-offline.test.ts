@@ -63,7 +63,7 @@ describe('plan --offline', () => {
     const io = captureIo({ env });
     expect(await main(['plan', '--offline', '--down', '--task-id', 'fN1SbArXTPSVFNUvaOlinQ'], io)).toBe(0);
     expect(normalize(io.out())).toBe(
-      'Plan for task fN1SbArXTPSVFNUvaOlinQ run 0, snapshot <time> (daemon clock)\n\nNo changes. Services are up to date.\n',
+      'Plan for task fN1SbArXTPSVFNUvaOlinQ run 0, snapshot <time> (offline: empty engine, local clock)\n\nNo changes. Services are up to date.\n',
     );
   });
 

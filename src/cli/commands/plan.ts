@@ -34,7 +34,7 @@ export async function planCommand(parsed: ParsedCommand, io: CliIo): Promise<Exi
     ? emptyEngine(desired, new Date().toISOString())
     : await collectSnapshot(dockerFromEnv(io.env).api, scopeOf(desired));
   const result = plan(desired, snapshot, planOptions(config, Date.now()));
-  io.stdout.write(formatPlan(result, format));
+  io.stdout.write(formatPlan(result, format, { clock: values.offline ? 'offline' : 'daemon' }));
   return planExitCode(result, io);
 }
 
