@@ -17,6 +17,7 @@ import { DEFAULT_MAX_LOG_BYTES } from './logs.js';
 import type { CollectedTask, Runtime } from './runtime.js';
 import { defaultRuntime } from './default-runtime.js';
 import { ServiceSession } from './session.js';
+import type { ServiceEvent } from './phases.js';
 
 export const DEFAULT_READY_SETTLE_MS = 1_000;
 
@@ -49,6 +50,11 @@ export interface StartTask {
   deadline: Date;
   /** Aborts startup (the task was cancelled); `start()` then rejects, having cleaned up. */
   signal?: AbortSignal;
+  /**
+   * Sees every service event from the first one on, while `start()` is still waiting (the
+   * session, and its `events$`, only reach the caller once every service is ready).
+   */
+  onEvent?: (event: ServiceEvent) => void;
 }
 
 export class ServiceManager {
@@ -108,6 +114,7 @@ export class ServiceManager {
     this.sessions.set(key, session);
     // A stopped session (by stop() or a failed start) is forgotten.
     session.events$.subscribe({ complete: () => this.sessions.delete(key) });
+    if (task.onEvent) session.events$.subscribe(task.onEvent);
     try {
       await session.start({ deadline: task.deadline, ...(task.signal ? { signal: task.signal } : {}) });
     } catch (error) {

@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import winston from 'winston';
 import { compile } from '../../desired-state/compile.js';
 import { ServiceManager } from '../../library/manager.js';
+import type { ServiceEvent } from '../../library/phases.js';
 import { DEFAULT_UP_TIMEOUT_S, secondsOption, type ParsedCommand } from '../args.js';
 import { credentialsFromEnv, ownerOf, workerConfigOf } from '../context.js';
 import { dockerFromEnv } from '../docker.js';
@@ -45,7 +46,7 @@ export async function upCommand(parsed: ParsedCommand, io: CliIo): Promise<ExitC
     docker: dockerFromEnv(io.env).api,
     config,
     ...(credentials ? { credentials } : {}),
-    logger: progressLogger(progress, io),
+    logger: warningsLogger(io),
   });
   try {
     const session = await manager.start({
@@ -55,6 +56,7 @@ export async function upCommand(parsed: ParsedCommand, io: CliIo): Promise<ExitC
       scopes: input.scopes,
       deadline: new Date(Date.now() + CREDENTIALS_LIFETIME_MS),
       ...(io.signal ? { signal: io.signal } : {}),
+      onEvent: progressFromEvents(progress),
     });
     // The services stay; this process stops watching them (and may then exit on its own).
     await session.detach();
@@ -72,36 +74,45 @@ export async function upCommand(parsed: ParsedCommand, io: CliIo): Promise<ExitC
   }
 }
 
-/**
- * The library reports each service's phase changes as log entries `service <type>` / `service
- * proxy <type>` with the service in the entry's metadata; they drive the progress display.
- * Warnings and errors go through as plain lines where there is no redrawn display to break.
- */
-function progressLogger(progress: Progress, io: CliIo): winston.Logger {
-  const proxyPhase = new Map<string, string>();
-  const servicePhase = new Map<string, string>();
-  // An object-mode stream gets winston's entries as objects, metadata and all.
+/** How one service event shows in the progress display: the service's phase, and its proxy's. */
+export function progressFromEvents(progress: Progress): (event: ServiceEvent) => void {
+  const phases = { service: new Map<string, string>(), proxy: new Map<string, string>() };
+  return (event) => {
+    phases[event.role].set(event.service, phaseOf(event));
+    const proxy = phases.proxy.get(event.service);
+    progress.update(
+      event.service,
+      phases.service.get(event.service) ?? 'pending',
+      proxy ? `proxy ${proxy}` : undefined,
+    );
+  };
+}
+
+function phaseOf(event: ServiceEvent): string {
+  switch (event.type) {
+    case 'started':
+    case 'restarted':
+      return 'running';
+    case 'died':
+      return `exited${event.exitCode === undefined ? '' : ` (code ${event.exitCode}${event.oomKilled ? ', OOM' : ''})`}`;
+    default:
+      return event.type;
+  }
+}
+
+/** Library warnings and errors as plain lines, where there is no redrawn display to break. */
+function warningsLogger(io: CliIo): winston.Logger {
   const entries = new Writable({
     objectMode: true,
-    write(info: { level: string; message: unknown; service?: unknown }, _encoding, next) {
-      const match = /^service (proxy )?(\w+)$/.exec(String(info.message));
-      const service = typeof info.service === 'string' ? info.service : undefined;
-      if (match && service) {
-        (match[1] ? proxyPhase : servicePhase).set(service, match[2]!);
-        const proxy = proxyPhase.get(service);
-        progress.update(
-          service,
-          servicePhase.get(service) ?? 'pending',
-          proxy ? `proxy ${proxy}` : undefined,
-        );
-      } else if ((info.level === 'warn' || info.level === 'error') && !io.stderr.isTTY) {
+    write(info: { level: string; message: unknown }, _encoding, next) {
+      if ((info.level === 'warn' || info.level === 'error') && !io.stderr.isTTY) {
         io.stderr.write(`${info.level}: ${String(info.message)}\n`);
       }
       next();
     },
   });
   return winston.createLogger({
-    level: 'info',
+    level: 'warn',
     transports: [new winston.transports.Stream({ stream: entries })],
   });
 }
