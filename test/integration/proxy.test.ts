@@ -211,6 +211,15 @@ const fetchFrom = (container: string, url: string, timeoutMs = 3_000) =>
 /** `getent hosts`: exit 0 when the name resolves, 2 when it does not. */
 const resolveFrom = (container: string, name: string) => run(container, ['getent', 'hosts', name]);
 
+/**
+ * A probe for reachability that sends a single SYN (no retransmission within 900 ms). dockerd 20.10
+ * re-inserts FORWARD's jump to DOCKER-ISOLATION-STAGE-1 (delete, then insert) whenever any
+ * network is created or removed, so while other tests churn networks there are windows of a few
+ * milliseconds in which cross-bridge traffic is not dropped; a probe with retransmissions over
+ * seconds can slip through one. A real hole (a shared network, a link) answers every SYN.
+ */
+const UNREACHABLE_PROBE_MS = 900;
+
 /** Unreachable: the connection never got an answer (dockerd's isolation rules drop it). */
 function expectUnreachable(result: { code: number; out: string }): void {
   expect(result).toEqual({
@@ -310,7 +319,9 @@ describe('isolation', () => {
       expect((await fetchFrom(task.taskContainer, 'http://relay:8080/health')).code).toBe(0);
       expectUnresolvable(await resolveFrom(task.taskContainer, 'taskcluster'));
       expectUnresolvable(await resolveFrom(task.taskContainer, proxyName));
-      expectUnreachable(await fetchFrom(task.taskContainer, `http://${proxyIp}/__ready`));
+      expectUnreachable(
+        await fetchFrom(task.taskContainer, `http://${proxyIp}/__ready`, UNREACHABLE_PROBE_MS),
+      );
     }
   });
 
@@ -330,11 +341,19 @@ describe('isolation', () => {
       expectUnresolvable(await resolveFrom(from.taskContainer, proxyName));
       for (const network of Object.keys(service.NetworkSettings.Networks)) {
         expectUnreachable(
-          await fetchFrom(from.taskContainer, `http://${ipOn(service, network)}:8080/health`),
+          await fetchFrom(
+            from.taskContainer,
+            `http://${ipOn(service, network)}:8080/health`,
+            UNREACHABLE_PROBE_MS,
+          ),
         );
       }
       expectUnreachable(
-        await fetchFrom(from.taskContainer, `http://${ipOn(proxy, to.privateNetwork)}/__ready`),
+        await fetchFrom(
+          from.taskContainer,
+          `http://${ipOn(proxy, to.privateNetwork)}/__ready`,
+          UNREACHABLE_PROBE_MS,
+        ),
       );
     }
   }, 90_000);
