@@ -1,0 +1,69 @@
+/**
+ * `node --import tsx bench/src/trace.ts [N] [--no-proxy]`: one up and down through the library
+ * with every Docker API call printed with its time since start: where the library's time goes.
+ */
+import { Label } from '../../src/desired-state/labels.js';
+import { OWNER_ID, api, removeLeftovers, workerConfig } from './common.js';
+import { countingApi } from './stats.js';
+import { ours, type VariantContext } from './variants.js';
+import type { HealthWatch } from './health-watch.js';
+
+const n = Number(process.argv[2] ?? 1);
+const proxies = !process.argv.includes('--no-proxy');
+const plain = api();
+const { api: counted, calls } = countingApi(plain);
+// Prints when the observer's event stream delivers data, to tell event-driven refreshes from relists.
+const docker = {
+  ...counted,
+  events: async (options: Parameters<typeof counted.events>[0]) => {
+    const stream = await counted.events(options);
+    stream.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+        try {
+          const e = JSON.parse(line) as {
+            Type?: string;
+            Action?: string;
+            Actor?: { Attributes?: Record<string, string> };
+          };
+          const attributes = e.Actor?.Attributes ?? {};
+          if (attributes[Label.owner] === OWNER_ID || attributes.name?.startsWith('ds-'))
+            calls.push({ method: `   event ${e.Type} ${e.Action} ${attributes.name ?? ''}`, at: Date.now() });
+        } catch {
+          // a split frame
+        }
+      }
+    });
+    stream.on('end', () => calls.push({ method: '   event stream ended', at: Date.now() }));
+    return stream;
+  },
+};
+const ctx: VariantContext = {
+  docker,
+  config: workerConfig(),
+  watch: undefined as unknown as HealthWatch,
+  health: { intervalS: 1 },
+  onChild: () => {},
+  timeoutMs: 120_000,
+};
+const variant = ours(ctx, proxies);
+try {
+  const t0 = Date.now();
+  const handle = await variant.up(n, 'running');
+  const up = Date.now() - t0;
+  const upCallsAt = calls.length;
+  const upCalls = calls.filter((c) => !c.method.startsWith(' ')).length;
+  await handle.down();
+  const down = Date.now() - t0 - up;
+  let last = t0;
+  for (const [i, c] of calls.entries()) {
+    if (i === upCallsAt) console.log(`-- up done at ${up} ms`);
+    console.log(`${String(c.at - t0).padStart(6)} ms (+${String(c.at - last).padStart(4)}) ${c.method}`);
+    last = c.at;
+  }
+  console.log(
+    `-- down done at ${up + down} ms: up ${up} ms (${upCalls} calls), down ${down} ms (${calls.filter((c) => !c.method.startsWith(' ')).length - upCalls} calls)`,
+  );
+} finally {
+  await removeLeftovers(plain);
+}
+process.exit(0);
