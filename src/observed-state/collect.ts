@@ -169,7 +169,21 @@ function byKey<T>(key: (item: T) => string): (a: T, b: T) => number {
   };
 }
 
+/**
+ * Runs `run` over `items`, at most INSPECT_CONCURRENCY at once, and returns the results in the
+ * order of `items` (callers zip them with their inputs; completion order would pair an object's
+ * id with another object's inspect).
+ */
 export async function mapLimit<T, R>(items: readonly T[], run: (item: T) => Promise<R>): Promise<R[]> {
   if (items.length === 0) return [];
-  return lastValueFrom(from(items).pipe(mergeMap(run, INSPECT_CONCURRENCY), toArray()));
+  const results = new Array<R>(items.length);
+  await lastValueFrom(
+    from(items.map((item, index) => ({ item, index }))).pipe(
+      mergeMap(async ({ item, index }) => {
+        results[index] = await run(item);
+      }, INSPECT_CONCURRENCY),
+      toArray(),
+    ),
+  );
+  return results;
 }

@@ -128,6 +128,33 @@ describe('observe protocol', () => {
     }
   });
 
+  it('keeps each refreshed object under its own id when inspects finish out of order', async () => {
+    const docker = fakeDocker();
+    docker.containers.set('a', inspect('a'));
+    docker.containers.set('b', inspect('b'));
+    const { snapshots, subscription } = collect(observe(docker.api, scope, fast));
+    try {
+      await until(() => snapshots.length === 1, 'the first snapshot');
+      // `a` answers last: a refresh that paired results by completion order would file b's
+      // inspect under a's id, and the next event on b would then drop the live `a`.
+      const inspectContainer = docker.api.inspectContainer.bind(docker.api);
+      docker.api.inspectContainer = async (id: string) => {
+        if (id === 'a') await new Promise((r) => setTimeout(r, 50));
+        return inspectContainer(id);
+      };
+      docker.containers.delete('b');
+      docker.emit(docker.streams[0]!, 'a', 'start');
+      docker.emit(docker.streams[0]!, 'b', 'destroy');
+      await until(() => snapshots.length === 2, 'the snapshot after both refreshes');
+      expect(snapshots[1]!.containers.map((c) => `${c.id}=${c.name}`)).toEqual(['a=ds-T-0_a']);
+      docker.emit(docker.streams[0]!, 'b', 'destroy');
+      await until(() => snapshots.length === 3, 'the snapshot after a duplicate event');
+      expect(snapshots[2]!.containers.map((c) => `${c.id}=${c.name}`)).toEqual(['a=ds-T-0_a']);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
   it('ignores events of objects that are not ours nor named like ours', async () => {
     const docker = fakeDocker();
     const { snapshots, subscription } = collect(observe(docker.api, scope, fast));
