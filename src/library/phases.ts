@@ -59,12 +59,6 @@ export interface TrackedContainer {
   /** The current container died and has not run since (avoids reporting the same death twice). */
   dead: boolean;
   restarts: number;
-  /**
-   * The container was missing from the last snapshot. One absence is not a removal: an observer
-   * under load has been seen to drop a live container from one snapshot and show it again in the
-   * next, so `removed` waits for a second look (or for the `final` one after a teardown).
-   */
-  missing?: boolean;
 }
 
 export type PhaseState = Readonly<Record<string, TrackedContainer>>;
@@ -138,7 +132,6 @@ export function derivePhaseEvents(
   snapshot: Snapshot,
   scope: PhaseScope,
   now: string,
-  options: { final?: boolean } = {},
 ): { state: PhaseState; events: ServiceEvent[] } {
   const current = taskContainers(snapshot, scope.owner);
   const missing = new Set(snapshot.missingImages);
@@ -164,10 +157,8 @@ export function derivePhaseEvents(
 
     if (!container) {
       if (t.containerId !== undefined && t.phase !== 'removed') {
-        if (t.missing || options.final) {
-          events.push({ ...base({ id: t.containerId, name: t.containerName ?? '' }), type: 'removed' });
-          t = { ...t, phase: 'removed', state: undefined, health: 'none', dead: false, missing: false };
-        } else t.missing = true;
+        events.push({ ...base({ id: t.containerId, name: t.containerName ?? '' }), type: 'removed' });
+        t = { ...t, phase: 'removed', state: undefined, health: 'none', dead: false };
       }
       const image = scope.images[key];
       if (image !== undefined && missing.has(image) && t.phase !== 'pulling' && t.containerId === undefined) {
@@ -179,7 +170,6 @@ export function derivePhaseEvents(
     }
 
     const c = { id: container.id, name: container.name };
-    t.missing = false;
     const replaced = t.containerId !== undefined && t.containerId !== container.id;
     if (replaced && t.phase !== 'removed') {
       events.push({ ...base({ id: t.containerId!, name: t.containerName ?? '' }), type: 'removed' });

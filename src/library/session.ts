@@ -359,15 +359,13 @@ export class ServiceSession {
     return this.init.credentials ? this.init.credentials.redact(payloadRedacted) : payloadRedacted;
   }
 
-  /** `final`: the snapshot after a completed teardown, where an absence is a removal for sure. */
-  private onSnapshot(snapshot: Snapshot, final = false): void {
+  private onSnapshot(snapshot: Snapshot): void {
     this.latest = snapshot;
     const { state, events } = derivePhaseEvents(
       this.phases,
       snapshot,
       this.phaseScope,
       new Date(this.now()).toISOString(),
-      { final },
     );
     this.phases = state;
     for (const event of events) this.emit(event);
@@ -505,7 +503,7 @@ export class ServiceSession {
     try {
       await this.init.runtime.down(this.owner, options);
       const final = await this.init.runtime.collect(this.scope).catch(() => undefined);
-      if (final) this.onSnapshot(final, true);
+      if (final) this.onSnapshot(final);
     } finally {
       this.stopObserving.next();
       this.observer?.unsubscribe();

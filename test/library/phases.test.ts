@@ -245,24 +245,3 @@ describe('derivePhaseEvents: removal in progress', () => {
     ).toEqual(['service/db created a', 'service/db started a', 'service/db removed a']);
   });
 });
-
-describe('derivePhaseEvents: absence', () => {
-  it('a container missing from one snapshot and back in the next was never removed', () => {
-    const a = container({ id: 'a', startedAt: S1 });
-    expect(run([snapshot([a]), snapshot([]), snapshot([a]), snapshot([a])])).toEqual([
-      'service/db created a',
-      'service/db started a',
-    ]);
-  });
-
-  it('a final snapshot (after teardown) confirms an absence at once', () => {
-    const first = derivePhaseEvents(
-      initialPhaseState(),
-      snapshot([container({ id: 'a', startedAt: S1 })]),
-      scope,
-      't0',
-    );
-    const last = derivePhaseEvents(first.state, snapshot([]), scope, 't1', { final: true });
-    expect(last.events.map(render)).toEqual(['service/db removed a']);
-  });
-});
