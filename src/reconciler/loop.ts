@@ -141,6 +141,7 @@ function taskObjectsLeft(desired: DesiredState, snapshot: Snapshot): number {
 export function listOnDemand(
   docker: DockerApi,
   scope: ObserveScope,
+  backoff: { initialMs: number; maxMs: number } = { initialMs: 100, maxMs: 5_000 },
 ): { snapshots: Observable<Snapshot>; refresh: () => void } {
   let trigger: () => void = () => {};
   const snapshots = new Observable<Snapshot>((subscriber) => {
@@ -163,7 +164,9 @@ export function listOnDemand(
             break;
           }
           pending = true;
-          await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** failures, 5_000)));
+          await new Promise((resolve) =>
+            setTimeout(resolve, Math.min(backoff.initialMs * 2 ** (failures - 1), backoff.maxMs)),
+          );
         }
       }
       running = false;
@@ -246,7 +249,10 @@ export function reconcile(options: ReconcileOptions): Observable<LoopEvent> {
     let snapshots = options.snapshots;
     let refresh = options.refresh;
     if (!snapshots) {
-      const onDemand = listOnDemand(options.docker, scopeOf(desired));
+      const onDemand = listOnDemand(options.docker, scopeOf(desired), {
+        initialMs: retryPolicy.initialBackoffMs,
+        maxMs: retryPolicy.maxBackoffMs,
+      });
       snapshots = onDemand.snapshots;
       refresh = onDemand.refresh;
     }
