@@ -173,15 +173,22 @@ async function main(): Promise<number> {
   const plain = api(docker);
 
   // Set once results exist, so that a watchdog or a signal still writes what was measured.
-  const holder: { results?: BenchResults } = {};
+  const holder: { results?: BenchResults; variants?: Variant[] } = {};
   const cleanupAndExit = async (code: number, message: string): Promise<never> => {
     console.error(`bench: ${message}`);
     if (holder.results) {
       holder.results.meta.notes.push(`incomplete: ${message}`);
+      holder.results.meta.loadAverage.end = loadavg();
       writeResults(holder.results);
     }
     try {
-      const removed = await withDeadline('cleanup', 30_000, removeLeftovers(plain));
+      // A library session still converging would re-create what is removed: stop those first.
+      await withDeadline(
+        'stopping sessions',
+        60_000,
+        Promise.allSettled((holder.variants ?? []).map((v) => v.abort?.())),
+      ).catch(() => {});
+      const removed = await withDeadline('cleanup', 60_000, removeLeftovers(plain));
       if (removed.containers.length + removed.networks.length > 0)
         console.error(
           `bench: removed ${removed.containers.length} containers, ${removed.networks.length} networks`,
@@ -300,6 +307,7 @@ async function main(): Promise<number> {
     writeResults(results);
   }
 
+  holder.variants = variants.map((v) => v.variant);
   let consecutiveFailures = 0;
   const records = new Map<string, RunRecord>();
   const recordOf = (scenario: Scenario, n: number, variant: Variant): RunRecord => {

@@ -60,6 +60,8 @@ export interface Variant {
   /** Whether its object set has the per-service proxies and private networks. */
   proxies: boolean;
   up(n: number, scenario: Scenario): Promise<Handle>;
+  /** Stops what the variant is still converging (the library's sessions would otherwise re-create what cleanup removes). */
+  abort?(): Promise<void>;
 }
 
 /** Stands in for the credentials a proxy's env would carry (the stand-in proxy ignores them). */
@@ -221,6 +223,9 @@ export function ours(ctx: VariantContext, proxies: boolean, docker: DockerApi = 
   return {
     name: proxies ? 'ours' : 'ours-no-proxy',
     proxies,
+    abort: async () => {
+      await Promise.allSettled(manager.activeSessions().map((session) => session.stop()));
+    },
     async up(n, scenario) {
       const id = taskId();
       const session = await manager.start({
