@@ -14,23 +14,7 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "dependencies"
-lock_hash=$(sha256sum package-lock.json | cut -c1-16)
-if [ "$(cat node_modules/.ds-lock-hash 2>/dev/null)" != "$lock_hash" ]; then
-  npm ci --no-audit --no-fund
-  echo "$lock_hash" >node_modules/.ds-lock-hash
-else
-  echo "node_modules matches package-lock.json"
-fi
-
-step "docker engine"
-scripts/docker-engine.sh
-
-step "build"
-npm run --silent build
-
-step "local images"
-fixtures/images/build.sh
+scripts/prepare.sh
 
 payload=fixtures/payloads/three-services.json
 # One task per demo run, so that a demo never meets another's leftovers. A slugid-shaped id.

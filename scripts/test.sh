@@ -8,21 +8,7 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "dependencies"
-lock_hash=$(sha256sum package-lock.json | cut -c1-16)
-if [ "$(cat node_modules/.ds-lock-hash 2>/dev/null)" != "$lock_hash" ]; then
-  npm ci --no-audit --no-fund
-  echo "$lock_hash" >node_modules/.ds-lock-hash
-else
-  echo "node_modules matches package-lock.json"
-fi
-
-step "docker engine"
-scripts/docker-engine.sh
-
-step "local images"
-npm run --silent build # the proxy image is built from dist/proxy
-fixtures/images/build.sh
+scripts/prepare.sh
 
 step "typecheck"
 npm run --silent typecheck
