@@ -90,6 +90,9 @@ class Planner {
   private readonly refusedImages = new Set<string>();
   private readonly networkStatus = new Map<NodeId, NetworkStatus>();
   private readonly networkByNode: Map<NodeId, NetworkNode>;
+  /** Built once: per-container lookups made the planner quadratic in the graph's size. */
+  private readonly desiredNetworkNames: Set<string>;
+  private readonly desiredContainerNames: Set<string>;
 
   constructor(
     private readonly desired: DesiredState,
@@ -109,6 +112,8 @@ class Planner {
     this.ourContainerByName = firstByName(this.ourContainers);
     this.ourNetworkByName = firstByName(this.ourNetworks);
     this.networkByNode = new Map(desired.networks.map((n) => [n.id, n]));
+    this.desiredNetworkNames = new Set(desired.networks.map((n) => n.name));
+    this.desiredContainerNames = new Set(desired.containers.map((c) => c.name));
 
     for (const c of containers) this.containerNames.set(c.id, c.name);
     for (const f of [...snapshot.foreign].sort(byNameThenId)) {
@@ -541,11 +546,10 @@ class Planner {
   /** Endpoints of a kept container on networks of this task that its node does not list. */
   private disconnectExtraNetworks(node: ContainerNode, observed: ObservedContainer): void {
     const wanted = new Set(node.networks.map((a) => this.networkName(a.network)));
-    const desiredNames = new Set(this.desired.networks.map((n) => n.name));
     for (const name of Object.keys(observed.networks).sort(compare)) {
       const network = this.ourNetworkByName.get(name);
       // Orphan networks disconnect their endpoints themselves, before they are removed.
-      if (wanted.has(name) || network === undefined || !desiredNames.has(name)) continue;
+      if (wanted.has(name) || network === undefined || !this.desiredNetworkNames.has(name)) continue;
       this.disconnect(network, observed.id, node.name, 'not in desired graph');
     }
   }
@@ -586,9 +590,8 @@ class Planner {
   // ── orphans ───────────────────────────────────────────────────────────────────────────────────
 
   private planOrphanContainers(): void {
-    const desiredNames = new Set(this.desired.containers.map((c) => c.name));
     for (const observed of this.ourContainers) {
-      if (desiredNames.has(observed.name)) continue;
+      if (this.desiredContainerNames.has(observed.name)) continue;
       if (observed.state === 'removing') {
         this.waiting.push({
           node: observed.labels[Label.node] ?? '',
@@ -606,10 +609,9 @@ class Planner {
    * disconnected first, whoever owns it (a disconnect acts on our network, not on their container).
    */
   private planOrphanNetworks(): void {
-    const desiredNames = new Set(this.desired.networks.map((n) => n.name));
     const ourById = new Map(this.ourContainers.map((c) => [c.id, c]));
     for (const network of this.ourNetworks) {
-      if (desiredNames.has(network.name)) continue;
+      if (this.desiredNetworkNames.has(network.name)) continue;
       const attached = new Set(network.containerIds);
       for (const c of this.ourContainers) {
         if (c.networks[network.name]?.networkId === network.id) attached.add(c.id);
