@@ -9,14 +9,9 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "dependencies"
-lock_hash=$(sha256sum package-lock.json | cut -c1-16)
-if [ "$(cat node_modules/.ds-lock-hash 2>/dev/null)" != "$lock_hash" ]; then
-  npm ci --no-audit --no-fund
-  echo "$lock_hash" >node_modules/.ds-lock-hash
-else
-  echo "node_modules matches package-lock.json"
-fi
+scripts/prepare.sh
+
+step "docker-compose"
 if ! command -v docker-compose >/dev/null; then
   echo "installing Debian's docker-compose (1.29)"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null ||
@@ -24,12 +19,7 @@ if ! command -v docker-compose >/dev/null; then
 fi
 docker-compose version --short
 
-step "docker engine"
-scripts/docker-engine.sh
-
-step "local images"
-npm run --silent build # the proxy image is built from dist/proxy
-fixtures/images/build.sh
+step "bench images"
 # The proxy containers of the up/down scenarios: busybox that sleeps and ignores the proxy's
 # arguments, so that every variant measures Docker work and orchestration, not the Node proxy's
 # start-up (the same image for the floor and for the library).
