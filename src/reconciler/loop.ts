@@ -332,7 +332,8 @@ export function reconcile(options: ReconcileOptions): Observable<LoopEvent> {
     const stop = (error?: ReconcileError) => {
       if (stopping) return;
       stopping = error ? { error } : {};
-      if (error)
+      // An abort is the caller's own decision (stop, detach, cancel): not worth a warning.
+      if (error && error.reason !== 'aborted')
         logger?.warn('reconcile failed', {
           taskId: desired.owner.taskId,
           reason: error.reason,
