@@ -379,11 +379,7 @@ class Planner {
     restart: { key: string; attempt: number } | undefined,
     bound: Map<NodeId, BoundContainer | undefined>,
   ): void {
-    const waitFor = this.unreadyDependencies(node, bound);
-    if (waitFor !== undefined) {
-      this.wait(node, waitFor);
-      return;
-    }
+    if (this.waitsForDependencies(node, bound)) return;
     const connects = this.connectMissing(node, observed, undefined);
     this.startAfter(node, connects, cause, restart, observed.id);
   }
@@ -395,12 +391,16 @@ class Planner {
     restart: { key: string; attempt: number } | undefined,
     bound: Map<NodeId, BoundContainer | undefined>,
   ): void {
-    const waitFor = this.unreadyDependencies(node, bound);
-    if (waitFor !== undefined) {
-      this.wait(node, waitFor);
-      return;
-    }
+    if (this.waitsForDependencies(node, bound)) return;
     this.startAfter(node, after, cause, restart, undefined);
+  }
+
+  /** Records why `node` cannot start yet, if a container it depends on is not ready. */
+  private waitsForDependencies(node: ContainerNode, bound: Map<NodeId, BoundContainer | undefined>): boolean {
+    const waitFor = this.unreadyDependencies(node, bound);
+    if (waitFor === undefined) return false;
+    this.wait(node, waitFor);
+    return true;
   }
 
   private startAfter(
