@@ -82,6 +82,10 @@ export interface ContainerNode {
   specHash: string;
 }
 
+/**
+ * A graph is a value: nothing changes one in place once it is built (a changed task is a new
+ * graph). The planner keeps what it derives from a graph and from each node by object identity.
+ */
 export interface DesiredState {
   owner: OwnerRef;
   networks: NetworkNode[];

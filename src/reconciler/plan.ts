@@ -49,6 +49,8 @@ const PHASES: readonly ActionKind[] = [
   'start-container',
 ];
 
+const PHASE_RANK = Object.fromEntries(PHASES.map((kind, i) => [kind, i])) as Record<ActionKind, number>;
+
 const ORPHAN = 'orphan: not in desired graph';
 
 /**
@@ -73,58 +75,109 @@ interface BoundContainer {
   observed: ObservedContainer | undefined;
 }
 
+/**
+ * What the planner derives from the graph alone. The loop plans every snapshot against the same
+ * graph; rebuilding this each time was a fifth of a plan at 10,000 nodes, so it is kept per graph
+ * object (a graph is never changed in place: see `DesiredState`).
+ */
+interface GraphIndex {
+  /** By name, then id: every pass walks the graph in this order, so the actions come out nearly sorted. */
+  containers: readonly ContainerNode[];
+  networks: readonly NetworkNode[];
+  networkByNode: ReadonlyMap<NodeId, NetworkNode>;
+  networkNames: ReadonlySet<string>;
+  containerNames: ReadonlySet<string>;
+  containerNameByNode: ReadonlyMap<NodeId, string>;
+  /** Names of the networks each container node is attached to. */
+  attachedTo: ReadonlyMap<NodeId, ReadonlySet<string>>;
+  /** Every image reference the graph needs, sorted. */
+  imageRefs: readonly string[];
+  /**
+   * The last binding of each node (`containers[i]` → `bindings[i]`) and the image id and served
+   * key it was made with: hashing every node on every plan was most of a plan's time at 10,000
+   * nodes, and a node bound to the same images binds the same way.
+   */
+  bindings: (
+    { bind: Binder; imageId: string; servedKey: string | undefined; node: ContainerNode } | undefined
+  )[];
+}
+
+type Binder = NonNullable<PlanOptions['bind']>;
+
+const indexes = new WeakMap<DesiredState, GraphIndex>();
+
+function graphIndex(desired: DesiredState): GraphIndex {
+  const known = indexes.get(desired);
+  if (known !== undefined) return known;
+  const networkByNode = new Map(desired.networks.map((n) => [n.id, n]));
+  const networkName = (id: NodeId): string => networkByNode.get(id)?.name ?? id;
+  const refs = new Set(desired.images);
+  for (const c of desired.containers) {
+    refs.add(c.image);
+    if (c.imageKeyOf !== undefined) refs.add(c.imageKeyOf);
+  }
+  const index: GraphIndex = {
+    containers: [...desired.containers].sort(byNameThenId),
+    networks: [...desired.networks].sort(byNameThenId),
+    networkByNode,
+    networkNames: new Set(desired.networks.map((n) => n.name)),
+    containerNames: new Set(desired.containers.map((c) => c.name)),
+    containerNameByNode: new Map(desired.containers.map((c) => [c.id, c.name])),
+    attachedTo: new Map(
+      desired.containers.map((c) => [c.id, new Set(c.networks.map((a) => networkName(a.network)))]),
+    ),
+    imageRefs: [...refs].sort(compare),
+    bindings: [],
+  };
+  indexes.set(desired, index);
+  return index;
+}
+
 class Planner {
   private readonly actions = new Map<string, Action>();
   private readonly waiting: Waiting[] = [];
   private readonly blocked: Blocked[] = [];
 
+  private readonly graph: GraphIndex;
   private readonly ourContainers: ObservedContainer[];
   private readonly ourNetworks: ObservedNetwork[];
   private readonly ourContainerByName: Map<string, ObservedContainer>;
   private readonly ourNetworkByName: Map<string, ObservedNetwork>;
-  /** Objects with a name we may need that are not ours: `${type}:${name}` → why not ours. */
-  private readonly notOurs = new Map<string, string>();
-  /** Docker id → name of every container we know of, ours or not. */
-  private readonly containerNames = new Map<string, string>();
+  /** Containers and networks with a name we may need that are not ours: name → why not ours. */
+  private readonly notOurs = { container: new Map<string, string>(), network: new Map<string, string>() };
   private readonly resolved = new Map<string, ResolvedImage>();
   private readonly refusedImages = new Set<string>();
   private readonly networkStatus = new Map<NodeId, NetworkStatus>();
-  private readonly networkByNode: Map<NodeId, NetworkNode>;
-  /** Built once: per-container lookups made the planner quadratic in the graph's size. */
-  private readonly desiredNetworkNames: Set<string>;
-  private readonly desiredContainerNames: Set<string>;
+  private namesById: Map<string, string> | undefined;
+  /** How many desired containers have a container of ours under their name. */
+  private matched = 0;
 
   constructor(
     private readonly desired: DesiredState,
     private readonly snapshot: Snapshot,
     private readonly options: PlanOptions,
   ) {
+    this.graph = graphIndex(desired);
     const { ownerId, taskId, runId } = desired.owner;
+    const run = String(runId);
     const isThisTask = (labels: Record<string, string>): boolean =>
-      labels[Label.owner] === ownerId &&
-      labels[Label.taskId] === taskId &&
-      labels[Label.runId] === String(runId);
+      labels[Label.owner] === ownerId && labels[Label.taskId] === taskId && labels[Label.runId] === run;
 
-    const containers = [...snapshot.containers].sort(byNameThenId);
-    const networks = [...snapshot.networks].sort(byNameThenId);
+    // Sorted so that a name held twice (networks; containers only in made-up snapshots) resolves
+    // the same way whatever order the snapshot lists them in.
+    const containers = sorted(snapshot.containers);
+    const networks = sorted(snapshot.networks);
     this.ourContainers = containers.filter((c) => isThisTask(c.labels));
     this.ourNetworks = networks.filter((n) => isThisTask(n.labels));
     this.ourContainerByName = firstByName(this.ourContainers);
     this.ourNetworkByName = firstByName(this.ourNetworks);
-    this.networkByNode = new Map(desired.networks.map((n) => [n.id, n]));
-    this.desiredNetworkNames = new Set(desired.networks.map((n) => n.name));
-    this.desiredContainerNames = new Set(desired.containers.map((c) => c.name));
 
-    for (const c of containers) this.containerNames.set(c.id, c.name);
-    for (const f of [...snapshot.foreign].sort(byNameThenId)) {
-      if (f.type === 'container') this.containerNames.set(f.id, f.name);
-      setOnce(this.notOurs, `${f.type}:${f.name}`, f.reason);
+    for (const f of sorted(snapshot.foreign)) setOnce(this.notOurs[f.type], f.name, f.reason);
+    for (const c of containers) {
+      if (!isThisTask(c.labels)) setOnce(this.notOurs.container, c.name, describeOwner(c.labels));
     }
-    for (const c of containers.filter((x) => !isThisTask(x.labels))) {
-      setOnce(this.notOurs, `container:${c.name}`, describeOwner(c.labels));
-    }
-    for (const n of networks.filter((x) => !isThisTask(x.labels))) {
-      setOnce(this.notOurs, `network:${n.name}`, describeOwner(n.labels));
+    for (const n of networks) {
+      if (!isThisTask(n.labels)) setOnce(this.notOurs.network, n.name, describeOwner(n.labels));
     }
   }
 
@@ -136,15 +189,26 @@ class Planner {
     this.planOrphanContainers();
     this.planOrphanNetworks();
 
-    const actions = [...this.actions.values()].sort(
-      (a, b) => PHASES.indexOf(a.kind) - PHASES.indexOf(b.kind) || compare(a.id, b.id),
-    );
-    const order = new Map(actions.map((a, i) => [a.id, i]));
-    for (const a of actions)
-      a.dependsOn = [...new Set(a.dependsOn)].sort((x, y) => order.get(x)! - order.get(y)!);
+    // Grouped by phase, then sorted by id: the passes add actions nearly in id order, so each
+    // group's sort is close to one pass (a single sort by phase and id was a quarter of a 10,000-node plan).
+    const byPhase = new Map<ActionKind, Action[]>(PHASES.map((kind) => [kind, []]));
+    for (const action of this.actions.values()) byPhase.get(action.kind)!.push(action);
+    const actions = [...byPhase.values()].flatMap((group) => group.sort((a, b) => compare(a.id, b.id)));
+    for (const a of actions) {
+      const deps = a.dependsOn;
+      if (deps.length === 2) {
+        const order = this.planOrder(deps[0]!, deps[1]!);
+        if (order === 0) deps.pop();
+        else if (order > 0) deps.reverse();
+      } else if (deps.length > 2) a.dependsOn = [...new Set(deps)].sort(this.planOrder);
+    }
     const waiting = this.waiting.sort((a, b) => compare(a.name, b.name) || compare(a.reason, b.reason));
     const blocked = this.blocked.sort((a, b) => compare(a.name, b.name) || compare(a.reason, b.reason));
-    const allReady = [...bound.values()].every((b) => b !== undefined && this.isReady(b.node, b.observed));
+    const ready =
+      actions.length === 0 &&
+      waiting.length === 0 &&
+      blocked.length === 0 &&
+      [...bound.values()].every((b) => b !== undefined && this.isReady(b.node, b.observed));
     return {
       taskId: this.desired.owner.taskId,
       runId: this.desired.owner.runId,
@@ -152,9 +216,16 @@ class Planner {
       actions,
       waiting,
       blocked,
-      ready: allReady && actions.length === 0 && waiting.length === 0 && blocked.length === 0,
+      ready,
     };
   }
+
+  /** Position in the plan's order of the actions named by two ids (both of this plan). */
+  private readonly planOrder = (x: string, y: string): number => {
+    const a = this.actions.get(x)!;
+    const b = this.actions.get(y)!;
+    return PHASE_RANK[a.kind] - PHASE_RANK[b.kind] || compare(a.id, b.id);
+  };
 
   // ── images ────────────────────────────────────────────────────────────────────────────────────
 
@@ -165,12 +236,7 @@ class Planner {
     )) {
       if (!observed.has(image.ref)) observed.set(image.ref, image);
     }
-    const refs = new Set(this.desired.images);
-    for (const c of this.desired.containers) {
-      refs.add(c.image);
-      if (c.imageKeyOf !== undefined) refs.add(c.imageKeyOf);
-    }
-    for (const ref of [...refs].sort(compare)) {
+    for (const ref of this.graph.imageRefs) {
       const image = observed.get(ref);
       if (image === undefined) {
         this.add({
@@ -208,8 +274,8 @@ class Planner {
    * bridge without options), and recreating it would mean removing every container on it.
    */
   private planNetworks(): void {
-    for (const network of [...this.desired.networks].sort(byNameThenId)) {
-      const conflict = this.notOurs.get(`network:${network.name}`);
+    for (const network of this.graph.networks) {
+      const conflict = this.notOurs.network.get(network.name);
       if (conflict !== undefined) {
         this.networkStatus.set(network.id, 'blocked');
         this.blocked.push({
@@ -240,16 +306,35 @@ class Planner {
   private bindContainers(): Map<NodeId, BoundContainer | undefined> {
     const bound = new Map<NodeId, BoundContainer | undefined>();
     const resolve: ImageResolver = (ref) => this.resolved.get(ref);
-    for (const node of [...this.desired.containers].sort(byNameThenId)) {
-      const b = (this.options.bind ?? bindImages)(node, resolve);
-      bound.set(node.id, b && { node: b, observed: this.ourContainerByName.get(node.name) });
+    const bind = this.options.bind ?? bindImages;
+    const { containers, bindings } = this.graph;
+    for (let i = 0; i < containers.length; i++) {
+      const node = containers[i]!;
+      const image = this.resolved.get(node.image);
+      const servedKey = node.imageKeyOf === undefined ? undefined : this.resolved.get(node.imageKeyOf)?.key;
+      const last = bindings[i];
+      let b: ContainerNode | undefined;
+      if (
+        last?.bind === bind &&
+        image !== undefined &&
+        last.imageId === image.id &&
+        last.servedKey === servedKey
+      ) {
+        b = last.node;
+      } else {
+        b = bind(node, resolve);
+        bindings[i] = b && image && { bind, imageId: image.id, servedKey, node: b };
+      }
+      const observed = this.ourContainerByName.get(node.name);
+      if (observed !== undefined) this.matched++;
+      bound.set(node.id, b && { node: b, observed });
     }
     return bound;
   }
 
   private planContainers(bound: Map<NodeId, BoundContainer | undefined>): void {
-    for (const node of [...this.desired.containers].sort(byNameThenId)) {
-      const conflict = this.notOurs.get(`container:${node.name}`);
+    for (const node of this.graph.containers) {
+      const conflict = this.notOurs.container.size > 0 ? this.notOurs.container.get(node.name) : undefined;
       if (conflict !== undefined) {
         this.blocked.push({
           node: node.id,
@@ -329,13 +414,14 @@ class Planner {
     if (observed.state === 'paused' || observed.state === 'restarting') return `state ${observed.state}`;
     // An endpoint on a network that has since been removed (or recreated under the same name)
     // makes the container unstartable and cannot be disconnected any more.
-    for (const name of Object.keys(observed.networks).sort(compare)) {
-      const endpoint = observed.networks[name]!;
+    for (const attachment of node.networks) {
+      const name = this.networkName(attachment.network);
+      const endpoint = observed.networks[name];
+      if (endpoint === undefined) continue;
       const ours = this.ourNetworkByName.get(name);
-      const desiredHere = node.networks.some((a) => this.networkName(a.network) === name);
       // A container that never ran has no network id on its endpoints yet (dockerd reports "").
       const recreated = endpoint.networkId !== '' && ours !== undefined && ours.id !== endpoint.networkId;
-      if (desiredHere && (ours === undefined || recreated)) {
+      if (ours === undefined || recreated) {
         return `endpoint on ${name} is stale (network ${ours === undefined ? 'gone' : 'recreated'})`;
       }
     }
@@ -479,7 +565,7 @@ class Planner {
     for (const dep of [...node.dependsOn].sort(compare)) {
       if (!bound.has(dep)) continue; // a network, or a node outside this graph
       const b = bound.get(dep);
-      const name = this.desired.containers.find((c) => c.id === dep)?.name ?? dep;
+      const name = this.graph.containerNameByNode.get(dep) ?? dep;
       if (b === undefined) reasons.push(`${name} not bound yet`);
       else if (!this.isReady(b.node, b.observed))
         reasons.push(`${name} not ready (${this.describe(b.node, b.observed)})`);
@@ -500,12 +586,12 @@ class Planner {
     if (observed === undefined || observed.state !== 'running') return false;
     if (observed.labels[Label.specHash] !== node.specHash) return false;
     if (observed.health !== 'healthy' && observed.health !== 'none') return false;
-    const wanted = new Set(node.networks.map((a) => this.networkName(a.network)));
+    const wanted = this.attachedTo(node);
     for (const name of wanted) {
       const ours = this.ourNetworkByName.get(name);
       if (ours === undefined || observed.networks[name]?.networkId !== ours.id) return false;
     }
-    for (const name of Object.keys(observed.networks)) {
+    for (const name in observed.networks) {
       if (!wanted.has(name) && this.ourNetworkByName.has(name)) return false;
     }
     return true;
@@ -545,11 +631,12 @@ class Planner {
 
   /** Endpoints of a kept container on networks of this task that its node does not list. */
   private disconnectExtraNetworks(node: ContainerNode, observed: ObservedContainer): void {
-    const wanted = new Set(node.networks.map((a) => this.networkName(a.network)));
-    for (const name of Object.keys(observed.networks).sort(compare)) {
+    const wanted = this.attachedTo(node);
+    // Any order: the plan's actions are sorted at the end.
+    for (const name in observed.networks) {
       const network = this.ourNetworkByName.get(name);
       // Orphan networks disconnect their endpoints themselves, before they are removed.
-      if (wanted.has(name) || network === undefined || !this.desiredNetworkNames.has(name)) continue;
+      if (wanted.has(name) || network === undefined || !this.graph.networkNames.has(name)) continue;
       this.disconnect(network, observed.id, node.name, 'not in desired graph');
     }
   }
@@ -590,8 +677,10 @@ class Planner {
   // ── orphans ───────────────────────────────────────────────────────────────────────────────────
 
   private planOrphanContainers(): void {
+    // Every container of ours was found under a desired name: no orphan to look for.
+    if (this.matched === this.ourContainers.length) return;
     for (const observed of this.ourContainers) {
-      if (this.desiredContainerNames.has(observed.name)) continue;
+      if (this.graph.containerNames.has(observed.name)) continue;
       if (observed.state === 'removing') {
         this.waiting.push({
           node: observed.labels[Label.node] ?? '',
@@ -609,12 +698,24 @@ class Planner {
    * disconnected first, whoever owns it (a disconnect acts on our network, not on their container).
    */
   private planOrphanNetworks(): void {
-    const ourById = new Map(this.ourContainers.map((c) => [c.id, c]));
+    const ourById = new Map<string, ObservedContainer>();
+    // Endpoints as the containers report them, by network id: one pass, not one per network.
+    const endpoints = new Map<string, string[]>();
     for (const network of this.ourNetworks) {
-      if (this.desiredNetworkNames.has(network.name)) continue;
+      if (this.graph.networkNames.has(network.name)) continue;
+      if (ourById.size === 0) {
+        for (const c of this.ourContainers) {
+          ourById.set(c.id, c);
+          for (const endpoint of Object.values(c.networks)) {
+            const ids = endpoints.get(endpoint.networkId);
+            if (ids === undefined) endpoints.set(endpoint.networkId, [c.id]);
+            else ids.push(c.id);
+          }
+        }
+      }
       const attached = new Set(network.containerIds);
-      for (const c of this.ourContainers) {
-        if (c.networks[network.name]?.networkId === network.id) attached.add(c.id);
+      for (const id of endpoints.get(network.id) ?? []) {
+        if (ourById.get(id)!.networks[network.name]?.networkId === network.id) attached.add(id);
       }
       const after: string[] = [];
       const removing: string[] = [];
@@ -624,7 +725,7 @@ class Planner {
         if (removal !== undefined) after.push(removal.id);
         else if (ours?.state === 'removing') removing.push(ours.name);
         else {
-          const name = ours?.name ?? this.containerNames.get(containerId);
+          const name = ours?.name ?? this.containerName(containerId);
           const cause = ours ? 'orphan network' : 'stray endpoint of a container that is not ours';
           after.push(this.disconnect(network, containerId, name, cause));
         }
@@ -670,7 +771,26 @@ class Planner {
   }
 
   private networkName(id: NodeId): string {
-    return this.networkByNode.get(id)?.name ?? id;
+    return this.graph.networkByNode.get(id)?.name ?? id;
+  }
+
+  /** The name of any container in the snapshot, ours or not, by Docker id. */
+  private containerName(id: string): string | undefined {
+    if (this.namesById === undefined) {
+      // Only orphan networks with stray endpoints need this: built on first use.
+      this.namesById = new Map();
+      for (const c of sorted(this.snapshot.containers)) setOnce(this.namesById, c.id, c.name);
+      for (const f of sorted(this.snapshot.foreign))
+        if (f.type === 'container') this.namesById.set(f.id, f.name);
+    }
+    return this.namesById.get(id);
+  }
+
+  /** Names of the networks `node` is attached to (a bound node shares its id with its graph node). */
+  private attachedTo(node: ContainerNode): ReadonlySet<string> {
+    return (
+      this.graph.attachedTo.get(node.id) ?? new Set(node.networks.map((a) => this.networkName(a.network)))
+    );
   }
 }
 
@@ -684,6 +804,14 @@ function compare(a: string, b: string): number {
 
 function byNameThenId<T extends { name: string; id: string }>(a: T, b: T): number {
   return compare(a.name, b.name) || compare(a.id, b.id);
+}
+
+/** By name then id; the input is left alone, and one already in order costs a single pass. */
+function sorted<T extends { name: string; id: string }>(xs: readonly T[]): T[] {
+  const copy = [...xs];
+  for (let i = 1; i < copy.length; i++)
+    if (byNameThenId(copy[i - 1]!, copy[i]!) > 0) return copy.sort(byNameThenId);
+  return copy;
 }
 
 function firstByName<T extends { name: string }>(xs: T[]): Map<string, T> {
