@@ -196,7 +196,10 @@ describe('spec hash', () => {
       ...s,
       healthCheck: {
         command: ['true'],
-        interval: ((s.healthCheck as { interval?: number })?.interval ?? 2) + 1,
+        // Another valid interval: one second more, or less at the 3600 s ceiling.
+        interval: ((interval) => (interval >= 3600 ? interval - 1 : interval + 1))(
+          (s.healthCheck as { interval?: number })?.interval ?? 2,
+        ),
       },
     }),
   };
