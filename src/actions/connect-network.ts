@@ -2,6 +2,9 @@
  * `connect-network`: attach a created container to a further network (API 1.41 creates on one
  * network only). Already attached counts as done; after a failure or timeout the container is
  * inspected again, because the daemon may have attached it anyway.
+ *
+ * With a Docker id (`target.objectId`, see start-container) the connect is tried straight away;
+ * by name, the container is looked up first to check it is ours.
  */
 import type { ConnectNetwork } from '../reconciler/actions.js';
 import { RetryableError, TerminalError } from '../reconciler/errors.js';
@@ -27,16 +30,25 @@ export async function executeConnectNetwork(
     }
     return { id: found.Id, connected: Boolean(found.NetworkSettings?.Networks?.[action.network]) };
   };
-  const before = await attached().catch((error) => {
-    throw classify(what, error);
-  });
+  const attachedById = async (id: string): Promise<{ id: string; connected: boolean } | 'gone'> => {
+    const found = await ctx.docker.inspectContainer(id);
+    if (!found) return 'gone';
+    return { id, connected: Boolean(found.NetworkSettings?.Networks?.[action.network]) };
+  };
+  const knownId = action.target.type === 'container' ? action.target.objectId : undefined;
+  const before = knownId
+    ? { id: knownId, connected: false }
+    : await attached().catch((error) => {
+        throw classify(what, error);
+      });
   if (before.connected) return { containerId: before.id, alreadyDone: true };
   try {
     await ctx.docker.connectNetwork(action.network, before.id, action.aliases);
     return { containerId: before.id };
   } catch (error) {
-    const after = await attached().catch(() => undefined);
-    if (after?.connected) return { containerId: after.id };
+    const after = await (knownId ? attachedById(knownId) : attached()).catch(() => undefined);
+    if (after !== undefined && after !== 'gone' && after.connected) return { containerId: after.id };
+    if (after === 'gone') throw new RetryableError(`${what}: the container is not there`, { cause: error });
     throw classify(what, error);
   }
 }

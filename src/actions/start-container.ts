@@ -1,7 +1,10 @@
 /**
- * `start-container`: start a created or exited container. A running one counts as started. The
- * state it had before is reported, so the loop can count a start of an exited container as a
- * restart (the crash-loop budget).
+ * `start-container`: start a created or exited container. A running one counts as started.
+ *
+ * With a Docker id (`target.objectId`: one the planner saw as ours, or one our own create just
+ * returned) it is one call: a container's labels never change and ids are never reused, so the
+ * id is ours as long as it exists. By name, the container is looked up first to check it is ours,
+ * and the state it had before is reported.
  */
 import { statusCodeOf } from '../docker/client.js';
 import type { StartContainer } from '../reconciler/actions.js';
@@ -14,6 +17,7 @@ export async function executeStartContainer(
   ctx: ExecuteContext,
 ): Promise<ActionResult> {
   const what = `start container ${action.container}`;
+  if (action.target.objectId !== undefined) return startById(action.target.objectId, what, ctx);
   const before = await containerByName(ctx, action.container).catch((error) => {
     throw classify(what, error);
   });
@@ -31,6 +35,22 @@ export async function executeStartContainer(
     if (statusCodeOf(error) === 304) return { containerId: before.Id, previousState, alreadyDone: true };
     const after = await ctx.docker.inspectContainer(before.Id).catch(() => undefined);
     if (after?.State?.Running) return { containerId: before.Id, previousState };
+    throw classify(what, error);
+  }
+}
+
+async function startById(id: string, what: string, ctx: ExecuteContext): Promise<ActionResult> {
+  try {
+    await ctx.docker.startContainer(id);
+    return { containerId: id };
+  } catch (error) {
+    const status = statusCodeOf(error);
+    // 304: already started.
+    if (status === 304) return { containerId: id, alreadyDone: true };
+    if (status === 404) throw new RetryableError(`${what}: the container is not there`, { cause: error });
+    // After a timeout the daemon may have started it.
+    const after = await ctx.docker.inspectContainer(id).catch(() => undefined);
+    if (after?.State?.Running) return { containerId: id };
     throw classify(what, error);
   }
 }

@@ -11,7 +11,7 @@ import type { WorkerConfig } from '../desired-state/config.js';
 import type { TaskContainerOptions } from '../desired-state/task-container.js';
 import type { DockerApi } from '../docker/client.js';
 import type { ObserveScope } from '../observed-state/scope.js';
-import type { Snapshot } from '../observed-state/types.js';
+import type { RefreshRequest, Snapshot } from '../observed-state/types.js';
 import type { RestartPolicy } from '../reconciler/restarts.js';
 import type { CollectedTask } from '../reconciler/teardown.js';
 
@@ -31,8 +31,8 @@ export interface ReconcileInput {
   credentials: (container: ContainerNode) => Promise<Record<string, string>>;
   /** The reconcile loop's own snapshots, shared with the session so that Docker is watched once. */
   snapshots: Observable<Snapshot>;
-  /** Asks the observer for a fresh snapshot (the loop does after each action). */
-  refresh: () => void;
+  /** Asks the observer for a fresh snapshot (the loop does after each action, naming what it changed). */
+  refresh: (request?: RefreshRequest) => void;
   /** Stops the loop once the actions in flight have settled (it then errors with `aborted`). */
   signal?: AbortSignal;
   logger?: Logger;
@@ -42,7 +42,7 @@ export interface Runtime {
   compile(payload: unknown, input: CompileInput): DesiredState;
   taskContainerOptions(desired: DesiredState): TaskContainerOptions;
   /** Fresh snapshots of `scope`, pushed by Docker's events, a periodic relist and each `refresh$` value. */
-  observe(scope: ObserveScope, refresh$: Observable<unknown>): Observable<Snapshot>;
+  observe(scope: ObserveScope, refresh$: Observable<RefreshRequest | void>): Observable<Snapshot>;
   /** One full observation now. */
   collect(scope: ObserveScope): Promise<Snapshot>;
   /**

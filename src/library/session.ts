@@ -19,7 +19,7 @@ import type { DesiredState, OwnerRef } from '../desired-state/types.js';
 import type { TaskContainerOptions } from '../desired-state/task-container.js';
 import type { DockerApi } from '../docker/client.js';
 import type { ObserveScope } from '../observed-state/scope.js';
-import type { Snapshot } from '../observed-state/types.js';
+import type { RefreshRequest, Snapshot } from '../observed-state/types.js';
 import { TerminalError } from '../reconciler/errors.js';
 import type { RestartPolicy } from '../reconciler/restarts.js';
 import { ServiceStartError } from './errors.js';
@@ -159,7 +159,7 @@ export class ServiceSession {
       this.stateValue = 'ready';
       return;
     }
-    const refresh = new Subject<void>();
+    const refresh = new Subject<RefreshRequest | void>();
     const snapshots = this.init.runtime
       .observe(this.scope, refresh)
       .pipe(takeUntil(this.stopObserving), shareReplay({ bufferSize: 1, refCount: false }));
@@ -256,7 +256,7 @@ export class ServiceSession {
           return this.init.credentials.credentials(container);
         },
         snapshots,
-        refresh: () => refresh.next(),
+        refresh: (request) => refresh.next(request),
         signal: this.loopAbort.signal,
         ...(log ? { logger: log } : {}),
       })

@@ -9,8 +9,9 @@
  *   stream is drained as fast as it comes); dirty objects are re-inspected in one coalesced,
  *   single-flight batch, and a snapshot is emitted after each batch;
  * - on stream error or end: reconnect with exponential backoff and jitter, and always relist;
- * - relist periodically, after every `refresh$` value, and after the process itself stalled long
- *   enough that dockerd may have skipped events meant for us;
+ * - relist periodically, after a bare `refresh$` value, and after the process itself stalled long
+ *   enough that dockerd may have skipped events meant for us; a `RefreshRequest` naming objects
+ *   only marks those dirty, and its token comes back on the first snapshot that reflects it;
  * - a failed Docker call never ends the observable: it goes to `onError` and is retried with
  *   backoff. A hung daemon surfaces the same way, as a `DockerTimeoutError` from the client's
  *   deadlines. The observable only ends when unsubscribed, which closes the stream and every timer.
@@ -34,7 +35,15 @@ import {
 import { FrameParser, toDockerEvent, type DockerEvent } from './frames.js';
 import { nameFilterPattern } from './ownership.js';
 import type { ObserveScope } from './scope.js';
-import type { ForeignObject, ObservedContainer, ObservedImage, ObservedNetwork, Snapshot } from './types.js';
+import {
+  isTargeted,
+  type ForeignObject,
+  type ObservedContainer,
+  type ObservedImage,
+  type ObservedNetwork,
+  type RefreshRequest,
+  type Snapshot,
+} from './types.js';
 
 export interface Backoff {
   initialMs: number;
@@ -50,8 +59,11 @@ export interface ObserveOptions {
   random?: () => number;
   /** Every Docker error the observer retries past: failed calls, timeouts, a lost event stream. */
   onError?: (error: unknown) => void;
-  /** Each value forces a relist and a new snapshot, e.g. after the loop executed actions. */
-  refresh$?: Observable<unknown>;
+  /**
+   * Each value brings a new snapshot: a `RefreshRequest` naming objects re-inspects those (the loop
+   * names what an action changed); any other value forces a relist.
+   */
+  refresh$?: Observable<RefreshRequest | void>;
   /**
    * A stall of this process longer than this forces a relist (default 500 ms). While it is blocked,
    * the event stream is not read; dockerd buffers a while and then silently skips events.
@@ -122,6 +134,9 @@ export function observe(
     const dirtyContainers = new Set<string>();
     const dirtyNetworks = new Set<string>();
     let working = false;
+    /** The highest refresh token received, and the highest one the current state reflects. */
+    let requested = 0;
+    let reflected = 0;
     let pumpTimer: NodeJS.Timeout | undefined;
     let failures = 0;
 
@@ -148,6 +163,8 @@ export function observe(
       if (closed || working || !hasWork()) return;
       working = true;
       let ok = false;
+      // Every request up to here has marked what it named (or asked for a relist): this batch covers it.
+      const covers = requested;
       try {
         if (relistNeeded || !haveBaseline) await relist();
         else await refreshDirty();
@@ -160,7 +177,10 @@ export function observe(
         working = false;
       }
       if (closed) return;
-      if (ok) subscriber.next(snapshot());
+      if (ok) {
+        reflected = Math.max(reflected, covers);
+        subscriber.next(snapshot());
+      }
       if (hasWork()) schedulePump(ok ? 0 : backoffDelay(failures - 1, backoff, random));
     }
 
@@ -197,8 +217,9 @@ export function observe(
       dirtyNetworks.clear();
       imagesDirty = false;
       try {
-        const now = await docker.systemTime();
-        const [containerResults, networkResults, imageResults] = await Promise.all([
+        // The clock alongside the inspects, not before them: one round trip less on every batch.
+        const [now, containerResults, networkResults, imageResults] = await Promise.all([
+          docker.systemTime(),
           mapLimit(containerIds, (id) => observeContainer(docker, scope, id)),
           mapLimit(networkIds, (id) => observeNetwork(docker, scope, id)),
           withImages ? inspectImages(docker, scope.images) : undefined,
@@ -227,6 +248,7 @@ export function observe(
     function snapshot(): Snapshot {
       return sortSnapshot({
         time,
+        ...(reflected > 0 ? { refreshed: reflected } : {}),
         containers: [...containers.values()],
         networks: [...networks.values()],
         images: [...images],
@@ -354,8 +376,16 @@ export function observe(
 
     let refreshSubscription: Subscription | undefined;
     if (options.refresh$) {
-      refreshSubscription = options.refresh$.subscribe(() => {
-        relistNeeded = true;
+      refreshSubscription = options.refresh$.subscribe((value) => {
+        const request: RefreshRequest = typeof value === 'object' && value !== null ? value : {};
+        if (request.token !== undefined) requested = Math.max(requested, request.token);
+        if (isTargeted(request)) {
+          for (const id of request.containers ?? []) dirtyContainers.add(id);
+          for (const id of request.networks ?? []) dirtyNetworks.add(id);
+          if (request.images) imagesDirty = true;
+        } else {
+          relistNeeded = true;
+        }
         schedulePump();
       });
     }

@@ -60,6 +60,12 @@ export interface ForeignObject {
 export interface Snapshot {
   /** Daemon time of the observation, ISO 8601. */
   time: string;
+  /**
+   * The highest `RefreshRequest.token` this snapshot reflects: every object named by that request
+   * and by every earlier one was looked at after the request was made. Absent from observers that
+   * were never handed a token.
+   */
+  refreshed?: number;
   /** Owned containers: our naming and our owner label. */
   containers: ObservedContainer[];
   /** Owned networks: our naming and our owner label. */
@@ -69,4 +75,21 @@ export interface Snapshot {
   /** References asked about and not present locally. */
   missingImages: string[];
   foreign: ForeignObject[];
+}
+
+/**
+ * Asks an observer to look again: at the objects named (by Docker id), or at everything when none
+ * is. The loop names what an action it ran has changed, so that it sees the action's effect in
+ * one inspect instead of a relist of the task.
+ */
+export interface RefreshRequest {
+  containers?: readonly string[];
+  networks?: readonly string[];
+  images?: boolean;
+  /** Increasing; echoed by the first snapshot that reflects this request (`Snapshot.refreshed`). */
+  token?: number;
+}
+
+export function isTargeted(request: RefreshRequest): boolean {
+  return (request.containers?.length ?? 0) + (request.networks?.length ?? 0) > 0 || request.images === true;
 }

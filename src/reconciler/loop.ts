@@ -4,8 +4,10 @@
  * Level-triggered: every fresh snapshot is planned from scratch against the desired graph, and the
  * actions whose dependencies are done are handed to the executors, at most `concurrency` at once,
  * never two on one Docker object, never one that is already running. When an action finishes the
- * loop asks the observer for a fresh snapshot; it does not trust its own bookkeeping over Docker.
- * A snapshot older than an action's effect only makes the loop repeat an idempotent action.
+ * loop asks the observer to look again at what the action changed (one inspect, not a relist); it
+ * does not trust its own bookkeeping over Docker. Until a snapshot reflects that request (its
+ * `refreshed` token), the action counts as done in every new plan; a snapshot source without
+ * tokens is taken as fresh, and an older snapshot only makes the loop repeat an idempotent action.
  *
  * It ends when the plan is empty and (per `until`) every service is ready or nothing is left to
  * wait for; it fails with a `ReconcileError` on a terminal executor error, a blocked plan, a
@@ -22,7 +24,7 @@ import type { DesiredState } from '../desired-state/types.js';
 import type { DockerApi } from '../docker/client.js';
 import { collectSnapshot } from '../observed-state/collect.js';
 import type { ObserveScope } from '../observed-state/scope.js';
-import type { Snapshot } from '../observed-state/types.js';
+import type { RefreshRequest, Snapshot } from '../observed-state/types.js';
 import type { Action, ActionKind, ActionTarget, Plan, Waiting } from './actions.js';
 import { ReconcileError, RetryableError, TerminalError } from './errors.js';
 import { plan as realPlan, type PlanOptions } from './plan.js';
@@ -52,8 +54,12 @@ export interface ReconcileOptions {
    * for teardown and garbage collection.
    */
   snapshots?: Observable<Snapshot>;
-  /** Asks the observer for a fresh snapshot; required with `snapshots`. */
-  refresh?: () => void;
+  /**
+   * Asks the observer for a fresh snapshot, of the objects a request names or of everything;
+   * required with `snapshots`. An observer that echoes request tokens (`Snapshot.refreshed`)
+   * spares the loop repeating actions on snapshots taken before their effect.
+   */
+  refresh?: (request?: RefreshRequest) => void;
   /** Executor context; `docker` defaults to the loop's and `owner` to the desired graph's. */
   execute: Omit<ExecuteContext, 'docker'> & { docker?: DockerApi };
   /** Actions in flight at once (default 8). */
@@ -68,7 +74,10 @@ export interface ReconcileOptions {
   /** Epoch ms (of `now()`) at which the loop fails with `deadline`. */
   deadline?: number;
   until: Until;
-  /** While waiting (health, backoff, a dependency) with nothing in flight, re-observe this often (default 1 s). */
+  /**
+   * While waiting (health, backoff, a dependency) with nothing in flight, re-observe this often
+   * (default 1 s); with `snapshots`, not once converged (the observer watches).
+   */
   pollIntervalMs?: number;
   logger?: Logger;
   /** The planner; a test may hand in a deliberately broken one to see the properties catch it. */
@@ -134,7 +143,8 @@ function taskObjectsLeft(desired: DesiredState, snapshot: Snapshot): number {
 }
 
 /**
- * Snapshots listed on demand: one at subscription, then one per `refresh()`; requests made while
+ * Snapshots listed on demand: one at subscription, then one per `refresh()` (a full list whatever
+ * the request names; its token comes back on the list that began after it); requests made while
  * a list runs are folded into one more list after it. A failed list is retried with backoff; the
  * stream fails after 20 failures in a row. One subscriber at a time.
  */
@@ -142,21 +152,23 @@ export function listOnDemand(
   docker: DockerApi,
   scope: ObserveScope,
   backoff: { initialMs: number; maxMs: number } = { initialMs: 100, maxMs: 5_000 },
-): { snapshots: Observable<Snapshot>; refresh: () => void } {
-  let trigger: () => void = () => {};
+): { snapshots: Observable<Snapshot>; refresh: (request?: RefreshRequest) => void } {
+  let trigger: (request?: RefreshRequest) => void = () => {};
   const snapshots = new Observable<Snapshot>((subscriber) => {
     let pending = true;
     let running = false;
     let closed = false;
     let failures = 0;
+    let requested = 0;
     const run = async () => {
       running = true;
       while (pending && !closed) {
         pending = false;
+        const covers = requested;
         try {
           const snapshot = await collectSnapshot(docker, scope);
           failures = 0;
-          if (!closed) subscriber.next(snapshot);
+          if (!closed) subscriber.next(covers > 0 ? { ...snapshot, refreshed: covers } : snapshot);
         } catch (error) {
           failures += 1;
           if (failures > 20) {
@@ -171,7 +183,8 @@ export function listOnDemand(
       }
       running = false;
     };
-    trigger = () => {
+    trigger = (request) => {
+      if (request?.token !== undefined) requested = Math.max(requested, request.token);
       pending = true;
       if (!running && !closed) void run();
     };
@@ -181,7 +194,7 @@ export function listOnDemand(
       trigger = () => {};
     };
   });
-  return { snapshots, refresh: () => trigger() };
+  return { snapshots, refresh: (request) => trigger(request) };
 }
 
 /** The images a desired graph needs observed (its own list plus what proxies serve). */
@@ -263,6 +276,13 @@ export function reconcile(options: ReconcileOptions): Observable<LoopEvent> {
     let currentSnapshot: Snapshot | undefined;
     /** Actions of the current plan that finished after it was made: done, not to be repeated. */
     let finishedSincePlan = new Set<string>();
+    /**
+     * Finished actions no snapshot has reflected yet, by id: the refresh token asked for after
+     * each, and its result (a start after a create acts on the id the create returned).
+     */
+    const unobserved = new Map<string, { token: number; result: ActionResult }>();
+    let finishedResults = new Map<string, ActionResult>();
+    let lastToken = 0;
     const inFlight = new Map<string, string[]>();
     const busy = new Set<string>();
     const attempts = new Map<string, { count: number; retryAt: number }>();
@@ -351,17 +371,68 @@ export function reconcile(options: ReconcileOptions): Observable<LoopEvent> {
       options.signal?.removeEventListener('abort', onAbort);
     };
 
+    /** What `action` changed, for the observer to look at again (any order; all ours). */
+    const touched = (action: Action, result: ActionResult): RefreshRequest => {
+      const containers = new Set<string>();
+      const networks = new Set<string>();
+      if (result.containerId) containers.add(result.containerId);
+      if (result.networkId) networks.add(result.networkId);
+      switch (action.kind) {
+        case 'remove-container': {
+          containers.add(action.containerId);
+          // Its endpoints go with it: the networks' member lists change too.
+          const observed = currentSnapshot?.containers.find((c) => c.id === action.containerId);
+          for (const endpoint of Object.values(observed?.networks ?? {})) networks.add(endpoint.networkId);
+          break;
+        }
+        case 'disconnect-network':
+          containers.add(action.containerId);
+          networks.add(action.networkId);
+          break;
+        case 'remove-network':
+          networks.add(action.networkId);
+          break;
+        case 'pull-image':
+          return { images: true };
+        default:
+          break;
+      }
+      return { containers: [...containers], networks: [...networks] };
+    };
+
+    /**
+     * `action` with the Docker id of the container a finished create of this plan made: the
+     * executor then acts on that id instead of looking the name up first.
+     */
+    const withCreatedId = (action: Action): Action => {
+      if (action.kind !== 'start-container' && action.kind !== 'connect-network') return action;
+      if (action.target.objectId !== undefined) return action;
+      const id = `create-container:${action.container}`;
+      const created = finishedResults.get(id) ?? unobserved.get(id)?.result;
+      if (!created?.containerId) return action;
+      return { ...action, target: { ...action.target, objectId: created.containerId } };
+    };
+
+    /**
+     * Something is left to do or to wait for. A converged loop leaves the watching to the observer
+     * (events and its own relists); listing on demand, the poll is all the watching there is.
+     */
+    const listsOnDemand = options.snapshots === undefined;
+    const unsettled = () =>
+      listsOnDemand || (current !== undefined && (current.actions.length > 0 || current.waiting.length > 0));
+
     const armPoll = () => {
-      if (pollTimer || stopping || closed) return;
+      if (pollTimer || stopping || closed || !unsettled()) return;
       pollTimer = setTimeout(() => {
         pollTimer = undefined;
-        if (!stopping && !closed && inFlight.size === 0) requestRefresh();
+        if (!stopping && !closed && inFlight.size === 0 && unsettled()) requestRefresh();
         armPoll();
       }, pollIntervalMs);
     };
 
-    const dependenciesDone = (action: Action, plan: Plan): boolean =>
-      action.dependsOn.every((dep) => finishedSincePlan.has(dep) || !plan.actions.some((a) => a.id === dep));
+    let planIds = new Set<string>();
+    const dependenciesDone = (action: Action): boolean =>
+      action.dependsOn.every((dep) => finishedSincePlan.has(dep) || !planIds.has(dep));
 
     const pump = () => {
       if (stopping || closed || !current) return;
@@ -371,10 +442,10 @@ export function reconcile(options: ReconcileOptions): Observable<LoopEvent> {
         if (inFlight.has(action.id) || finishedSincePlan.has(action.id)) continue;
         const attempt = attempts.get(action.id);
         if (attempt && attempt.retryAt > now()) continue;
-        if (!dependenciesDone(action, plan)) continue;
+        if (!dependenciesDone(action)) continue;
         const keys = objectKeys(action);
         if (keys.some((k) => busy.has(k))) continue;
-        dispatch(action, keys);
+        dispatch(withCreatedId(action), keys);
       }
     };
 
@@ -395,6 +466,7 @@ export function reconcile(options: ReconcileOptions): Observable<LoopEvent> {
           if (closed) return;
           attempts.delete(action.id);
           finishedSincePlan.add(action.id);
+          finishedResults.set(action.id, result);
           // The planner marks a start that restarts a service (of the exited container, or of a
           // fresh one replacing a dead one); one that found the container running did nothing.
           if (action.kind === 'start-container' && action.restart && !result.alreadyDone) {
@@ -411,7 +483,9 @@ export function reconcile(options: ReconcileOptions): Observable<LoopEvent> {
           }
           emit({ type: 'action-finished', action: described, result, attempt });
           if (stopping) return finish();
-          requestRefresh();
+          const token = ++lastToken;
+          unobserved.set(action.id, { token, result });
+          requestRefresh({ ...touched(action, result), token });
           pump();
         },
         (error: unknown) => {
@@ -483,7 +557,14 @@ export function reconcile(options: ReconcileOptions): Observable<LoopEvent> {
         return;
       }
       current = next;
-      finishedSincePlan = new Set();
+      planIds = new Set(next.actions.map((a) => a.id));
+      // A snapshot that reflects an action's refresh shows its effect; one that does not (or a
+      // source without tokens, taken as fresh) may not, and the action stays done meanwhile.
+      for (const [id, { token }] of unobserved) {
+        if (snapshot.refreshed === undefined || snapshot.refreshed >= token) unobserved.delete(id);
+      }
+      finishedSincePlan = new Set(unobserved.keys());
+      finishedResults = new Map();
       emit({ type: 'planned', plan: next });
 
       if (next.blocked.length > 0) {

@@ -403,6 +403,34 @@ describe('connect-network and start-container', () => {
     expect(docker.world().containers[0]!.status).toBe('running');
   });
 
+  it('with a known id, connects and starts in one call each, and a gone container is retryable', async () => {
+    const docker = engine();
+    const id = await createdService(docker);
+    const known = <A extends StartContainer | ConnectNetwork>(action: A): A => ({
+      ...action,
+      target: { ...action.target, objectId: id },
+    });
+    const from = docker.calls.length;
+    await expect(
+      executeAction(known(connect(service, privateNetwork)), context(docker)),
+    ).resolves.toMatchObject({ containerId: id });
+    await expect(executeAction(known(start(service)), context(docker))).resolves.toMatchObject({
+      containerId: id,
+    });
+    expect(docker.calls.slice(from).map((c) => c.op)).toEqual(['network connect', 'container start']);
+    // Started already: the daemon's 304 is done.
+    await expect(executeAction(known(start(service)), context(docker))).resolves.toMatchObject({
+      alreadyDone: true,
+    });
+    docker.removeExternally(id);
+    await expect(executeAction(known(start(service)), context(docker))).rejects.toBeInstanceOf(
+      RetryableError,
+    );
+    await expect(
+      executeAction(known(connect(service, privateNetwork)), context(docker)),
+    ).rejects.toBeInstanceOf(RetryableError);
+  });
+
   it('refuses to start or connect a same-named container that is not ours', async () => {
     const docker = engine();
     docker.seedNetwork({ name: privateNetwork.name, labels: privateNetwork.labels });

@@ -11,7 +11,7 @@ import { Label } from '../../src/desired-state/labels.js';
 import type { ContainerInspect, DockerApi } from '../../src/docker/client.js';
 import { backoffDelay, observe, toDockerSince } from '../../src/observed-state/observe.js';
 import type { ObserveScope } from '../../src/observed-state/scope.js';
-import type { Snapshot } from '../../src/observed-state/types.js';
+import type { RefreshRequest, Snapshot } from '../../src/observed-state/types.js';
 
 const scope: ObserveScope = { ownerId: 'w', taskId: 'T', runId: 0, images: [] };
 const ours = { [Label.owner]: 'w', [Label.taskId]: 'T', [Label.runId]: '0' };
@@ -105,6 +105,68 @@ describe('observe protocol', () => {
       await until(() => snapshots.length === 2, 'a snapshot after the event');
       expect(names(snapshots[1])).toEqual(['a:running', 'b:created']);
       expect(docker.calls).toEqual(['info', 'inspect b']);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
+  it('a refresh request naming objects inspects only those; a bare one relists; tokens come back', async () => {
+    const docker = fakeDocker();
+    docker.containers.set('a', inspect('a'));
+    docker.containers.set('b', inspect('b', 'created'));
+    const refresh$ = new Subject<RefreshRequest | void>();
+    const { snapshots, subscription } = collect(observe(docker.api, scope, { ...fast, refresh$ }));
+    try {
+      await until(() => snapshots.length === 1, 'the first snapshot');
+      expect(snapshots[0]!.refreshed).toBeUndefined();
+
+      docker.calls.length = 0;
+      docker.containers.set('b', inspect('b', 'running'));
+      refresh$.next({ containers: ['b'], token: 1 });
+      await until(() => snapshots.length === 2, 'a snapshot after the request');
+      expect(docker.calls.sort()).toEqual(['info', 'inspect b']);
+      expect(names(snapshots[1])).toEqual(['a:running', 'b:running']);
+      expect(snapshots[1]!.refreshed).toBe(1);
+
+      docker.calls.length = 0;
+      refresh$.next({ token: 2 });
+      await until(() => snapshots.length === 3, 'a snapshot after the bare request');
+      expect(docker.calls).toContain('list containers');
+      expect(snapshots[2]!.refreshed).toBe(2);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
+  it('a token comes back only on a snapshot of a batch that began after the request', async () => {
+    const docker = fakeDocker();
+    docker.containers.set('a', inspect('a'));
+    let releaseInspect: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (releaseInspect = resolve));
+    const slow = docker.api.inspectContainer;
+    const refresh$ = new Subject<RefreshRequest | void>();
+    const { snapshots, subscription } = collect(observe(docker.api, scope, { ...fast, refresh$ }));
+    try {
+      await until(() => snapshots.length === 1, 'the first snapshot');
+      // An inspect of a held in flight when the request for b comes: that batch does not cover it.
+      let held = false;
+      docker.api.inspectContainer = async (id: string) => {
+        if (id === 'a') {
+          held = true;
+          await gate;
+        }
+        return slow(id);
+      };
+      docker.emit(docker.streams[0]!, 'a', 'kill');
+      await until(() => held, 'the inspect of a');
+      docker.containers.set('b', inspect('b'));
+      refresh$.next({ containers: ['b'], token: 7 });
+      releaseInspect();
+      await until(() => snapshots.length === 3, 'two more snapshots');
+      expect(snapshots[1]!.refreshed).toBeUndefined();
+      expect(names(snapshots[1])).toEqual(['a:running']);
+      expect(snapshots[2]!.refreshed).toBe(7);
+      expect(names(snapshots[2])).toEqual(['a:running', 'b:running']);
     } finally {
       subscription.unsubscribe();
     }

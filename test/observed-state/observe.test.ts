@@ -101,7 +101,8 @@ describe('observe (real engine)', () => {
       await rec.waitFor(() => true, 'the initial list');
       const name = `${stem}_redis`;
       await dockerCli('run', '-d', '--name', name, ...labels(), '--network', 'none', IMAGES.redis);
-      const starting = await rec.waitFor((s) => container(s, name) !== undefined, `${name} appears`);
+      // `docker run` is a create and then a start: the create's snapshot may show it not started yet.
+      const starting = await rec.waitFor((s) => container(s, name)?.state === 'running', `${name} runs`);
       expect(['starting', 'healthy']).toContain(container(starting, name)?.health);
       const healthy = await rec.waitFor(
         (s) => container(s, name)?.health === 'healthy',

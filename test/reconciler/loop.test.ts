@@ -4,13 +4,21 @@
  * else, on a terminal executor error, a spent retry budget, the deadline and the abort signal.
  */
 import { describe, expect, it } from '@jest/globals';
-import { lastValueFrom, takeWhile, toArray } from 'rxjs';
+import { Subject, filter, firstValueFrom, lastValueFrom, share, takeWhile, timeout, toArray } from 'rxjs';
 import { compile } from '../../src/desired-state/compile.js';
 import { defaultWorkerConfig } from '../../src/desired-state/config.js';
 import { Label } from '../../src/desired-state/labels.js';
 import type { DesiredState } from '../../src/desired-state/types.js';
 import { ReconcileError } from '../../src/reconciler/errors.js';
-import { converge, reconcile, type LoopEvent, type ReconcileOptions } from '../../src/reconciler/loop.js';
+import { observe } from '../../src/observed-state/observe.js';
+import type { RefreshRequest } from '../../src/observed-state/types.js';
+import {
+  converge,
+  reconcile,
+  scopeOf,
+  type LoopEvent,
+  type ReconcileOptions,
+} from '../../src/reconciler/loop.js';
 import { FakeDocker, type FakeDockerOptions } from '../support/fake-docker.js';
 import { expectConverged } from './loop-support.js';
 
@@ -260,5 +268,92 @@ describe('reconcile loop', () => {
       ),
     ).toBe(true);
     await expectConverged(docker, desired);
+  });
+
+  describe('with an event-driven observer', () => {
+    /** The loop on `observe()`, as the library runs it: until ready, then watching. */
+    function watched(docker: FakeDocker, desired: DesiredState) {
+      const refresh$ = new Subject<RefreshRequest | void>();
+      const requests: (RefreshRequest | void)[] = [];
+      const snapshots = observe(docker, scopeOf(desired), {
+        refresh$,
+        relistIntervalMs: 3_600_000,
+        stallRelistMs: 3_600_000,
+      });
+      const events = reconcile(
+        options(docker, desired, {
+          snapshots,
+          refresh: (request) => {
+            requests.push(request);
+            refresh$.next(request);
+          },
+          until: 'forever',
+        }),
+      ).pipe(share());
+      const finished: LoopEvent[] = [];
+      const subscription = events.subscribe({
+        next: (e) => {
+          if (e.type === 'action-finished') finished.push(e);
+        },
+        error: () => {},
+      });
+      const ready = firstValueFrom(
+        events.pipe(
+          filter((e) => e.type === 'ready'),
+          timeout(5_000),
+        ),
+      );
+      return { requests, finished, ready, stop: () => subscription.unsubscribe() };
+    }
+
+    it('lists once, then looks only at what each action changed, and repeats no action', async () => {
+      const docker = engine();
+      const desired = desiredOf([
+        { name: 'db', image: 'img/db:1', healthCheck: true },
+        { name: 'cache', image: 'img/cache:1' },
+      ]);
+      const loop = watched(docker, desired);
+      try {
+        await loop.ready;
+        await expectConverged(docker, desired);
+        // The first relist only: every later snapshot came from events and targeted requests.
+        expect(docker.calls.filter((c) => c.op === 'container list')).toHaveLength(2);
+        expect(loop.requests.length).toBeGreaterThan(0);
+        for (const request of loop.requests) {
+          expect(request).toBeDefined();
+          expect((request!.containers?.length ?? 0) + (request!.networks?.length ?? 0)).toBeGreaterThan(0);
+        }
+        // Each object made once and started once: no action repeated on a snapshot older than it.
+        const ids = loop.finished.map((e) => (e.type === 'action-finished' ? e.action.id : ''));
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(ids).toHaveLength(13);
+        // A start or connect after our own create acts on the id the create returned: no lookup by name.
+        const byName = docker.calls.filter(
+          (c) => c.op === 'container inspect' && String(c.args[0]).startsWith('ds-'),
+        );
+        expect(byName).toEqual([]);
+      } finally {
+        loop.stop();
+      }
+    });
+
+    it('asks for no snapshot once converged: the observer does the watching', async () => {
+      const docker = engine();
+      const desired = desiredOf([{ name: 'cache', image: 'img/cache:1' }]);
+      const loop = watched(docker, desired);
+      try {
+        await loop.ready;
+        // The events of the last actions still bring their inspects: let them land.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const before = loop.requests.length;
+        const calls = docker.calls.length;
+        // 30 poll intervals of the loop.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(loop.requests.length).toBe(before);
+        expect(docker.calls.length).toBe(calls);
+      } finally {
+        loop.stop();
+      }
+    });
   });
 });

@@ -23,6 +23,7 @@ import { bindImages, resolveImage } from '../../src/desired-state/images.js';
 import { Label } from '../../src/desired-state/labels.js';
 import type { DesiredState, OwnerRef, ResolvedImage } from '../../src/desired-state/types.js';
 import { observe } from '../../src/observed-state/observe.js';
+import type { RefreshRequest } from '../../src/observed-state/types.js';
 import type { Plan } from '../../src/reconciler/actions.js';
 import {
   converge,
@@ -311,7 +312,7 @@ describe('the loop over the engine model', () => {
         async (services, perturbations, eventFaults) => {
           const docker = new FakeDocker({ images: IMAGES, eventFault: () => eventFaults.next().value });
           const desired = graph(services, US);
-          const refresh$ = new Subject<void>();
+          const refresh$ = new Subject<RefreshRequest | void>();
           const snapshots = observe(docker, scopeOf(desired), {
             relistIntervalMs: 40,
             refresh$,
@@ -321,7 +322,7 @@ describe('the loop over the engine model', () => {
           const events = reconcile(
             loopOptions(docker, desired, {
               snapshots,
-              refresh: () => refresh$.next(),
+              refresh: (request) => refresh$.next(request),
               until: 'forever',
               pollIntervalMs: 3_600_000,
             }),
