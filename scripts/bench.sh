@@ -37,5 +37,5 @@ fi
 
 step "bench"
 export TESTCONTAINERS_RYUK_DISABLED=true TESTCONTAINERS_HOST_OVERRIDE=localhost
-# The bench has its own watchdog (45 min full, 20 min quick); this one is for a wedged process.
-exec timeout -k 30s 60m node --expose-gc --import tsx bench/src/main.ts "$@"
+# The bench has its own watchdog (--watchdog-minutes: 90 full, 20 quick); this one is for a wedged process.
+exec timeout -k 30s 120m node --expose-gc --import tsx bench/src/main.ts "$@"

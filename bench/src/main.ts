@@ -87,7 +87,8 @@ function parseArgs(argv: string[]): Options {
     plannerSizes: [100, 1000, 10_000],
     plannerBudgetMs: quick ? 500 : 2000,
     opTimeoutMs: 180_000,
-    watchdogMinutes: quick ? 20 : 45,
+    // A full run takes about an hour on a 2-core machine.
+    watchdogMinutes: quick ? 20 : 90,
     healthIntervalS: 1,
   };
   const value = (i: number): string => {
@@ -135,7 +136,7 @@ function parseArgs(argv: string[]): Options {
         console.log(
           'usage: npm run bench -- [--quick] [--ns 1,5,20,50] [--ready-ns 1,5,20] [--runs 5] [--warmup 1] [--scenarios running,ready]\n' +
             `  [--variants ${ALL_VARIANTS.join(',')}] [--idle-seconds 60 (0: skip)] [--planner-sizes 100,1000,10000 (empty: skip)]\n` +
-            '  [--watchdog-minutes 45] [--mode NAME (results file name)]',
+            '  [--watchdog-minutes 90] [--mode NAME (results file name)]',
         );
         process.exit(0);
         break;

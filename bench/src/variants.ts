@@ -6,7 +6,8 @@
  *   floor             raw Docker API calls (the project's deadline-wrapped dockerode client),
  *                     creating the library's exact objects: each network, and each container's
  *                     create → connect → start chain as soon as its networks exist, all at once
- *   ours              the library: ServiceManager.start() / session.stop()
+ *   ours              the library: ServiceManager.start() / session.stop() (readySettleMs 0
+ *                     in the running scenario: see `ours()`)
  *   *-no-proxy        the same on the graph without proxies and private networks
  *   sequential        the no-proxy objects, one call at a time
  *   testcontainers    GenericContainer on one Network with aliases, Ryuk off, local image
@@ -206,29 +207,37 @@ export function sequential(ctx: VariantContext): Variant {
 }
 
 export function ours(ctx: VariantContext, proxies: boolean, docker: DockerApi = ctx.docker): Variant {
-  const manager = new ServiceManager({
-    docker,
-    config: ctx.config,
-    // Permanent worker credentials: the library mints each proxy's temporary credentials locally.
-    credentials: { clientId: 'bench-worker', accessToken: 'bench-access-token' },
-    ...(proxies
-      ? {}
-      : {
-          runtime: {
-            ...defaultRuntime(docker),
-            compile: (p: unknown, input) => withoutProxies(compile(p, input)),
-          },
-        }),
-  });
+  // In the running scenario start() resolves once every service runs: the default settle (a
+  // service without a health check counts as ready after running 1 s, to catch an instant crash)
+  // is a policy every user can set, not orchestration overhead, and no other variant waits for it.
+  const managerFor = (scenario: Scenario): ServiceManager =>
+    new ServiceManager({
+      docker,
+      ...(scenario === 'running' ? { readySettleMs: 0 } : {}),
+      config: ctx.config,
+      // Permanent worker credentials: the library mints each proxy's temporary credentials locally.
+      credentials: { clientId: 'bench-worker', accessToken: 'bench-access-token' },
+      ...(proxies
+        ? {}
+        : {
+            runtime: {
+              ...defaultRuntime(docker),
+              compile: (p: unknown, input) => withoutProxies(compile(p, input)),
+            },
+          }),
+    });
+  const managers = { running: managerFor('running'), ready: managerFor('ready') };
   return {
     name: proxies ? 'ours' : 'ours-no-proxy',
     proxies,
     abort: async () => {
-      await Promise.allSettled(manager.activeSessions().map((session) => session.stop()));
+      await Promise.allSettled(
+        Object.values(managers).flatMap((m) => m.activeSessions().map((session) => session.stop())),
+      );
     },
     async up(n, scenario) {
       const id = taskId();
-      const session = await manager.start({
+      const session = await managers[scenario].start({
         taskId: id,
         runId: 0,
         payload: payload(n, scenario === 'ready' ? ctx.health : undefined),

@@ -272,7 +272,7 @@ describe('reconcile loop', () => {
 
   describe('with an event-driven observer', () => {
     /** The loop on `observe()`, as the library runs it: until ready, then watching. */
-    function watched(docker: FakeDocker, desired: DesiredState) {
+    function watched(docker: FakeDocker, desired: DesiredState, pollIntervalMs: number) {
       const refresh$ = new Subject<RefreshRequest | void>();
       const requests: (RefreshRequest | void)[] = [];
       const snapshots = observe(docker, scopeOf(desired), {
@@ -288,6 +288,7 @@ describe('reconcile loop', () => {
             refresh$.next(request);
           },
           until: 'forever',
+          pollIntervalMs,
         }),
       ).pipe(share());
       const finished: LoopEvent[] = [];
@@ -312,7 +313,8 @@ describe('reconcile loop', () => {
         { name: 'db', image: 'img/db:1', healthCheck: true },
         { name: 'cache', image: 'img/cache:1' },
       ]);
-      const loop = watched(docker, desired);
+      // The loop's safety poll off: it relists while a health check is pending, on a slow machine.
+      const loop = watched(docker, desired, 3_600_000);
       try {
         await loop.ready;
         await expectConverged(docker, desired);
@@ -340,7 +342,7 @@ describe('reconcile loop', () => {
     it('asks for no snapshot once converged: the observer does the watching', async () => {
       const docker = engine();
       const desired = desiredOf([{ name: 'cache', image: 'img/cache:1' }]);
-      const loop = watched(docker, desired);
+      const loop = watched(docker, desired, 10);
       try {
         await loop.ready;
         // The events of the last actions still bring their inspects: let them land.
