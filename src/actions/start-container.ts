@@ -27,16 +27,7 @@ export async function executeStartContainer(
   }
   const previousState = before.State?.Status ?? 'unknown';
   if (before.State?.Running) return { containerId: before.Id, previousState, alreadyDone: true };
-  try {
-    await ctx.docker.startContainer(before.Id);
-    return { containerId: before.Id, previousState };
-  } catch (error) {
-    // 304: already started. After a timeout the daemon may have started it.
-    if (statusCodeOf(error) === 304) return { containerId: before.Id, previousState, alreadyDone: true };
-    const after = await ctx.docker.inspectContainer(before.Id).catch(() => undefined);
-    if (after?.State?.Running) return { containerId: before.Id, previousState };
-    throw classify(what, error);
-  }
+  return { ...(await startById(before.Id, what, ctx)), previousState };
 }
 
 async function startById(id: string, what: string, ctx: ExecuteContext): Promise<ActionResult> {

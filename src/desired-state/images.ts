@@ -7,7 +7,7 @@ import { validScope } from 'taskcluster-lib-scopes';
 import type { WorkerConfig } from './config.js';
 import { containerHashInput, specHash } from './hash.js';
 import { LABEL_NAMESPACE, Label } from './labels.js';
-import { IMAGE_KEY_PLACEHOLDER, type ContainerNode, type ResolvedImage } from './types.js';
+import { IMAGE_KEY_PLACEHOLDER, type ContainerNode, type DesiredState, type ResolvedImage } from './types.js';
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
@@ -42,6 +42,16 @@ export function roleScope(config: Pick<WorkerConfig, 'provisionerId' | 'workerTy
   const scope = `assume:docker-service-image:${config.provisionerId}/${config.workerType}/${key}`;
   if (!validScope(scope)) throw new TypeError(`not a valid scope: ${JSON.stringify(scope)}`);
   return scope;
+}
+
+/** Every image reference a graph needs, sorted: its own list, its containers' and what proxies serve. */
+export function imagesOf(desired: DesiredState): string[] {
+  const refs = new Set(desired.images);
+  for (const c of desired.containers) {
+    refs.add(c.image);
+    if (c.imageKeyOf !== undefined) refs.add(c.imageKeyOf);
+  }
+  return [...refs].sort();
 }
 
 /**

@@ -15,6 +15,7 @@ import type { WorkerCredentials } from '../credentials/proxy-credentials.js';
 import { roleScopeFromCmd } from '../credentials/role-scope.js';
 import type { WorkerConfig } from '../desired-state/config.js';
 import { serviceNetworkName } from '../desired-state/names.js';
+import { imagesOf } from '../desired-state/images.js';
 import type { DesiredState, OwnerRef } from '../desired-state/types.js';
 import type { TaskContainerOptions } from '../desired-state/task-container.js';
 import type { DockerApi } from '../docker/client.js';
@@ -511,16 +512,6 @@ export class ServiceSession {
       this.events.complete();
     }
   }
-}
-
-/** The images a graph needs observed: its own, and those its proxies serve. */
-function imagesOf(desired: DesiredState): string[] {
-  const refs = new Set(desired.images);
-  for (const c of desired.containers) {
-    refs.add(c.image);
-    if (c.imageKeyOf !== undefined) refs.add(c.imageKeyOf);
-  }
-  return [...refs].sort();
 }
 
 function describe(event: ServiceEvent): Record<string, unknown> {

@@ -18,7 +18,7 @@ import { Observable, lastValueFrom, type Subscription } from 'rxjs';
 import { map, tap } from 'rxjs/operators';
 import type { Logger } from 'winston';
 import { executeAction, type ActionResult, type ExecuteContext } from '../actions/execute.js';
-import { bindImages, resolveImage } from '../desired-state/images.js';
+import { bindImages, imagesOf, resolveImage } from '../desired-state/images.js';
 import { Label } from '../desired-state/labels.js';
 import type { DesiredState } from '../desired-state/types.js';
 import type { DockerApi } from '../docker/client.js';
@@ -195,16 +195,6 @@ export function listOnDemand(
     };
   });
   return { snapshots, refresh: (request) => trigger(request) };
-}
-
-/** The images a desired graph needs observed (its own list plus what proxies serve). */
-export function imagesOf(desired: DesiredState): string[] {
-  const refs = new Set(desired.images);
-  for (const c of desired.containers) {
-    refs.add(c.image);
-    if (c.imageKeyOf !== undefined) refs.add(c.imageKeyOf);
-  }
-  return [...refs].sort();
 }
 
 export function scopeOf(desired: DesiredState): ObserveScope {

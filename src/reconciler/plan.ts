@@ -3,7 +3,7 @@
  * graph. Data in, data out; the executors in `src/actions` do the work and the loop re-plans on
  * the next snapshot, so a plan only ever has to be right for the snapshot it was made from.
  */
-import { bindImages, resolveImage } from '../desired-state/images.js';
+import { bindImages, imagesOf, resolveImage } from '../desired-state/images.js';
 import { Label, LABEL_NAMESPACE } from '../desired-state/labels.js';
 import type {
   ContainerNode,
@@ -111,11 +111,6 @@ function graphIndex(desired: DesiredState): GraphIndex {
   if (known !== undefined) return known;
   const networkByNode = new Map(desired.networks.map((n) => [n.id, n]));
   const networkName = (id: NodeId): string => networkByNode.get(id)?.name ?? id;
-  const refs = new Set(desired.images);
-  for (const c of desired.containers) {
-    refs.add(c.image);
-    if (c.imageKeyOf !== undefined) refs.add(c.imageKeyOf);
-  }
   const index: GraphIndex = {
     containers: [...desired.containers].sort(byNameThenId),
     networks: [...desired.networks].sort(byNameThenId),
@@ -126,7 +121,7 @@ function graphIndex(desired: DesiredState): GraphIndex {
     attachedTo: new Map(
       desired.containers.map((c) => [c.id, new Set(c.networks.map((a) => networkName(a.network)))]),
     ),
-    imageRefs: [...refs].sort(compare),
+    imageRefs: imagesOf(desired),
     bindings: [],
   };
   indexes.set(desired, index);
