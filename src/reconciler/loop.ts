@@ -573,11 +573,16 @@ export function reconcile(options: ReconcileOptions): Observable<LoopEvent> {
         lastWaiting = waitingText;
         if (next.waiting.length > 0) emit({ type: 'waiting', waiting: next.waiting });
       }
+      // Ready and converged are only said of a snapshot that reflects every action the loop has
+      // finished: an older one may still show what those actions replaced.
+      const fresh = snapshot.refreshed === undefined || snapshot.refreshed >= lastToken;
       const readyNow = next.ready && next.actions.length === 0 && inFlight.size === 0;
-      if (readyNow && !wasReady) emit({ type: 'ready', plan: next });
-      wasReady = readyNow;
+      if (fresh) {
+        if (readyNow && !wasReady) emit({ type: 'ready', plan: next });
+        wasReady = readyNow;
+      }
 
-      if (inFlight.size === 0 && next.actions.length === 0) {
+      if (fresh && inFlight.size === 0 && next.actions.length === 0) {
         const converged =
           next.waiting.length === 0 &&
           (desired.containers.length + desired.networks.length > 0
