@@ -8,7 +8,9 @@
  * - an event only marks the object it names dirty (no API call inside the stream handler, so the
  *   stream is drained as fast as it comes); dirty objects are re-inspected in one coalesced,
  *   single-flight batch, and a snapshot is emitted after each batch;
- * - on stream error or end: reconnect with exponential backoff and jitter, and always relist;
+ * - on stream error or end: relist at once (and again on reconnecting, with exponential backoff
+ *   and jitter); until a relist that began after the loss succeeds, no snapshot is emitted and no
+ *   refresh token is echoed, as the cache may hide changes whose events were lost;
  * - relist periodically, after a bare `refresh$` value, and after the process itself stalled long
  *   enough that dockerd may have skipped events meant for us; a `RefreshRequest` naming objects
  *   only marks those dirty, and its token comes back on the first snapshot that reflects it;
@@ -141,6 +143,8 @@ export function observe(
     let reflected = 0;
     let pumpTimer: NodeJS.Timeout | undefined;
     let failures = 0;
+    /** Event streams lost so far: a batch that saw one may show what a lost event changed. */
+    let losses = 0;
 
     // The event stream.
     let stream: Readable | undefined;
@@ -167,6 +171,7 @@ export function observe(
       let ok = false;
       // Every request up to here has marked what it named (or asked for a relist): this batch covers it.
       const covers = requested;
+      const lossesBefore = losses;
       try {
         if (relistNeeded || !haveBaseline) await relist();
         else await refreshDirty();
@@ -179,7 +184,10 @@ export function observe(
         working = false;
       }
       if (closed) return;
-      if (ok) {
+      // Once the stream is lost, what the cache holds (beyond what this batch looked at) may be
+      // stale with no event to say so: a daemon restart kills containers silently. Such a batch
+      // neither emits nor vouches for a token; the relist the loss asked for does.
+      if (ok && losses === lossesBefore) {
         reflected = Math.max(reflected, covers);
         subscriber.next(snapshot());
       }
@@ -338,6 +346,9 @@ export function observe(
         take(parser.end());
         current.destroy();
         if (closed) return;
+        losses += 1;
+        relistNeeded = true;
+        schedulePump();
         reportError(error ?? new Error('Docker event stream ended'));
         scheduleReconnect();
       };

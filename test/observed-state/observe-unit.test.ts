@@ -172,6 +172,45 @@ describe('observe protocol', () => {
     }
   });
 
+  it('once the stream is lost, only a relist begun after the loss emits or gives a token back', async () => {
+    const docker = fakeDocker();
+    docker.containers.set('a', inspect('a'));
+    docker.containers.set('b', inspect('b'));
+    let releaseInspect: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (releaseInspect = resolve));
+    const refresh$ = new Subject<RefreshRequest | void>();
+    const { snapshots, subscription } = collect(observe(docker.api, scope, { ...fast, refresh$ }));
+    try {
+      await until(() => snapshots.length === 1, 'the first snapshot');
+      const inspectOf = docker.api.inspectContainer;
+      let held = false;
+      docker.api.inspectContainer = async (id: string) => {
+        if (id === 'b' && !held) {
+          held = true;
+          await gate;
+        }
+        return inspectOf(id);
+      };
+      // The loop asks about b; while that inspect is out, the daemon restarts: a dies with no
+      // event and the stream ends. The cache still says a is running.
+      refresh$.next({ containers: ['b'], token: 1 });
+      await until(() => held, 'the inspect of b');
+      docker.containers.set('a', inspect('a', 'exited'));
+      docker.calls.length = 0;
+      docker.streams[0]!.end();
+      // The loss is seen (the reconnect asks the daemon's time) before b's inspect comes back.
+      await until(() => docker.calls.includes('info'), 'the reconnect');
+      refresh$.next({ containers: ['b'], token: 2 });
+      releaseInspect();
+      await until(() => snapshots.some((s) => s.refreshed === 2), 'the token back');
+      expect(docker.calls).toContain('list containers');
+      // Every snapshot after the first comes from a relist that saw a die.
+      for (const later of snapshots.slice(1)) expect(names(later)).toEqual(['a:exited', 'b:running']);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
   it('coalesces a burst of events on one object into one inspect', async () => {
     const docker = fakeDocker();
     docker.containers.set('a', inspect('a'));
@@ -234,7 +273,7 @@ describe('observe protocol', () => {
     }
   });
 
-  it('reconnects with backoff when the stream ends or fails, and relists every time', async () => {
+  it('reconnects with backoff when the stream ends or fails, and relists at once and on every reconnect', async () => {
     const docker = fakeDocker();
     docker.containers.set('a', inspect('a'));
     const errors: unknown[] = [];
@@ -249,15 +288,16 @@ describe('observe protocol', () => {
       docker.streams[0]!.end();
       await until(() => errors.length >= 3, 'a few failed reconnects');
       docker.setFailing(false);
-      await until(() => snapshots.length === 2, 'a snapshot after reconnecting');
-      expect(docker.streams).toHaveLength(2);
-      expect(names(snapshots[1])).toEqual(['a:exited']);
+      await until(() => docker.streams.length === 2 && snapshots.length >= 2, 'reconnected, a snapshot');
+      // The relists (the one the loss asked for at once, the reconnect's) both see the change.
+      for (const later of snapshots.slice(1)) expect(names(later)).toEqual(['a:exited']);
       expect(String(errors[0])).toMatch(/stream ended/);
 
+      docker.calls.length = 0;
       docker.streams[1]!.destroy(new Error('socket hang up'));
       await until(
-        () => snapshots.length === 3 && docker.streams.length === 3,
-        'a relist after the stream failed',
+        () => docker.streams.length === 3 && docker.calls.filter((c) => c === 'list containers').length >= 2,
+        'a relist at once and one after reconnecting',
       );
       expect(errors.map(String)).toContain('Error: socket hang up');
     } finally {
