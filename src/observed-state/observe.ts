@@ -18,8 +18,13 @@
  *   backoff. A hung daemon surfaces the same way, as a `DockerTimeoutError` from the client's
  *   deadlines. The observable only ends when unsubscribed, which closes the stream and every timer.
  *
- * Snapshots are emitted after every relist and every refresh batch, changed or not: a consumer
- * that wants only changes can `distinctUntilChanged` on the content.
+ * - one exception to "events are hints": a `healthy` event newer than what the cache knows of a
+ *   running container is applied at once (and its inspect still follows), so that readiness
+ *   does not wait behind an inspect batch.
+ *
+ * Snapshots are emitted after every relist and every refresh batch, changed or not, and after a
+ * burst of applied health events: a consumer that wants only changes can `distinctUntilChanged`
+ * on the content.
  */
 import { Observable, type Subscription } from 'rxjs';
 import type { Readable } from 'node:stream';
@@ -128,6 +133,11 @@ export function observe(
     let images: ObservedImage[] = [];
     let missingImages: string[] = [];
     let time = '';
+    /**
+     * Per container, the daemon time (ms) its cached state is known to be at least as new as: the
+     * start of the batch that inspected it, or the time of a health event applied to it.
+     */
+    const knownAt = new Map<string, number>();
     /** Daemon clock minus ours, from the last relist's daemon time (ms). */
     let clockOffsetMs = 0;
     let haveBaseline = false;
@@ -209,7 +219,11 @@ export function observe(
         containers.clear();
         networks.clear();
         foreign.clear();
-        for (const c of next.containers) containers.set(c.id, c);
+        knownAt.clear();
+        for (const c of next.containers) {
+          containers.set(c.id, c);
+          knownAt.set(c.id, daemonStart);
+        }
         for (const n of next.networks) networks.set(n.id, n);
         for (const f of next.foreign) foreign.set(foreignKey(f.type, f.id), f);
         images = next.images;
@@ -232,14 +246,22 @@ export function observe(
       try {
         // The daemon's clock from ours and the offset the last relist measured: asking dockerd
         // (`/info`, one of its costlier calls) on every batch was a call per event burst.
-        const now = new Date(Date.now() + clockOffsetMs).toISOString();
+        const nowMs = Date.now() + clockOffsetMs;
+        const now = new Date(nowMs).toISOString();
         const [containerResults, networkResults, imageResults] = await Promise.all([
           mapLimit(containerIds, (id) => observeContainer(docker, scope, id)),
           mapLimit(networkIds, (id) => observeNetwork(docker, scope, id)),
           withImages ? inspectImages(docker, scope.images) : undefined,
         ]);
         if (closed) return;
-        containerIds.forEach((id, i) => apply('container', id, containerResults[i]!));
+        containerIds.forEach((id, i) => {
+          // A health event applied while this inspect was out may be newer than what it saw; the
+          // event marked the container dirty again, and the next batch settles it.
+          if ((knownAt.get(id) ?? -Infinity) > nowMs) return;
+          apply('container', id, containerResults[i]!);
+          if (containers.has(id)) knownAt.set(id, nowMs);
+          else knownAt.delete(id);
+        });
         networkIds.forEach((id, i) => apply('network', id, networkResults[i]!));
         if (imageResults) ({ images, missingImages } = imageResults);
         time = now;
@@ -271,6 +293,37 @@ export function observe(
       });
     }
 
+    /**
+     * A `healthy` event is all readiness needs to know of a running container: applied to the cache
+     * at once, readiness is seen without waiting for the inspect batch ahead of it (which, with
+     * twenty services turning healthy together, cost ~100 ms). Only an event newer than what the
+     * cache knows of the container counts (`since` replays old ones); its inspect still follows,
+     * with the probe's output. `unhealthy` waits for that inspect: its report needs the output.
+     */
+    function applyHealthy(event: DockerEvent): boolean {
+      if (event.action !== 'health_status: healthy' || relistNeeded || !haveBaseline) return false;
+      const cached = containers.get(event.actorId);
+      const at = event.timeNano === undefined ? Number.NaN : Number(event.timeNano) / 1e6;
+      if (cached?.state !== 'running' || cached.health === 'healthy') return false;
+      if (!(at > (knownAt.get(event.actorId) ?? Infinity))) return false;
+      const { lastHealthOutput: _unknownUntilInspected, ...rest } = cached;
+      containers.set(event.actorId, { ...rest, health: 'healthy' });
+      knownAt.set(event.actorId, at);
+      return true;
+    }
+
+    let emitPending = false;
+    /** One snapshot of the cache for a burst of applied events, unless a loss makes it suspect. */
+    function emitSoon(): void {
+      if (emitPending) return;
+      emitPending = true;
+      const lossesBefore = losses;
+      setImmediate(() => {
+        emitPending = false;
+        if (!closed && losses === lossesBefore && !relistNeeded) subscriber.next(snapshot());
+      });
+    }
+
     /** Runs for every event, synchronously: marks, never calls Docker. */
     function onEvent(event: DockerEvent): void {
       let relevant = false;
@@ -281,6 +334,7 @@ export function observe(
           containers.has(event.actorId) ||
           foreign.has(foreignKey('container', event.actorId));
         if (relevant) dirtyContainers.add(event.actorId);
+        if (relevant && applyHealthy(event)) emitSoon();
       } else if (event.type === 'network') {
         // Network events carry no labels: a network is a candidate by its name or because we know it.
         if (

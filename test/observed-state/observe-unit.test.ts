@@ -16,20 +16,30 @@ import type { RefreshRequest, Snapshot } from '../../src/observed-state/types.js
 const scope: ObserveScope = { ownerId: 'w', taskId: 'T', runId: 0, images: [] };
 const ours = { [Label.owner]: 'w', [Label.taskId]: 'T', [Label.runId]: '0' };
 
-function inspect(id: string, status = 'running'): ContainerInspect {
+function inspect(id: string, status = 'running', health?: string): ContainerInspect {
   return {
     Id: id,
     Name: `/ds-T-0_${id}`,
     Created: '2024-01-01T00:00:00Z',
-    State: { Status: status, ExitCode: 0, OOMKilled: false, StartedAt: '', FinishedAt: '' },
+    State: {
+      Status: status,
+      ExitCode: 0,
+      OOMKilled: false,
+      StartedAt: '',
+      FinishedAt: '',
+      ...(health ? { Health: { Status: health, Log: [] } } : {}),
+    },
     Image: 'sha256:x',
     Config: { Image: 'busybox', Labels: ours },
     NetworkSettings: { Networks: {} },
   } as unknown as ContainerInspect;
 }
 
-/** A daemon in memory: containers by id, a call log, a switch to fail calls, the open streams. */
-function fakeDocker() {
+/**
+ * A daemon in memory: containers by id, a call log, a switch to fail calls, the open streams. Its
+ * clock is fixed, or this process's when events are to carry times.
+ */
+function fakeDocker({ realClock = false } = {}) {
   const containers = new Map<string, ContainerInspect>();
   const calls: string[] = [];
   const streams: PassThrough[] = [];
@@ -40,7 +50,10 @@ function fakeDocker() {
     return Promise.resolve();
   };
   const api = {
-    systemTime: async () => (await guard('info'), '2024-01-01T00:00:00.123456789Z'),
+    systemTime: async () => (
+      await guard('info'),
+      realClock ? new Date().toISOString() : '2024-01-01T00:00:00.123456789Z'
+    ),
     listContainers: async () => {
       await guard('list containers');
       return [...containers.values()].map((c) => ({ Id: c.Id, Names: [c.Name], Labels: c.Config.Labels }));
@@ -62,9 +75,14 @@ function fakeDocker() {
     calls,
     streams,
     setFailing: (value: boolean) => (failing = value),
-    emit: (stream: PassThrough, id: string, action: string) =>
+    emit: (stream: PassThrough, id: string, action: string, timeMs?: number) =>
       stream.write(
-        `${JSON.stringify({ Type: 'container', Action: action, Actor: { ID: id, Attributes: { ...ours, name: `ds-T-0_${id}` } } })}\n`,
+        `${JSON.stringify({
+          Type: 'container',
+          Action: action,
+          Actor: { ID: id, Attributes: { ...ours, name: `ds-T-0_${id}` } },
+          ...(timeMs === undefined ? {} : { timeNano: timeMs * 1e6 }),
+        })}\n`,
       ),
   };
 }
@@ -206,6 +224,51 @@ describe('observe protocol', () => {
       expect(docker.calls).toContain('list containers');
       // Every snapshot after the first comes from a relist that saw a die.
       for (const later of snapshots.slice(1)) expect(names(later)).toEqual(['a:exited', 'b:running']);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
+  it('applies a health event newer than what it knows at once, before the inspect; an older one waits for it', async () => {
+    const docker = fakeDocker({ realClock: true });
+    docker.containers.set('a', inspect('a', 'running', 'starting'));
+    docker.containers.set('x', inspect('x', 'exited'));
+    const { snapshots, subscription } = collect(observe(docker.api, scope, fast));
+    const health = (s: Snapshot | undefined) => s?.containers.map((c) => `${c.id}:${c.health}`);
+    try {
+      await until(() => snapshots.length === 1, 'the first snapshot');
+      const listedAt = Date.now();
+      const inspectOf = docker.api.inspectContainer;
+      let releaseInspect: () => void = () => {};
+      const gate = new Promise<void>((resolve) => (releaseInspect = resolve));
+      let held = 0;
+      docker.api.inspectContainer = async (id: string) => {
+        // Answers with the state at the time of the call, later.
+        const answer = await inspectOf(id);
+        held += 1;
+        await gate;
+        return answer;
+      };
+      // Replayed from before the list (`since` replays), and one for a container that is not running.
+      docker.emit(docker.streams[0]!, 'a', 'health_status: healthy', listedAt - 1_000);
+      docker.emit(docker.streams[0]!, 'x', 'health_status: healthy', Date.now());
+      await until(() => held === 2, 'both inspects out');
+      await new Promise((r) => setTimeout(r, 30));
+      expect(snapshots).toHaveLength(1);
+
+      // A new one while those inspects are out: seen at once.
+      docker.containers.set('a', inspect('a', 'running', 'healthy'));
+      docker.emit(docker.streams[0]!, 'a', 'health_status: healthy', Date.now());
+      await until(() => snapshots.length === 2, 'a snapshot from the event');
+      expect(health(snapshots[1])).toEqual(['a:healthy', 'x:none']);
+      expect(held).toBe(2);
+
+      // The inspect that began before the event does not undo it; the one after confirms it.
+      docker.api.inspectContainer = inspectOf;
+      releaseInspect();
+      await until(() => docker.calls.filter((c) => c === 'inspect a').length >= 2, 'a second inspect of a');
+      await until(() => snapshots.length >= 4, 'the batches');
+      for (const later of snapshots.slice(1)) expect(health(later)).toEqual(['a:healthy', 'x:none']);
     } finally {
       subscription.unsubscribe();
     }

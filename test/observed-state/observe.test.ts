@@ -104,11 +104,13 @@ describe('observe (real engine)', () => {
       // `docker run` is a create and then a start: the create's snapshot may show it not started yet.
       const starting = await rec.waitFor((s) => container(s, name)?.state === 'running', `${name} runs`);
       expect(['starting', 'healthy']).toContain(container(starting, name)?.health);
-      const healthy = await rec.waitFor(
-        (s) => container(s, name)?.health === 'healthy',
-        `${name} is healthy`,
+      await rec.waitFor((s) => container(s, name)?.health === 'healthy', `${name} is healthy`);
+      // The `healthy` event is applied at once; the probe's output comes with the inspect after it.
+      const probed = await rec.waitFor(
+        (s) => container(s, name)?.lastHealthOutput === 'PONG',
+        `${name}'s probe output`,
       );
-      expect(container(healthy, name)?.lastHealthOutput).toBe('PONG');
+      expect(container(probed, name)?.health).toBe('healthy');
       await dockerCli('rm', '-f', name);
       await rec.waitFor((s) => container(s, name) === undefined, `${name} is gone`);
     } finally {
