@@ -50,8 +50,19 @@ export interface Runtime {
    * `restart`). Errors with a `ReconcileError` on a condition it cannot get past.
    */
   reconcile(input: ReconcileInput): Observable<unknown>;
-  /** Reconciles the empty graph of the task run; resolves when nothing of it remains. */
-  down(owner: OwnerRef, options: { concurrency: number; logger?: Logger }): Promise<void>;
+  /**
+   * Reconciles the empty graph of the task run; resolves when nothing of it remains. Watches
+   * through `snapshots`/`refresh` when given (an observer of the task that is already running).
+   */
+  down(
+    owner: OwnerRef,
+    options: {
+      concurrency: number;
+      logger?: Logger;
+      snapshots?: Observable<Snapshot>;
+      refresh?: (request?: RefreshRequest) => void;
+    },
+  ): Promise<void>;
   /** Reconciles the empty graph for every task of `ownerId` that is not in `activeTaskIds`. */
   collectGarbage(
     ownerId: string,

@@ -108,6 +108,8 @@ export class ServiceSession {
   private latest: Snapshot | undefined;
   private lastStatus: StartupStatus | undefined;
   private observer: Subscription | undefined;
+  /** The observer while it runs: teardown watches through it instead of starting its own. */
+  private live: { snapshots: Observable<Snapshot>; refresh: (request?: RefreshRequest) => void } | undefined;
   private loop: Subscription | undefined;
   private readonly loopAbort = new AbortController();
   private loopDone: Promise<void> = Promise.resolve();
@@ -164,6 +166,7 @@ export class ServiceSession {
     const snapshots = this.init.runtime
       .observe(this.scope, refresh)
       .pipe(takeUntil(this.stopObserving), shareReplay({ bufferSize: 1, refCount: false }));
+    this.live = { snapshots, refresh: (request) => refresh.next(request) };
 
     const timers: NodeJS.Timeout[] = [];
     let settleTimer: NodeJS.Timeout | undefined;
@@ -211,7 +214,10 @@ export class ServiceSession {
           settle!.resolve();
         }
       },
-      error: (error) => log?.warn('observer ended', { error: String(error) }),
+      error: (error) => {
+        this.live = undefined;
+        log?.warn('observer ended', { error: String(error) });
+      },
     });
 
     const onLoopError = (error: unknown): void => {
@@ -320,6 +326,7 @@ export class ServiceSession {
    */
   async detach(): Promise<void> {
     await this.stopLoop();
+    this.live = undefined;
     this.stopObserving.next();
     this.observer?.unsubscribe();
     if (this.stateValue === 'ready' || this.stateValue === 'failed') this.stateValue = 'detached';
@@ -494,18 +501,27 @@ export class ServiceSession {
     return { logs };
   }
 
-  /** Reconciles the empty graph, then reports the removals from one last look, and ends the events. */
+  /**
+   * Reconciles the empty graph, watched through the session's observer while it runs (whose
+   * snapshots then report the removals) or else by teardown's own and one last look; then ends
+   * the events.
+   */
   private async teardown(): Promise<void> {
     await this.stopLoop();
+    const live = this.live;
     const options = {
       concurrency: this.init.config.concurrency,
       ...(this.init.logger ? { logger: this.init.logger } : {}),
+      ...(live ?? {}),
     };
     try {
       await this.init.runtime.down(this.owner, options);
-      const final = await this.init.runtime.collect(this.scope).catch(() => undefined);
-      if (final) this.onSnapshot(final);
+      if (!live) {
+        const final = await this.init.runtime.collect(this.scope).catch(() => undefined);
+        if (final) this.onSnapshot(final);
+      }
     } finally {
+      this.live = undefined;
       this.stopObserving.next();
       this.observer?.unsubscribe();
       this.stateValue = 'stopped';

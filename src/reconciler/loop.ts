@@ -143,6 +143,16 @@ function taskObjectsLeft(desired: DesiredState, snapshot: Snapshot): number {
 }
 
 /**
+ * Refresh tokens come from one sequence for the process: loops that share an observer one after
+ * the other (a session's loop, then its teardown) must not take a token the observer vouched for
+ * before as news, and an observer's "reflects every request up to n" holds across them.
+ */
+let tokenSequence = 0;
+function nextToken(): number {
+  return ++tokenSequence;
+}
+
+/**
  * Snapshots listed on demand: one at subscription, then one per `refresh()` (a full list whatever
  * the request names; its token comes back on the list that began after it); requests made while
  * a list runs are folded into one more list after it. A failed list is retried with backoff; the
@@ -272,6 +282,7 @@ export function reconcile(options: ReconcileOptions): Observable<LoopEvent> {
      */
     const unobserved = new Map<string, { token: number; result: ActionResult }>();
     let finishedResults = new Map<string, ActionResult>();
+    /** This loop's newest token (from the process-wide sequence, see `nextToken`). */
     let lastToken = 0;
     const inFlight = new Map<string, string[]>();
     const busy = new Set<string>();
@@ -473,7 +484,7 @@ export function reconcile(options: ReconcileOptions): Observable<LoopEvent> {
           }
           emit({ type: 'action-finished', action: described, result, attempt });
           if (stopping) return finish();
-          const token = ++lastToken;
+          const token = (lastToken = nextToken());
           unobserved.set(action.id, { token, result });
           requestRefresh({ ...touched(action, result), token });
           pump();

@@ -10,9 +10,10 @@ import { Label } from '../desired-state/labels.js';
 import type { OwnerRef } from '../desired-state/types.js';
 import type { DockerApi } from '../docker/client.js';
 import { collectSnapshot } from '../observed-state/collect.js';
-import type { Observable } from 'rxjs';
-import type { Snapshot } from '../observed-state/types.js';
-import { converge, type LoopEvent, type RetryPolicy } from './loop.js';
+import { Subject, type Observable } from 'rxjs';
+import { observe } from '../observed-state/observe.js';
+import type { RefreshRequest, Snapshot } from '../observed-state/types.js';
+import { converge, scopeOf, type LoopEvent, type RetryPolicy } from './loop.js';
 
 export interface TeardownOptions {
   /** Actions in flight at once (default 8). */
@@ -24,9 +25,12 @@ export interface TeardownOptions {
   now?: () => number;
   retry?: Partial<RetryPolicy>;
   pollIntervalMs?: number;
-  /** Live snapshots of the task (else the loop lists on demand). */
+  /**
+   * Live snapshots of the task and the way to ask the observer for one (a session hands over the
+   * observer it already has); else `down` watches the task with an observer of its own.
+   */
   snapshots?: Observable<Snapshot>;
-  refresh?: () => void;
+  refresh?: (request?: RefreshRequest) => void;
   onEvent?: (event: LoopEvent) => void;
 }
 
@@ -50,9 +54,27 @@ export async function down(
   options: TeardownOptions = {},
 ): Promise<Removed> {
   const now = options.now ?? Date.now;
+  const desired = emptyGraph(owner);
+  // Watched, not listed on demand: a removal is then seen by inspecting what it changed, where a
+  // list on demand relisted the task after each one (~8 times the calls of the removals).
+  let watch = options.snapshots ? { snapshots: options.snapshots, refresh: options.refresh } : undefined;
+  let refresh$: Subject<RefreshRequest | void> | undefined;
+  if (!watch) {
+    const requests = (refresh$ = new Subject<RefreshRequest | void>());
+    watch = {
+      snapshots: observe(docker, scopeOf(desired), {
+        refresh$: requests,
+        onError: (error) =>
+          options.logger?.warn('teardown: observing the task failed; retrying', {
+            error: String((error as Error)?.message ?? error),
+          }),
+      }),
+      refresh: (request?: RefreshRequest) => requests.next(request),
+    };
+  }
   const result = await converge({
     docker,
-    desired: emptyGraph(owner),
+    desired,
     execute: { credentials: noCredentials, ...(options.logger ? { logger: options.logger } : {}) },
     until: 'converged',
     deadline: now() + (options.timeoutMs ?? 120_000),
@@ -62,10 +84,10 @@ export async function down(
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
-    ...(options.snapshots ? { snapshots: options.snapshots } : {}),
-    ...(options.refresh ? { refresh: options.refresh } : {}),
+    snapshots: watch.snapshots,
+    ...(watch.refresh ? { refresh: watch.refresh } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-  });
+  }).finally(() => refresh$?.complete());
   const removed: Removed = { containers: [], networks: [] };
   for (const { action, result: outcome } of result.finished) {
     if (action.kind === 'remove-container' && !outcome.alreadyDone) {

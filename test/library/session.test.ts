@@ -25,13 +25,16 @@ class FakeRuntime implements Runtime {
   loop = new Subject<unknown>();
   desired: DesiredState | undefined;
   downs: OwnerRef[] = [];
+  /** Whether each teardown was handed the session's observer. */
+  downsWatched: boolean[] = [];
+  collects = 0;
   latest: Snapshot | undefined;
   loopAborted = false;
 
   compile: Runtime['compile'] = (payload, input) => (this.desired = compile(payload, input));
   taskContainerOptions: Runtime['taskContainerOptions'] = (desired) => taskContainerOptions(desired);
   observe: Runtime['observe'] = () => this.snapshots;
-  collect: Runtime['collect'] = async () => this.latest ?? empty();
+  collect: Runtime['collect'] = async () => (this.collects++, this.latest ?? empty());
   reconcile: Runtime['reconcile'] = (input) =>
     new Observable((subscriber) => {
       const sub = this.loop.subscribe(subscriber);
@@ -41,9 +44,12 @@ class FakeRuntime implements Runtime {
       });
       return () => sub.unsubscribe();
     });
-  down: Runtime['down'] = async (owner) => {
+  down: Runtime['down'] = async (owner, options) => {
     this.downs.push(owner);
+    this.downsWatched.push(options.snapshots !== undefined && options.refresh !== undefined);
     this.latest = empty();
+    // The observer it was handed sees everything go, as the real one would.
+    if (options.snapshots) this.snapshots.next(this.latest);
   };
   collectGarbage: Runtime['collectGarbage'] = async () => [];
 
@@ -207,11 +213,19 @@ describe('ServiceSession (fake runtime)', () => {
     runtime.push(runtime.containers(), 2_000);
     const session = await started;
     let completed = false;
-    session.events$.subscribe({ complete: () => (completed = true) });
+    const seen: ServiceEvent[] = [];
+    session.events$.subscribe({ next: (e) => seen.push(e), complete: () => (completed = true) });
+    const collectsBefore = runtime.collects;
     const [one, two] = await Promise.all([session.stop(), session.stop()]);
     expect(one).toBe(two);
     expect(one.logs).toEqual({ db: 'line one\nthe password is [redacted]\n' });
     expect(runtime.downs).toHaveLength(1);
+    // Teardown watched through the session's observer, whose snapshots reported the removals:
+    // no observer of its own, no last look.
+    expect(runtime.downsWatched).toEqual([true]);
+    expect(runtime.collects).toBe(collectsBefore);
+    const removed = seen.filter((e) => e.type === 'removed').map((e) => `${e.role}/${e.service}`);
+    expect(removed.sort()).toEqual(['proxy/db', 'service/db']);
     expect(completed).toBe(true);
     expect(session.state).toBe('stopped');
   });

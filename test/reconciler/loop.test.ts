@@ -19,6 +19,7 @@ import {
   type LoopEvent,
   type ReconcileOptions,
 } from '../../src/reconciler/loop.js';
+import { down } from '../../src/reconciler/teardown.js';
 import { FakeDocker, type FakeDockerOptions } from '../support/fake-docker.js';
 import { expectConverged } from './loop-support.js';
 
@@ -356,6 +357,23 @@ describe('reconcile loop', () => {
       } finally {
         loop.stop();
       }
+    });
+
+    it('down watches too: one list, then an inspect of what each removal changed', async () => {
+      const docker = engine();
+      const desired = desiredOf([
+        { name: 'db', image: 'img/db:1', healthCheck: true },
+        { name: 'cache', image: 'img/cache:1' },
+      ]);
+      await converge(options(docker, desired));
+      docker.calls.length = 0;
+      // The poll off: what is seen comes from the first list, events and targeted inspects.
+      const removed = await down(docker, desired.owner, { pollIntervalMs: 3_600_000 });
+      expect(docker.world()).toEqual({ containers: [], networks: [] });
+      expect(removed.containers).toHaveLength(4);
+      // One list (by label and by name) where listing on demand relisted after every removal.
+      expect(docker.calls.filter((c) => c.op === 'container list')).toHaveLength(2);
+      expect(docker.calls.filter((c) => c.op === 'network list')).toHaveLength(2);
     });
   });
 });
