@@ -8,7 +8,6 @@ import { Label, LABEL_NAMESPACE } from '../desired-state/labels.js';
 import type {
   ContainerNode,
   DesiredState,
-  NetworkAttachment,
   NetworkNode,
   NodeId,
   ResolvedImage,
@@ -90,6 +89,10 @@ interface GraphIndex {
   containerNameByNode: ReadonlyMap<NodeId, string>;
   /** Names of the networks each container node is attached to. */
   attachedTo: ReadonlyMap<NodeId, ReadonlySet<string>>;
+  /** Each container node's attachments in order, by network name, aliases sorted. */
+  attachments: ReadonlyMap<NodeId, readonly Attachment[]>;
+  /** Each container node's dependencies that are containers of the graph, sorted. */
+  containerDeps: ReadonlyMap<NodeId, readonly NodeId[]>;
   /** Every image reference the graph needs, sorted. */
   imageRefs: readonly string[];
   /**
@@ -104,6 +107,11 @@ interface GraphIndex {
 
 type Binder = NonNullable<PlanOptions['bind']>;
 
+interface Attachment {
+  network: string;
+  aliases: readonly string[];
+}
+
 const indexes = new WeakMap<DesiredState, GraphIndex>();
 
 function graphIndex(desired: DesiredState): GraphIndex {
@@ -111,6 +119,7 @@ function graphIndex(desired: DesiredState): GraphIndex {
   if (known !== undefined) return known;
   const networkByNode = new Map(desired.networks.map((n) => [n.id, n]));
   const networkName = (id: NodeId): string => networkByNode.get(id)?.name ?? id;
+  const containerIds = new Set(desired.containers.map((c) => c.id));
   const index: GraphIndex = {
     containers: [...desired.containers].sort(byNameThenId),
     networks: [...desired.networks].sort(byNameThenId),
@@ -120,6 +129,10 @@ function graphIndex(desired: DesiredState): GraphIndex {
     containerNameByNode: new Map(desired.containers.map((c) => [c.id, c.name])),
     attachedTo: new Map(
       desired.containers.map((c) => [c.id, new Set(c.networks.map((a) => networkName(a.network)))]),
+    ),
+    attachments: new Map(desired.containers.map((c) => [c.id, attachmentsOf(c, networkName)])),
+    containerDeps: new Map(
+      desired.containers.map((c) => [c.id, c.dependsOn.filter((dep) => containerIds.has(dep)).sort(compare)]),
     ),
     imageRefs: imagesOf(desired),
     bindings: [],
@@ -146,6 +159,8 @@ class Planner {
   private namesById: Map<string, string> | undefined;
   /** How many desired containers have a container of ours under their name. */
   private matched = 0;
+  /** How many desired containers were found ready, with nothing to do (the steady state). */
+  private settled = 0;
 
   constructor(
     private readonly desired: DesiredState,
@@ -203,7 +218,8 @@ class Planner {
       actions.length === 0 &&
       waiting.length === 0 &&
       blocked.length === 0 &&
-      [...bound.values()].every((b) => b !== undefined && this.isReady(b.node, b.observed));
+      (this.settled === this.graph.containers.length ||
+        [...bound.values()].every((b) => b !== undefined && this.isReady(b.node, b.observed)));
     return {
       taskId: this.desired.owner.taskId,
       runId: this.desired.owner.runId,
@@ -361,6 +377,13 @@ class Planner {
     observed: ObservedContainer | undefined,
     bound: Map<NodeId, BoundContainer | undefined>,
   ): void {
+    // The steady state in one pass: a ready container needs nothing (no replacement, connect,
+    // disconnect or wait) unless a network it is on is blocked, which only a network that is not
+    // ours can make it. At 10,000 nodes the passes below cost a plan ~40% more.
+    if (observed !== undefined && this.notOurs.network.size === 0 && this.isReady(node, observed)) {
+      this.settled++;
+      return;
+    }
     if (observed?.state === 'removing') {
       this.wait(node, 'being removed');
       return;
@@ -409,8 +432,7 @@ class Planner {
     if (observed.state === 'paused' || observed.state === 'restarting') return `state ${observed.state}`;
     // An endpoint on a network that has since been removed (or recreated under the same name)
     // makes the container unstartable and cannot be disconnected any more.
-    for (const attachment of node.networks) {
-      const name = this.networkName(attachment.network);
+    for (const { network: name } of this.attachmentsOf(node)) {
       const endpoint = observed.networks[name];
       if (endpoint === undefined) continue;
       const ours = this.ourNetworkByName.get(name);
@@ -430,12 +452,12 @@ class Planner {
     bound: Map<NodeId, BoundContainer | undefined>,
     restart?: { key: string; attempt: number },
   ): void {
-    const [first, ...rest] = node.networks;
+    const [first, ...rest] = this.attachmentsOf(node);
     if (first === undefined) {
       this.wait(node, 'has no network');
       return;
     }
-    const firstName = this.networkName(first.network);
+    const firstName = first.network;
     const createId = `create-container:${node.name}`;
     const pulls = [node.image, node.imageKeyOf]
       .filter((r): r is string => r !== undefined)
@@ -447,7 +469,7 @@ class Planner {
       cause,
       dependsOn: this.existing([removeId, createNetworkId(firstName), ...pulls]),
       container: node,
-      network: { name: firstName, aliases: [...first.aliases].sort(compare) },
+      network: { name: firstName, aliases: [...first.aliases] },
     });
     const connects = rest.map((a) => this.connect(node, a, [createId], 'attach before start'));
     this.startWhenReadyAfter(node, [createId, ...connects], cause, restart, bound);
@@ -557,7 +579,7 @@ class Planner {
     bound: Map<NodeId, BoundContainer | undefined>,
   ): string | undefined {
     const reasons: string[] = [];
-    for (const dep of [...node.dependsOn].sort(compare)) {
+    for (const dep of this.graph.containerDeps.get(node.id) ?? [...node.dependsOn].sort(compare)) {
       if (!bound.has(dep)) continue; // a network, or a node outside this graph
       const b = bound.get(dep);
       const name = this.graph.containerNameByNode.get(dep) ?? dep;
@@ -597,19 +619,19 @@ class Planner {
     observed: ObservedContainer,
     after: string | undefined,
   ): string[] {
-    return node.networks
-      .filter((a) => observed.networks[this.networkName(a.network)] === undefined)
+    return this.attachmentsOf(node)
+      .filter((a) => observed.networks[a.network] === undefined)
       .map((a) => this.connect(node, a, after === undefined ? [] : [after], 'not attached', observed.id));
   }
 
   private connect(
     node: ContainerNode,
-    attachment: NetworkAttachment,
+    attachment: Attachment,
     after: string[],
     cause: string,
     objectId?: string,
   ): string {
-    const network = this.networkName(attachment.network);
+    const network = attachment.network;
     const id = `connect-network:${node.name}:${network}`;
     this.add({
       kind: 'connect-network',
@@ -619,7 +641,7 @@ class Planner {
       dependsOn: this.existing([...after, createNetworkId(network)]),
       container: node.name,
       network,
-      aliases: [...attachment.aliases].sort(compare),
+      aliases: [...attachment.aliases],
     });
     return id;
   }
@@ -781,12 +803,24 @@ class Planner {
     return this.namesById.get(id);
   }
 
+  /** `node`'s attachments by network name (a bound node shares its id and networks with its graph node). */
+  private attachmentsOf(node: ContainerNode): readonly Attachment[] {
+    return this.graph.attachments.get(node.id) ?? attachmentsOf(node, (id) => this.networkName(id));
+  }
+
   /** Names of the networks `node` is attached to (a bound node shares its id with its graph node). */
   private attachedTo(node: ContainerNode): ReadonlySet<string> {
     return (
       this.graph.attachedTo.get(node.id) ?? new Set(node.networks.map((a) => this.networkName(a.network)))
     );
   }
+}
+
+function attachmentsOf(node: ContainerNode, networkName: (id: NodeId) => string): Attachment[] {
+  return node.networks.map((a) => ({
+    network: networkName(a.network),
+    aliases: [...a.aliases].sort(compare),
+  }));
 }
 
 function createNetworkId(name: string): string {
