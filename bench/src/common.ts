@@ -21,8 +21,12 @@ export const IMAGES = {
 /** Label on every object a bench variant creates by hand (floor, sequential, testcontainers, compose). */
 export const BENCH_LABEL = 'docker-services-bench.run';
 
-/** Deadline of one Docker call made by the bench itself (floor, sequential, cleanup). */
-export const CALL_TIMEOUT_MS = 30_000;
+/**
+ * Deadline of one Docker call made by the bench itself (floor, sequential, cleanup). The floor asks
+ * for all N + 1 networks at once and dockerd makes them one after another: at N = 50 on a loaded
+ * machine the last create answered after more than 30 s, failing two floor runs of five.
+ */
+export const CALL_TIMEOUT_MS = 90_000;
 
 export const benchRunId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 /** Owner id of everything the library (and the floor, which copies the library's objects) creates. */
