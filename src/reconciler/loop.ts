@@ -287,6 +287,8 @@ export function reconcile(options: ReconcileOptions): Observable<LoopEvent> {
     const inFlight = new Map<string, string[]>();
     const busy = new Set<string>();
     const attempts = new Map<string, { count: number; retryAt: number }>();
+    /** The last error of each action that is failing retryably, for a deadline to say why. */
+    const lastErrors = new Map<string, string>();
     const timers = new Set<ReturnType<typeof setTimeout>>();
     let pollTimer: ReturnType<typeof setTimeout> | undefined;
     let stopping: { error?: ReconcileError } | undefined;
@@ -466,6 +468,7 @@ export function reconcile(options: ReconcileOptions): Observable<LoopEvent> {
           release();
           if (closed) return;
           attempts.delete(action.id);
+          lastErrors.delete(action.id);
           finishedSincePlan.add(action.id);
           finishedResults.set(action.id, result);
           // The planner marks a start that restarts a service (of the exited container, or of a
@@ -520,6 +523,7 @@ export function reconcile(options: ReconcileOptions): Observable<LoopEvent> {
             );
             return finish();
           }
+          lastErrors.set(action.id, err.message);
           const delay = Math.min(retryPolicy.initialBackoffMs * 2 ** (attempt - 1), retryPolicy.maxBackoffMs);
           const retryAt = now() + delay;
           attempts.set(action.id, { count: attempt, retryAt });
@@ -623,14 +627,24 @@ export function reconcile(options: ReconcileOptions): Observable<LoopEvent> {
     }
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.deadline !== undefined) {
-      after(options.deadline - now(), () =>
+      after(options.deadline - now(), () => {
+        // What held it up: actions still failing (with their last error), then what the plan waits for.
+        const stuck = [
+          ...[...lastErrors].map(([id, message]) => `${id} keeps failing: ${message}`),
+          ...(current?.waiting ?? []).map((w) => `${w.name}: ${w.reason}`),
+        ];
+        const shown =
+          stuck.slice(0, 3).join('; ') + (stuck.length > 3 ? `; and ${stuck.length - 3} more` : '');
+        const failing = lastErrors.keys().next().value;
         stop(
           new ReconcileError(
             'deadline',
-            `not ${options.until === 'ready' ? 'ready' : 'converged'} by the deadline`,
+            `not ${options.until === 'ready' ? 'ready' : 'converged'} by the deadline` +
+              (shown ? `; ${shown}` : ''),
+            failing === undefined ? {} : { actionId: failing },
           ),
-        ),
-      );
+        );
+      });
     }
 
     observation.subscription = snapshots.subscribe({

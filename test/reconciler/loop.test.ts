@@ -196,6 +196,37 @@ describe('reconcile loop', () => {
     const desired = desiredOf([{ name: 'sick', image: 'img/sick:1', healthCheck: true }]);
     const error = await failureOf(converge(options(docker, desired, { deadline: Date.now() + 300 })));
     expect(error.reason).toBe('deadline');
+    // It says what it was waiting for.
+    expect(error.message).toMatch(/^not ready by the deadline; ds-loopTask_0123456789abc-0_sick: health /);
+  });
+
+  it('a teardown past its deadline names the removal that keeps failing, and its last error', async () => {
+    // dockerd 20.10 now and then keeps a phantom endpoint: the task network never goes.
+    const taskNetwork = `ds-${TASK_ID}-0`;
+    const phantom: { on?: string } = {};
+    const docker = engine({
+      fault: (call) =>
+        call.op === 'network remove' && call.args[0] === phantom.on
+          ? {
+              kind: 'error',
+              statusCode: 403,
+              message: `error while removing network: network ${taskNetwork} has active endpoints`,
+            }
+          : undefined,
+    });
+    const desired = desiredOf([{ name: 'cache', image: 'img/cache:1' }]);
+    await converge(options(docker, desired));
+    phantom.on = docker.world().networks.find((n) => n.name === taskNetwork)!.id;
+    const error = (await down(docker, desired.owner, { timeoutMs: 500, pollIntervalMs: 20 }).catch(
+      (e: unknown) => e,
+    )) as ReconcileError;
+    expect(error).toBeInstanceOf(ReconcileError);
+    expect(error.reason).toBe('deadline');
+    expect(error.message).toContain(
+      `not converged by the deadline; remove-network:ds-${TASK_ID}-0 keeps failing: `,
+    );
+    expect(error.message).toContain('has active endpoints');
+    expect(error.details.actionId).toBe(`remove-network:ds-${TASK_ID}-0`);
   });
 
   it('fails with aborted when the signal fires, after the actions in flight settled', async () => {
