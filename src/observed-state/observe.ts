@@ -177,6 +177,8 @@ export function observe(
 
     async function pump(): Promise<void> {
       if (closed || working || !hasWork()) return;
+      // Before the first connection, a request waits for it: its relist follows the subscription.
+      if (!haveBaseline && stream === undefined) return;
       working = true;
       let ok = false;
       // Every request up to here has marked what it named (or asked for a relist): this batch covers it.
@@ -284,7 +286,9 @@ export function observe(
     function snapshot(): Snapshot {
       return sortSnapshot({
         time,
-        ...(reflected > 0 ? { refreshed: reflected } : {}),
+        // With a refresh$, always: a loop that sent a token must not take a snapshot made before
+        // any request (0) for one from a source that has no tokens at all.
+        ...(options.refresh$ ? { refreshed: reflected } : {}),
         containers: [...containers.values()],
         networks: [...networks.values()],
         images: [...images],

@@ -62,8 +62,8 @@ export interface Snapshot {
   time: string;
   /**
    * The highest `RefreshRequest.token` this snapshot reflects: every object named by that request
-   * and by every earlier one was looked at after the request was made. Absent from observers that
-   * were never handed a token.
+   * and by every earlier one was looked at after the request was made (0: none yet). Absent from
+   * sources that take no requests.
    */
   refreshed?: number;
   /** Owned containers: our naming and our owner label. */

@@ -647,6 +647,11 @@ export function reconcile(options: ReconcileOptions): Observable<LoopEvent> {
       });
     }
 
+    // A shared observer may replay a snapshot older than this loop (a session's teardown after
+    // its start loop): planning from it is harmless, but only a snapshot whose observation began
+    // after this point may say ready or converged. The token is sent once subscribed, so that a
+    // cold observer is listening for it.
+    const startToken = listsOnDemand ? undefined : (lastToken = nextToken());
     observation.subscription = snapshots.subscribe({
       next: onSnapshot,
       error: (error: unknown) =>
@@ -660,6 +665,7 @@ export function reconcile(options: ReconcileOptions): Observable<LoopEvent> {
       complete: () => stop(new ReconcileError('terminal', 'observation ended before the loop did')),
     });
     if (closed) observation.subscription.unsubscribe();
+    else if (startToken !== undefined) requestRefresh({ token: startToken });
 
     return () => {
       closed = true;

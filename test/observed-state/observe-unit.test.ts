@@ -136,7 +136,7 @@ describe('observe protocol', () => {
     const { snapshots, subscription } = collect(observe(docker.api, scope, { ...fast, refresh$ }));
     try {
       await until(() => snapshots.length === 1, 'the first snapshot');
-      expect(snapshots[0]!.refreshed).toBeUndefined();
+      expect(snapshots[0]!.refreshed).toBe(0);
 
       docker.calls.length = 0;
       docker.containers.set('b', inspect('b', 'running'));
@@ -181,7 +181,7 @@ describe('observe protocol', () => {
       refresh$.next({ containers: ['b'], token: 7 });
       releaseInspect();
       await until(() => snapshots.length === 3, 'two more snapshots');
-      expect(snapshots[1]!.refreshed).toBeUndefined();
+      expect(snapshots[1]!.refreshed).toBe(0);
       expect(names(snapshots[1])).toEqual(['a:running']);
       expect(snapshots[2]!.refreshed).toBe(7);
       expect(names(snapshots[2])).toEqual(['a:running', 'b:running']);

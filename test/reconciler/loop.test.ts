@@ -4,7 +4,18 @@
  * else, on a terminal executor error, a spent retry budget, the deadline and the abort signal.
  */
 import { describe, expect, it } from '@jest/globals';
-import { Subject, filter, firstValueFrom, lastValueFrom, share, takeWhile, timeout, toArray } from 'rxjs';
+import {
+  Subject,
+  filter,
+  firstValueFrom,
+  lastValueFrom,
+  share,
+  shareReplay,
+  takeUntil,
+  takeWhile,
+  timeout,
+  toArray,
+} from 'rxjs';
 import { compile } from '../../src/desired-state/compile.js';
 import { defaultWorkerConfig } from '../../src/desired-state/config.js';
 import { Label } from '../../src/desired-state/labels.js';
@@ -352,8 +363,12 @@ describe('reconcile loop', () => {
         await expectConverged(docker, desired);
         // The first relist only: every later snapshot came from events and targeted requests.
         expect(docker.calls.filter((c) => c.op === 'container list')).toHaveLength(2);
-        expect(loop.requests.length).toBeGreaterThan(0);
-        for (const request of loop.requests) {
+        // The first request is the loop's start token (answered by the first relist); every later
+        // one names what an action changed.
+        const [start, ...later] = loop.requests;
+        expect(start).toEqual({ token: expect.any(Number) });
+        expect(later.length).toBeGreaterThan(0);
+        for (const request of later) {
           expect(request).toBeDefined();
           expect((request!.containers?.length ?? 0) + (request!.networks?.length ?? 0)).toBeGreaterThan(0);
         }
@@ -387,6 +402,36 @@ describe('reconcile loop', () => {
         expect(docker.calls.length).toBe(calls);
       } finally {
         loop.stop();
+      }
+    });
+
+    it('down on a shared observer does not take the snapshot it replays (older than the teardown) as converged', async () => {
+      // The observer misses every event: its last snapshot predates the objects made below.
+      const docker = engine({ eventFault: () => 'drop' });
+      const desired = desiredOf([{ name: 'cache', image: 'img/cache:1' }]);
+      const refresh$ = new Subject<RefreshRequest | void>();
+      // As the session shares its observer: replayed to late subscribers, ended by `stop$`.
+      const stop$ = new Subject<void>();
+      const shared = observe(docker, scopeOf(desired), {
+        refresh$,
+        relistIntervalMs: 3_600_000,
+        stallRelistMs: 3_600_000,
+      }).pipe(takeUntil(stop$), shareReplay({ bufferSize: 1, refCount: false }));
+      const kept = shared.subscribe();
+      try {
+        const first = await firstValueFrom(shared);
+        expect(first.containers).toEqual([]);
+        await converge(options(docker, desired));
+        const removed = await down(docker, desired.owner, {
+          snapshots: shared,
+          refresh: (request) => refresh$.next(request),
+          pollIntervalMs: 3_600_000,
+        });
+        expect(removed.containers).toHaveLength(2);
+        expect(docker.world()).toEqual({ containers: [], networks: [] });
+      } finally {
+        stop$.next();
+        kept.unsubscribe();
       }
     });
 
