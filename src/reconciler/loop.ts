@@ -56,8 +56,10 @@ export interface ReconcileOptions {
   snapshots?: Observable<Snapshot>;
   /**
    * Asks the observer for a fresh snapshot, of the objects a request names or of everything;
-   * required with `snapshots`. An observer that echoes request tokens (`Snapshot.refreshed`)
-   * spares the loop repeating actions on snapshots taken before their effect.
+   * required with `snapshots`, and must hand the request on whole: an observer that echoes
+   * request tokens (`Snapshot.refreshed`, as `observe()` does) is only believed ready or
+   * converged once it echoes the loop's, so a `refresh` that drops the token leaves the loop
+   * waiting (a source that never echoes tokens is taken as fresh).
    */
   refresh?: (request?: RefreshRequest) => void;
   /** Executor context; `docker` defaults to the loop's and `owner` to the desired graph's. */

@@ -15,6 +15,7 @@ import { compile } from '../../src/desired-state/compile.js';
 import { defaultWorkerConfig } from '../../src/desired-state/config.js';
 import { Label } from '../../src/desired-state/labels.js';
 import type { DesiredState } from '../../src/desired-state/types.js';
+import type { RefreshRequest } from '../../src/observed-state/types.js';
 import { observe } from '../../src/observed-state/observe.js';
 import { converge, reconcile, scopeOf, type LoopEvent } from '../../src/reconciler/loop.js';
 import { collectGarbage, down } from '../../src/reconciler/teardown.js';
@@ -145,12 +146,12 @@ describe('reconcile on the real engine', () => {
   }, 150_000);
 
   it('detects a `docker kill` of a service and a service removed from outside, and brings each back', async () => {
-    const refresh$ = new Subject<void>();
+    const refresh$ = new Subject<RefreshRequest | void>();
     const events = reconcile({
       docker,
       desired,
       snapshots: observe(docker, scopeOf(desired), { refresh$, relistIntervalMs: 5_000 }),
-      refresh: () => refresh$.next(),
+      refresh: (request) => refresh$.next(request),
       execute: { credentials },
       until: 'forever',
       pollIntervalMs: 250,
