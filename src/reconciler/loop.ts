@@ -288,9 +288,8 @@ export function reconcile(options: ReconcileOptions): Observable<LoopEvent> {
     let lastToken = 0;
     const inFlight = new Map<string, string[]>();
     const busy = new Set<string>();
-    const attempts = new Map<string, { count: number; retryAt: number }>();
-    /** The last error of each action that is failing retryably, for a deadline to say why. */
-    const lastErrors = new Map<string, string>();
+    /** Actions failing retryably: how often, when to try again, and the last error (for a deadline to say why). */
+    const attempts = new Map<string, { count: number; retryAt: number; lastError: string }>();
     const timers = new Set<ReturnType<typeof setTimeout>>();
     let pollTimer: ReturnType<typeof setTimeout> | undefined;
     let stopping: { error?: ReconcileError } | undefined;
@@ -470,7 +469,6 @@ export function reconcile(options: ReconcileOptions): Observable<LoopEvent> {
           release();
           if (closed) return;
           attempts.delete(action.id);
-          lastErrors.delete(action.id);
           finishedSincePlan.add(action.id);
           finishedResults.set(action.id, result);
           // The planner marks a start that restarts a service (of the exited container, or of a
@@ -525,10 +523,9 @@ export function reconcile(options: ReconcileOptions): Observable<LoopEvent> {
             );
             return finish();
           }
-          lastErrors.set(action.id, err.message);
           const delay = Math.min(retryPolicy.initialBackoffMs * 2 ** (attempt - 1), retryPolicy.maxBackoffMs);
           const retryAt = now() + delay;
-          attempts.set(action.id, { count: attempt, retryAt });
+          attempts.set(action.id, { count: attempt, retryAt, lastError: err.message });
           emit({ type: 'action-failed', action: described, error: err, retryable: true, attempt, retryAt });
           logger?.debug('action failed, will retry', { actionId: action.id, attempt, message: err.message });
           if (stopping) return finish();
@@ -632,12 +629,12 @@ export function reconcile(options: ReconcileOptions): Observable<LoopEvent> {
       after(options.deadline - now(), () => {
         // What held it up: actions still failing (with their last error), then what the plan waits for.
         const stuck = [
-          ...[...lastErrors].map(([id, message]) => `${id} keeps failing: ${message}`),
+          ...[...attempts].map(([id, { lastError }]) => `${id} keeps failing: ${lastError}`),
           ...(current?.waiting ?? []).map((w) => `${w.name}: ${w.reason}`),
         ];
         const shown =
           stuck.slice(0, 3).join('; ') + (stuck.length > 3 ? `; and ${stuck.length - 3} more` : '');
-        const failing = lastErrors.keys().next().value;
+        const failing = attempts.keys().next().value;
         stop(
           new ReconcileError(
             'deadline',

@@ -57,21 +57,17 @@ export async function down(
   const desired = emptyGraph(owner);
   // Watched, not listed on demand: a removal is then seen by inspecting what it changed, where a
   // list on demand relisted the task after each one (~8 times the calls of the removals).
-  let watch = options.snapshots ? { snapshots: options.snapshots, refresh: options.refresh } : undefined;
-  let refresh$: Subject<RefreshRequest | void> | undefined;
-  if (!watch) {
-    const requests = (refresh$ = new Subject<RefreshRequest | void>());
-    watch = {
-      snapshots: observe(docker, scopeOf(desired), {
-        refresh$: requests,
-        onError: (error) =>
-          options.logger?.warn('teardown: observing the task failed; retrying', {
-            error: String((error as Error)?.message ?? error),
-          }),
-      }),
-      refresh: (request?: RefreshRequest) => requests.next(request),
-    };
-  }
+  const own = options.snapshots ? undefined : new Subject<RefreshRequest | void>();
+  const snapshots =
+    options.snapshots ??
+    observe(docker, scopeOf(desired), {
+      refresh$: own,
+      onError: (error) =>
+        options.logger?.warn('teardown: observing the task failed; retrying', {
+          error: String((error as Error)?.message ?? error),
+        }),
+    });
+  const refresh = own ? (request?: RefreshRequest) => own.next(request) : options.refresh;
   const result = await converge({
     docker,
     desired,
@@ -84,10 +80,10 @@ export async function down(
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
-    snapshots: watch.snapshots,
-    ...(watch.refresh ? { refresh: watch.refresh } : {}),
+    snapshots,
+    ...(refresh ? { refresh } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-  }).finally(() => refresh$?.complete());
+  }).finally(() => own?.complete());
   const removed: Removed = { containers: [], networks: [] };
   for (const { action, result: outcome } of result.finished) {
     if (action.kind === 'remove-container' && !outcome.alreadyDone) {
