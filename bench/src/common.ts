@@ -145,6 +145,16 @@ export async function leftovers(docker: DockerApi): Promise<{ containers: string
   return { containers: [...containers].sort(), networks: [...networks].sort() };
 }
 
+/**
+ * Removes what this run left and looks again: what is still there (dockerd 20.10 refuses now and
+ * then to remove a network, keeping a phantom endpoint until it restarts).
+ */
+export async function removeLeftoversAndRecheck(docker: DockerApi): Promise<string[]> {
+  await removeLeftovers(docker);
+  const still = await withDeadline('leftover re-check', 60_000, leftovers(docker));
+  return [...still.containers, ...still.networks];
+}
+
 /** Removes whatever this bench run left (containers first, then networks). */
 export async function removeLeftovers(
   docker: DockerApi,

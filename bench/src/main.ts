@@ -20,6 +20,7 @@ import {
   dockerode,
   leftovers,
   removeLeftovers,
+  removeLeftoversAndRecheck,
   sleep,
   withDeadline,
   workerConfig,
@@ -408,10 +409,7 @@ async function main(): Promise<number> {
       }
       const left = await withDeadline('leftover check', 60_000, leftovers(plain));
       if (left.containers.length + left.networks.length > 0) {
-        await removeLeftovers(plain);
-        // Re-checked: dockerd 20.10 refuses now and then to remove a network (a phantom endpoint).
-        const still = await withDeadline('leftover re-check', 60_000, leftovers(plain));
-        const remaining = [...still.containers, ...still.networks];
+        const remaining = await removeLeftoversAndRecheck(plain);
         const note =
           `${scenario} N=${n}: left ${[...left.containers, ...left.networks].join(' ')} ` +
           (remaining.length === 0 ? '(removed)' : `(could not remove ${remaining.join(' ')})`);
@@ -430,10 +428,7 @@ async function main(): Promise<number> {
   log(`results: bench/results/${options.mode}.md and .json`);
   console.log(markdown(results));
   if (left.containers.length + left.networks.length > 0) {
-    await removeLeftovers(plain);
-    // A removal can fail (dockerd 20.10 keeps a phantom endpoint on a network now and then): say so.
-    const still = await withDeadline('leftover re-check', 60_000, leftovers(plain));
-    const remaining = [...still.containers, ...still.networks];
+    const remaining = await removeLeftoversAndRecheck(plain);
     console.error(
       `bench: the run left ${left.containers.length} containers and ${left.networks.length} networks; ` +
         (remaining.length === 0
