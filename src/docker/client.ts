@@ -85,11 +85,18 @@ export function dockerApi(docker: Docker, options: DockerClientOptions = {}): Do
   const timeoutMs = options.timeoutMs ?? 30_000;
   const slowTimeoutMs = options.slowTimeoutMs ?? 120_000;
 
+  /**
+   * `ids` are the ids or names the call puts in its path: an empty one would turn
+   * `/networks/{id}` into the list endpoint (an array where one network was expected), so it is
+   * refused before anything is sent.
+   */
   async function call<T>(
     operation: string,
     ms: number,
+    ids: readonly string[],
     run: (signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
+    if (ids.includes('')) throw new DockerApiError(operation, 400, 'empty id or name');
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -123,41 +130,41 @@ export function dockerApi(docker: Docker, options: DockerClientOptions = {}): Do
 
   return {
     systemTime: () =>
-      call('info', timeoutMs, async (abortSignal) => {
+      call('info', timeoutMs, [], async (abortSignal) => {
         const info = await loose<{ info(o: object): Promise<{ SystemTime?: string }> }>(docker).info({
           abortSignal,
         });
         return info.SystemTime ?? new Date().toISOString();
       }),
     listContainers: (filters) =>
-      call('container list', timeoutMs, (abortSignal) =>
+      call('container list', timeoutMs, [], (abortSignal) =>
         docker.listContainers({ all: true, filters: JSON.stringify(filters), abortSignal }),
       ),
     inspectContainer: (idOrName) =>
       orUndefinedOn404(
-        call(`container inspect ${idOrName}`, timeoutMs, (abortSignal) =>
+        call(`container inspect ${idOrName}`, timeoutMs, [idOrName], (abortSignal) =>
           docker.getContainer(idOrName).inspect({ abortSignal }),
         ),
       ),
     createContainer: (createOptions) =>
-      call(`container create ${createOptions.name ?? ''}`, timeoutMs, async (abortSignal) => {
+      call(`container create ${createOptions.name ?? ''}`, timeoutMs, [], async (abortSignal) => {
         const container = await docker.createContainer({ ...createOptions, abortSignal });
         return container.id;
       }),
     startContainer: (id) =>
-      call(`container start ${id}`, timeoutMs, async (abortSignal) => {
+      call(`container start ${id}`, timeoutMs, [id], async (abortSignal) => {
         await docker.getContainer(id).start({ abortSignal });
       }),
     removeContainer: (id) =>
-      call(`container remove ${id}`, slowTimeoutMs, async (abortSignal) => {
+      call(`container remove ${id}`, slowTimeoutMs, [id], async (abortSignal) => {
         await docker.getContainer(id).remove({ force: true, v: true, abortSignal });
       }),
     killContainer: (id, signal = 'SIGKILL') =>
-      call(`container kill ${id}`, timeoutMs, async (abortSignal) => {
+      call(`container kill ${id}`, timeoutMs, [id], async (abortSignal) => {
         await docker.getContainer(id).kill({ signal, abortSignal } as object);
       }),
     containerLogs: (id, logOptions) =>
-      call(`container logs ${id}`, timeoutMs, async (abortSignal) => {
+      call(`container logs ${id}`, timeoutMs, [id], async (abortSignal) => {
         const raw = (await docker.getContainer(id).logs({
           stdout: true,
           stderr: true,
@@ -169,53 +176,64 @@ export function dockerApi(docker: Docker, options: DockerClientOptions = {}): Do
         return demuxLogs(raw);
       }),
     listNetworks: (filters) =>
-      call('network list', timeoutMs, (abortSignal) =>
+      call('network list', timeoutMs, [], (abortSignal) =>
         docker.listNetworks({ filters: JSON.stringify(filters), abortSignal } as Docker.NetworkListOptions),
       ),
     inspectNetwork: (idOrName) =>
       orUndefinedOn404(
-        call(`network inspect ${idOrName}`, timeoutMs, (abortSignal) =>
+        call(`network inspect ${idOrName}`, timeoutMs, [idOrName], (abortSignal) =>
           loose<{ inspect(o: object): Promise<NetworkInspect> }>(docker.getNetwork(idOrName)).inspect({
             abortSignal,
           }),
         ),
       ),
     createNetwork: (createOptions) =>
-      call(`network create ${createOptions.Name}`, timeoutMs, async (abortSignal) => {
+      call(`network create ${createOptions.Name}`, timeoutMs, [], async (abortSignal) => {
         const network = await docker.createNetwork({ ...createOptions, abortSignal });
         return network.id;
       }),
     removeNetwork: (id) =>
-      call(`network remove ${id}`, timeoutMs, async (abortSignal) => {
+      call(`network remove ${id}`, timeoutMs, [id], async (abortSignal) => {
         await docker.getNetwork(id).remove({ abortSignal });
       }),
     connectNetwork: (network, container, aliases) =>
-      call(`network connect ${container} to ${network}`, timeoutMs, async (abortSignal) => {
-        await docker
-          .getNetwork(network)
-          .connect({ Container: container, EndpointConfig: { Aliases: aliases }, abortSignal } as object);
-      }),
+      call(
+        `network connect ${container} to ${network}`,
+        timeoutMs,
+        [container, network],
+        async (abortSignal) => {
+          await docker
+            .getNetwork(network)
+            .connect({ Container: container, EndpointConfig: { Aliases: aliases }, abortSignal } as object);
+        },
+      ),
     disconnectNetwork: (network, container) =>
-      call(`network disconnect ${container} from ${network}`, timeoutMs, async (abortSignal) => {
-        await docker.getNetwork(network).disconnect({ Container: container, Force: true, abortSignal });
-      }),
+      call(
+        `network disconnect ${container} from ${network}`,
+        timeoutMs,
+        [container, network],
+        async (abortSignal) => {
+          await docker.getNetwork(network).disconnect({ Container: container, Force: true, abortSignal });
+        },
+      ),
     inspectImage: (ref) =>
       orUndefinedOn404(
         call(
           `image inspect ${ref}`,
           timeoutMs,
+          [ref],
           (abortSignal) => docker.getImage(ref).inspect({ abortSignal } as object) as Promise<ImageInspect>,
         ),
       ),
     pullImage: (ref) =>
-      call(`image pull ${ref}`, slowTimeoutMs, async (abortSignal) => {
+      call(`image pull ${ref}`, slowTimeoutMs, [ref], async (abortSignal) => {
         const stream = (await docker.pull(ref, { abortSignal })) as Readable;
         await new Promise<void>((resolve, reject) => {
           docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve()));
         });
       }),
     events: (eventOptions) =>
-      call('events', timeoutMs, async (abortSignal) => {
+      call('events', timeoutMs, [], async (abortSignal) => {
         // The deadline covers only the connection: the stream itself stays open until closed.
         void abortSignal;
         const query: Record<string, string> = {};
