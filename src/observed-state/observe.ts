@@ -15,7 +15,7 @@
  *   enough that dockerd may have skipped events meant for us; a `RefreshRequest` naming objects
  *   only marks those dirty, and its token comes back on the first snapshot that reflects it;
  * - a failed Docker call never ends the observable: it goes to `onError` and is retried with
- *   backoff. A hung daemon surfaces the same way, as a `DockerTimeoutError` from the client's
+ *   backoff (a failed batch of inspects as a relist, which looks at everything afresh). A hung daemon surfaces the same way, as a `DockerTimeoutError` from the client's
  *   deadlines. The observable only ends when unsubscribed, which closes the stream and every timer.
  *
  * - one exception to "events are hints": a `healthy` event newer than what the cache knows of a
@@ -268,9 +268,9 @@ export function observe(
         if (imageResults) ({ images, missingImages } = imageResults);
         time = now;
       } catch (error) {
-        for (const id of containerIds) dirtyContainers.add(id);
-        for (const id of networkIds) dirtyNetworks.add(id);
-        imagesDirty ||= withImages;
+        // The relist, not the same inspects again: one id that keeps failing would otherwise
+        // hold every snapshot back (an empty network id did, for 30 s, until the periodic relist).
+        relistNeeded = true;
         throw error;
       }
     }
@@ -455,8 +455,9 @@ export function observe(
         const request: RefreshRequest = typeof value === 'object' && value !== null ? value : {};
         if (request.token !== undefined) requested = Math.max(requested, request.token);
         if (isTargeted(request)) {
-          for (const id of request.containers ?? []) dirtyContainers.add(id);
-          for (const id of request.networks ?? []) dirtyNetworks.add(id);
+          // An empty id names nothing (a container that never ran has endpoints with no network id).
+          for (const id of request.containers ?? []) if (id) dirtyContainers.add(id);
+          for (const id of request.networks ?? []) if (id) dirtyNetworks.add(id);
           if (request.images) imagesDirty = true;
         } else {
           relistNeeded = true;

@@ -43,10 +43,13 @@ function fakeDocker({ realClock = false } = {}) {
   const containers = new Map<string, ContainerInspect>();
   const calls: string[] = [];
   const streams: PassThrough[] = [];
+  /** Ids whose inspect always fails. */
+  const broken = new Set<string>();
   let failing = false;
-  const guard = (name: string) => {
+  const guard = (name: string, id?: string) => {
     calls.push(name);
     if (failing) return Promise.reject(new Error(`${name}: daemon down`));
+    if (id !== undefined && broken.has(id)) return Promise.reject(new Error(`${name}: broken`));
     return Promise.resolve();
   };
   const api = {
@@ -58,7 +61,7 @@ function fakeDocker({ realClock = false } = {}) {
       await guard('list containers');
       return [...containers.values()].map((c) => ({ Id: c.Id, Names: [c.Name], Labels: c.Config.Labels }));
     },
-    inspectContainer: async (id: string) => (await guard(`inspect ${id}`), containers.get(id)),
+    inspectContainer: async (id: string) => (await guard(`inspect ${id}`, id), containers.get(id)),
     listNetworks: async () => (await guard('list networks'), []),
     inspectNetwork: async (id: string) => (await guard(`inspect network ${id}`), undefined),
     inspectImage: async (ref: string) => (await guard(`inspect image ${ref}`), undefined),
@@ -74,6 +77,7 @@ function fakeDocker({ realClock = false } = {}) {
     containers,
     calls,
     streams,
+    broken,
     setFailing: (value: boolean) => (failing = value),
     emit: (stream: PassThrough, id: string, action: string, timeMs?: number) =>
       stream.write(
@@ -385,6 +389,48 @@ describe('observe protocol', () => {
       await until(() => snapshots.length === 2, 'a snapshot once the daemon answers');
       expect(names(snapshots[1])).toEqual(['c:running']);
       expect(subscription.closed).toBe(false);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
+  it('retries a failed batch of inspects as a relist, so one failing id cannot hold snapshots back', async () => {
+    const docker = fakeDocker();
+    docker.containers.set('a', inspect('a'));
+    docker.broken.add('x');
+    const errors: unknown[] = [];
+    const refresh$ = new Subject<RefreshRequest | void>();
+    const { snapshots, subscription } = collect(
+      observe(docker.api, scope, { ...fast, refresh$, onError: (e) => errors.push(e) }),
+    );
+    try {
+      await until(() => snapshots.length === 1, 'the first snapshot');
+      docker.calls.length = 0;
+      docker.containers.set('a', inspect('a', 'exited'));
+      refresh$.next({ containers: ['a', 'x'], token: 1 });
+      await until(() => snapshots.length === 2, 'a snapshot after the failed batch');
+      expect(errors).toHaveLength(1);
+      expect(docker.calls.filter((c) => c === 'inspect x')).toEqual(['inspect x']);
+      expect(docker.calls).toContain('list containers');
+      expect(names(snapshots[1])).toEqual(['a:exited']);
+      expect(snapshots[1]!.refreshed).toBe(1);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
+  it('ignores empty ids in a refresh request (they name nothing)', async () => {
+    const docker = fakeDocker();
+    docker.containers.set('a', inspect('a'));
+    const refresh$ = new Subject<RefreshRequest | void>();
+    const { snapshots, subscription } = collect(observe(docker.api, scope, { ...fast, refresh$ }));
+    try {
+      await until(() => snapshots.length === 1, 'the first snapshot');
+      docker.calls.length = 0;
+      refresh$.next({ containers: ['a', ''], networks: [''], token: 1 });
+      await until(() => snapshots.length === 2, 'a snapshot after the request');
+      expect(docker.calls).toEqual(['inspect a']);
+      expect(snapshots[1]!.refreshed).toBe(1);
     } finally {
       subscription.unsubscribe();
     }
