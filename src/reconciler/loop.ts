@@ -384,9 +384,11 @@ export function reconcile(options: ReconcileOptions): Observable<LoopEvent> {
       switch (action.kind) {
         case 'remove-container': {
           containers.add(action.containerId);
-          // Its endpoints go with it: the networks' member lists change too.
+          // Its endpoints go with it: the networks' member lists change too. A container that
+          // never ran has endpoints without a network id, and is on no network's member list.
           const observed = currentSnapshot?.containers.find((c) => c.id === action.containerId);
-          for (const endpoint of Object.values(observed?.networks ?? {})) networks.add(endpoint.networkId);
+          for (const endpoint of Object.values(observed?.networks ?? {}))
+            if (endpoint.networkId) networks.add(endpoint.networkId);
           break;
         }
         case 'disconnect-network':

@@ -179,7 +179,17 @@ describe('docker-services on the engine', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     try {
       // A progress line means the library has made an object of the task.
-      await eventually(async () => /: created/.test(stderr), 'up to create a container', 60_000);
+      await eventually(
+        async () => {
+          if (/: created/.test(stderr)) return true;
+          // Said with what it printed: a timeout alone hid why (an exit, or a wait on its proxy).
+          throw new Error(
+            `up ${child.exitCode === null ? 'still running' : `exited ${child.exitCode}`}; its stderr:\n${stderr}`,
+          );
+        },
+        'up to create a container',
+        60_000,
+      );
       child.kill('SIGINT');
       expect(await exited).toBe(1);
     } finally {

@@ -435,6 +435,37 @@ describe('reconcile loop', () => {
       }
     });
 
+    it('down of containers that never ran asks to look at no network by an empty id', async () => {
+      const docker = engine();
+      const desired = desiredOf([{ name: 'cache', image: 'img/cache:1' }]);
+      // Interrupted once the service is created: it never starts (it waits for its proxy).
+      const abort = new AbortController();
+      await failureOf(
+        converge({
+          ...options(docker, desired, { signal: abort.signal }),
+          onEvent: (e) => {
+            if (e.type === 'action-finished' && e.action.id.endsWith('_cache')) abort.abort();
+          },
+        }),
+      );
+      expect(docker.world().containers.map((c) => c.status)).toContain('created');
+      const refresh$ = new Subject<RefreshRequest | void>();
+      const requests: (RefreshRequest | void)[] = [];
+      await down(docker, desired.owner, {
+        snapshots: observe(docker, scopeOf(desired), { refresh$, relistIntervalMs: 3_600_000 }),
+        refresh: (request) => {
+          requests.push(request);
+          refresh$.next(request);
+        },
+        pollIntervalMs: 3_600_000,
+      });
+      expect(docker.world()).toEqual({ containers: [], networks: [] });
+      // Its endpoints have no network id until it starts (and dockerd answers an inspect of ''
+      // with the list of every network).
+      expect(requests.some((r) => r?.containers?.length)).toBe(true);
+      expect(requests.filter((r) => r?.networks?.includes(''))).toEqual([]);
+    });
+
     it('down watches too: one list, then an inspect of what each removal changed', async () => {
       const docker = engine();
       const desired = desiredOf([
