@@ -67,32 +67,43 @@ export function plan(desired: DesiredState, snapshot: Snapshot, options: PlanOpt
   return new Planner(desired, snapshot, options).run();
 }
 
-type NetworkStatus = 'present' | 'planned' | 'blocked';
+/** A graph network's state in this plan, by its index in the graph index's `networks`. */
+const enum NetworkStatus {
+  Present = 1,
+  Planned = 2,
+  Blocked = 3,
+}
 
-interface BoundContainer {
-  node: ContainerNode;
-  observed: ObservedContainer | undefined;
+/** Readiness of a graph container in this plan, computed once: unknown, ready, not ready. */
+const enum Readiness {
+  Unknown = 0,
+  Ready = 1,
+  NotReady = 2,
 }
 
 /**
  * What the planner derives from the graph alone. The loop plans every snapshot against the same
- * graph; rebuilding this each time was a fifth of a plan at 10,000 nodes, so it is kept per graph
- * object (a graph is never changed in place: see `DesiredState`).
+ * graph, so this is made once per graph object (a graph is never changed in place: see
+ * `DesiredState`). Per-container facts are arrays in the order of `containers`, and a plan keeps
+ * its own per-container state in arrays of the same order: at 10,000 nodes, the Maps and the
+ * action ids made anew in every plan were most of its time.
  */
 interface GraphIndex {
   /** By name, then id: every pass walks the graph in this order, so the actions come out nearly sorted. */
   containers: readonly ContainerNode[];
   networks: readonly NetworkNode[];
-  networkByNode: ReadonlyMap<NodeId, NetworkNode>;
   networkNames: ReadonlySet<string>;
   containerNames: ReadonlySet<string>;
-  containerNameByNode: ReadonlyMap<NodeId, string>;
-  /** Names of the networks each container node is attached to. */
-  attachedTo: ReadonlyMap<NodeId, ReadonlySet<string>>;
-  /** Each container node's attachments in order, by network name, aliases sorted. */
-  attachments: ReadonlyMap<NodeId, readonly Attachment[]>;
-  /** Each container node's dependencies that are containers of the graph, sorted. */
-  containerDeps: ReadonlyMap<NodeId, readonly NodeId[]>;
+  /** Each container's attachments in order, by network name, aliases sorted. */
+  attachments: readonly (readonly Attachment[])[];
+  /** How many different networks each container is attached to. */
+  attachedCount: readonly number[];
+  /** Each container's dependencies that are containers of the graph (indexes), by node id. */
+  containerDeps: readonly (readonly number[])[];
+  /** The ids of the actions each container and network can have: made once, not per plan. */
+  createIds: readonly string[];
+  startIds: readonly string[];
+  networkCreateIds: readonly string[];
   /** Every image reference the graph needs, sorted. */
   imageRefs: readonly string[];
   /**
@@ -109,7 +120,11 @@ type Binder = NonNullable<PlanOptions['bind']>;
 
 interface Attachment {
   network: string;
+  /** The network's index in the graph index's `networks`; -1 for a network that is not in the graph. */
+  index: number;
   aliases: readonly string[];
+  /** `connect-network:<container>:<network>`. */
+  connectId: string;
 }
 
 const indexes = new WeakMap<DesiredState, GraphIndex>();
@@ -117,23 +132,38 @@ const indexes = new WeakMap<DesiredState, GraphIndex>();
 function graphIndex(desired: DesiredState): GraphIndex {
   const known = indexes.get(desired);
   if (known !== undefined) return known;
+  const containers = [...desired.containers].sort(byNameThenId);
+  const networks = [...desired.networks].sort(byNameThenId);
   const networkByNode = new Map(desired.networks.map((n) => [n.id, n]));
-  const networkName = (id: NodeId): string => networkByNode.get(id)?.name ?? id;
-  const containerIds = new Set(desired.containers.map((c) => c.id));
+  const networkIndex = new Map(networks.map((n, i) => [n.id, i]));
+  const containerIndex = new Map(containers.map((c, i) => [c.id, i]));
+  const attachments = containers.map((c) =>
+    c.networks.map((a): Attachment => {
+      const network = networkByNode.get(a.network)?.name ?? a.network;
+      return {
+        network,
+        index: networkIndex.get(a.network) ?? -1,
+        aliases: [...a.aliases].sort(compare),
+        connectId: `connect-network:${c.name}:${network}`,
+      };
+    }),
+  );
   const index: GraphIndex = {
-    containers: [...desired.containers].sort(byNameThenId),
-    networks: [...desired.networks].sort(byNameThenId),
-    networkByNode,
-    networkNames: new Set(desired.networks.map((n) => n.name)),
-    containerNames: new Set(desired.containers.map((c) => c.name)),
-    containerNameByNode: new Map(desired.containers.map((c) => [c.id, c.name])),
-    attachedTo: new Map(
-      desired.containers.map((c) => [c.id, new Set(c.networks.map((a) => networkName(a.network)))]),
+    containers,
+    networks,
+    networkNames: new Set(networks.map((n) => n.name)),
+    containerNames: new Set(containers.map((c) => c.name)),
+    attachments,
+    attachedCount: attachments.map((list) => new Set(list.map((a) => a.network)).size),
+    containerDeps: containers.map((c) =>
+      c.dependsOn
+        .filter((dep) => containerIndex.has(dep))
+        .sort(compare)
+        .map((dep) => containerIndex.get(dep)!),
     ),
-    attachments: new Map(desired.containers.map((c) => [c.id, attachmentsOf(c, networkName)])),
-    containerDeps: new Map(
-      desired.containers.map((c) => [c.id, c.dependsOn.filter((dep) => containerIds.has(dep)).sort(compare)]),
-    ),
+    createIds: containers.map((c) => `create-container:${c.name}`),
+    startIds: containers.map((c) => `start-container:${c.name}`),
+    networkCreateIds: networks.map((n) => createNetworkId(n.name)),
     imageRefs: imagesOf(desired),
     bindings: [],
   };
@@ -142,21 +172,36 @@ function graphIndex(desired: DesiredState): GraphIndex {
 }
 
 class Planner {
-  private readonly actions = new Map<string, Action>();
+  /** The actions by phase (`PHASES` order), each list sorted by id at the end. */
+  private readonly byPhase: Action[][] = PHASES.map(() => []);
   private readonly waiting: Waiting[] = [];
   private readonly blocked: Blocked[] = [];
 
   private readonly graph: GraphIndex;
-  private readonly ourContainers: ObservedContainer[];
-  private readonly ourNetworks: ObservedNetwork[];
-  private readonly ourContainerByName: Map<string, ObservedContainer>;
-  private readonly ourNetworkByName: Map<string, ObservedNetwork>;
+  private readonly ourContainers: ObservedContainer[] = [];
+  private readonly ourNetworks: ObservedNetwork[] = [];
+  private ourNetworkIndex: Map<string, ObservedNetwork> | undefined;
   /** Containers and networks with a name we may need that are not ours: name → why not ours. */
   private readonly notOurs = { container: new Map<string, string>(), network: new Map<string, string>() };
   private readonly resolved = new Map<string, ResolvedImage>();
   private readonly refusedImages = new Set<string>();
-  private readonly networkStatus = new Map<NodeId, NetworkStatus>();
+  /** Images with a pull in this plan, and names of containers with a removal in it. */
+  private readonly pulled = new Set<string>();
+  private readonly removed = new Set<string>();
   private namesById: Map<string, string> | undefined;
+
+  // Per graph network (index into `graph.networks`):
+  private readonly networkStatus: NetworkStatus[];
+  /** Our network of that name in the snapshot (the first, by id, if it has several). */
+  private readonly networkAt: (ObservedNetwork | undefined)[];
+
+  // Per graph container (index into `graph.containers`):
+  /** The node bound to its images; undefined until they are resolved. */
+  private readonly boundAt: (ContainerNode | undefined)[];
+  /** Our container of that name in the snapshot (the first, by id, if it has several). */
+  private readonly observedAt: (ObservedContainer | undefined)[];
+  private readonly readiness: Uint8Array;
+
   /** How many desired containers have a container of ours under their name. */
   private matched = 0;
   /** How many desired containers were found ready, with nothing to do (the steady state). */
@@ -175,42 +220,41 @@ class Planner {
 
     // Sorted so that a name held twice (networks; containers only in made-up snapshots) resolves
     // the same way whatever order the snapshot lists them in.
-    const containers = sorted(snapshot.containers);
-    const networks = sorted(snapshot.networks);
-    this.ourContainers = containers.filter((c) => isThisTask(c.labels));
-    this.ourNetworks = networks.filter((n) => isThisTask(n.labels));
-    this.ourContainerByName = firstByName(this.ourContainers);
-    this.ourNetworkByName = firstByName(this.ourNetworks);
-
     for (const f of sorted(snapshot.foreign)) setOnce(this.notOurs[f.type], f.name, f.reason);
-    for (const c of containers) {
-      if (!isThisTask(c.labels)) setOnce(this.notOurs.container, c.name, describeOwner(c.labels));
+    for (const c of sorted(snapshot.containers)) {
+      if (isThisTask(c.labels)) this.ourContainers.push(c);
+      else setOnce(this.notOurs.container, c.name, describeOwner(c.labels));
     }
-    for (const n of networks) {
-      if (!isThisTask(n.labels)) setOnce(this.notOurs.network, n.name, describeOwner(n.labels));
+    for (const n of sorted(snapshot.networks)) {
+      if (isThisTask(n.labels)) this.ourNetworks.push(n);
+      else setOnce(this.notOurs.network, n.name, describeOwner(n.labels));
     }
+    // Both sides are sorted by name: one merge pass pairs each graph node with ours of its name.
+    this.networkAt = pairByName(this.graph.networks, this.ourNetworks);
+    this.observedAt = pairByName(this.graph.containers, this.ourContainers);
+    this.networkStatus = new Array<NetworkStatus>(this.graph.networks.length);
+    this.boundAt = new Array<ContainerNode | undefined>(this.graph.containers.length);
+    this.readiness = new Uint8Array(this.graph.containers.length);
   }
 
   run(): Plan {
     this.planImages();
     this.planNetworks();
-    const bound = this.bindContainers();
-    this.planContainers(bound);
+    this.bindContainers();
+    this.planContainers();
     this.planOrphanContainers();
     this.planOrphanNetworks();
 
-    // Grouped by phase, then sorted by id: the passes add actions nearly in id order, so each
-    // group's sort is close to one pass (a single sort by phase and id was a quarter of a 10,000-node plan).
-    const byPhase = new Map<ActionKind, Action[]>(PHASES.map((kind) => [kind, []]));
-    for (const action of this.actions.values()) byPhase.get(action.kind)!.push(action);
-    const actions = [...byPhase.values()].flatMap((group) => group.sort((a, b) => compare(a.id, b.id)));
-    for (const a of actions) {
-      const deps = a.dependsOn;
-      if (deps.length === 2) {
-        const order = this.planOrder(deps[0]!, deps[1]!);
-        if (order === 0) deps.pop();
-        else if (order > 0) deps.reverse();
-      } else if (deps.length > 2) a.dependsOn = [...new Set(deps)].sort(this.planOrder);
+    // Each phase's actions were added nearly in id order (the passes walk the graph sorted by
+    // name): a check is one pass, and a sort is rarely needed.
+    const actions: Action[] = [];
+    for (const group of this.byPhase) {
+      if (!isSortedById(group)) group.sort((a, b) => compare(a.id, b.id));
+      // An id added twice (two orphan networks of one name, say) is one action: the last one.
+      for (let i = 0; i < group.length; i++) {
+        if (i + 1 < group.length && group[i + 1]!.id === group[i]!.id) continue;
+        actions.push(group[i]!);
+      }
     }
     const waiting = this.waiting.sort((a, b) => compare(a.name, b.name) || compare(a.reason, b.reason));
     const blocked = this.blocked.sort((a, b) => compare(a.name, b.name) || compare(a.reason, b.reason));
@@ -219,7 +263,7 @@ class Planner {
       waiting.length === 0 &&
       blocked.length === 0 &&
       (this.settled === this.graph.containers.length ||
-        [...bound.values()].every((b) => b !== undefined && this.isReady(b.node, b.observed)));
+        this.graph.containers.every((_, i) => this.isReadyAt(i)));
     return {
       taskId: this.desired.owner.taskId,
       runId: this.desired.owner.runId,
@@ -230,13 +274,6 @@ class Planner {
       ready,
     };
   }
-
-  /** Position in the plan's order of the actions named by two ids (both of this plan). */
-  private readonly planOrder = (x: string, y: string): number => {
-    const a = this.actions.get(x)!;
-    const b = this.actions.get(y)!;
-    return PHASE_RANK[a.kind] - PHASE_RANK[b.kind] || compare(a.id, b.id);
-  };
 
   // ── images ────────────────────────────────────────────────────────────────────────────────────
 
@@ -250,9 +287,10 @@ class Planner {
     for (const ref of this.graph.imageRefs) {
       const image = observed.get(ref);
       if (image === undefined) {
+        this.pulled.add(ref);
         this.add({
           kind: 'pull-image',
-          id: `pull-image:${ref}`,
+          id: pullId(ref),
           target: { type: 'image', name: ref },
           cause: 'not present locally',
           dependsOn: [],
@@ -285,23 +323,25 @@ class Planner {
    * bridge without options), and recreating it would mean removing every container on it.
    */
   private planNetworks(): void {
-    for (const network of this.graph.networks) {
-      const conflict = this.notOurs.network.get(network.name);
+    const { networks, networkCreateIds } = this.graph;
+    for (let i = 0; i < networks.length; i++) {
+      const network = networks[i]!;
+      const conflict = this.notOurs.network.size > 0 ? this.notOurs.network.get(network.name) : undefined;
       if (conflict !== undefined) {
-        this.networkStatus.set(network.id, 'blocked');
+        this.networkStatus[i] = NetworkStatus.Blocked;
         this.blocked.push({
           node: network.id,
           name: network.name,
           code: 'name-conflict',
           reason: `a network that is not ours holds this name (${conflict})`,
         });
-      } else if (this.ourNetworkByName.has(network.name)) {
-        this.networkStatus.set(network.id, 'present');
+      } else if (this.networkAt[i] !== undefined) {
+        this.networkStatus[i] = NetworkStatus.Present;
       } else {
-        this.networkStatus.set(network.id, 'planned');
+        this.networkStatus[i] = NetworkStatus.Planned;
         this.add({
           kind: 'create-network',
-          id: createNetworkId(network.name),
+          id: networkCreateIds[i]!,
           target: { type: 'network', name: network.name, node: network.id },
           cause: 'not found',
           dependsOn: [],
@@ -313,9 +353,8 @@ class Planner {
 
   // ── containers ────────────────────────────────────────────────────────────────────────────────
 
-  /** Desired containers by node id, bound to their images; undefined where that is not possible yet. */
-  private bindContainers(): Map<NodeId, BoundContainer | undefined> {
-    const bound = new Map<NodeId, BoundContainer | undefined>();
+  /** Binds each desired container to its images; `boundAt[i]` stays undefined where that is not possible yet. */
+  private bindContainers(): void {
     const resolve: ImageResolver = (ref) => this.resolved.get(ref);
     const bind = this.options.bind ?? bindImages;
     const { containers, bindings } = this.graph;
@@ -324,27 +363,26 @@ class Planner {
       const image = this.resolved.get(node.image);
       const servedKey = node.imageKeyOf === undefined ? undefined : this.resolved.get(node.imageKeyOf)?.key;
       const last = bindings[i];
-      let b: ContainerNode | undefined;
       if (
         last?.bind === bind &&
         image !== undefined &&
         last.imageId === image.id &&
         last.servedKey === servedKey
       ) {
-        b = last.node;
+        this.boundAt[i] = last.node;
       } else {
-        b = bind(node, resolve);
+        const b = bind(node, resolve);
         bindings[i] = b && image && { bind, imageId: image.id, servedKey, node: b };
+        this.boundAt[i] = b;
       }
-      const observed = this.ourContainerByName.get(node.name);
-      if (observed !== undefined) this.matched++;
-      bound.set(node.id, b && { node: b, observed });
+      if (this.observedAt[i] !== undefined) this.matched++;
     }
-    return bound;
   }
 
-  private planContainers(bound: Map<NodeId, BoundContainer | undefined>): void {
-    for (const node of this.graph.containers) {
+  private planContainers(): void {
+    const { containers } = this.graph;
+    for (let i = 0; i < containers.length; i++) {
+      const node = containers[i]!;
       const conflict = this.notOurs.container.size > 0 ? this.notOurs.container.get(node.name) : undefined;
       if (conflict !== undefined) {
         this.blocked.push({
@@ -355,8 +393,8 @@ class Planner {
         });
         continue;
       }
-      const b = bound.get(node.id);
-      if (b === undefined) {
+      const bound = this.boundAt[i];
+      if (bound === undefined) {
         const unresolved = [node.image, node.imageKeyOf]
           .filter((r): r is string => r !== undefined && !this.resolved.has(r))
           .filter((r) => !this.refusedImages.has(r));
@@ -368,19 +406,15 @@ class Planner {
         }
         continue;
       }
-      this.planContainer(b.node, b.observed, bound);
+      this.planContainer(i, bound, this.observedAt[i]);
     }
   }
 
-  private planContainer(
-    node: ContainerNode,
-    observed: ObservedContainer | undefined,
-    bound: Map<NodeId, BoundContainer | undefined>,
-  ): void {
+  private planContainer(i: number, node: ContainerNode, observed: ObservedContainer | undefined): void {
     // The steady state in one pass: a ready container needs nothing (no replacement, connect,
     // disconnect or wait) unless a network it is on is blocked, which only a network that is not
     // ours can make it. At 10,000 nodes the passes below cost a plan ~40% more.
-    if (observed !== undefined && this.notOurs.network.size === 0 && this.isReady(node, observed)) {
+    if (observed !== undefined && this.notOurs.network.size === 0 && this.isReadyAt(i)) {
       this.settled++;
       return;
     }
@@ -388,34 +422,36 @@ class Planner {
       this.wait(node, 'being removed');
       return;
     }
-    const blockedNetwork = node.networks.find((a) => this.networkStatus.get(a.network) === 'blocked');
+    const blockedNetwork = this.graph.attachments[i]!.find(
+      (a) => a.index >= 0 && this.networkStatus[a.index] === NetworkStatus.Blocked,
+    );
     if (blockedNetwork !== undefined) {
-      this.wait(node, `network ${this.networkName(blockedNetwork.network)} is blocked`);
+      this.wait(node, `network ${blockedNetwork.network} is blocked`);
       return;
     }
 
-    const replaceCause = observed && this.replaceCause(node, observed);
+    const replaceCause = observed && this.replaceCause(i, node, observed);
     if (observed === undefined || replaceCause !== undefined) {
       const removeId = observed && this.removeContainer(observed, node.id, replaceCause ?? '');
-      this.createAndStart(node, replaceCause ?? 'not found', removeId, bound);
+      this.createAndStart(i, node, replaceCause ?? 'not found', removeId);
       return;
     }
 
-    this.disconnectExtraNetworks(node, observed);
+    this.disconnectExtraNetworks(i, node, observed);
     switch (observed.state) {
       case 'running': {
-        this.connectMissing(node, observed, undefined);
+        this.connectMissing(i, node, observed);
         if (observed.health !== 'healthy' && observed.health !== 'none')
           this.wait(node, `health ${observed.health}`);
         return;
       }
       case 'created': {
-        this.startWhenReady(node, observed, 'created, not started', undefined, bound);
+        this.startWhenReady(i, node, observed, 'created, not started', undefined);
         return;
       }
       case 'exited':
       case 'dead': {
-        this.restart(node, observed, bound);
+        this.restart(i, node, observed);
         return;
       }
       default:
@@ -425,17 +461,18 @@ class Planner {
   }
 
   /** Why `observed` cannot be kept for `node`, or undefined when it can. */
-  private replaceCause(node: ContainerNode, observed: ObservedContainer): string | undefined {
+  private replaceCause(i: number, node: ContainerNode, observed: ObservedContainer): string | undefined {
     const observedHash = observed.labels[Label.specHash] ?? '';
     if (observedHash !== node.specHash) return `spec hash ${shortHashes(observedHash, node.specHash)}`;
     // We never pause or set a restart policy: either state means someone else changed the container.
     if (observed.state === 'paused' || observed.state === 'restarting') return `state ${observed.state}`;
     // An endpoint on a network that has since been removed (or recreated under the same name)
     // makes the container unstartable and cannot be disconnected any more.
-    for (const { network: name } of this.attachmentsOf(node)) {
+    for (const attachment of this.graph.attachments[i]!) {
+      const name = attachment.network;
       const endpoint = observed.networks[name];
       if (endpoint === undefined) continue;
-      const ours = this.ourNetworkByName.get(name);
+      const ours = this.ourNetworkOf(attachment);
       // A container that never ran has no network id on its endpoints yet (dockerd reports "").
       const recreated = endpoint.networkId !== '' && ours !== undefined && ours.id !== endpoint.networkId;
       if (ours === undefined || recreated) {
@@ -446,89 +483,90 @@ class Planner {
   }
 
   private createAndStart(
+    i: number,
     node: ContainerNode,
     cause: string,
     removeId: string | undefined,
-    bound: Map<NodeId, BoundContainer | undefined>,
     restart?: { key: string; attempt: number },
   ): void {
-    const [first, ...rest] = this.attachmentsOf(node);
+    const attachments = this.graph.attachments[i]!;
+    const first = attachments[0];
     if (first === undefined) {
       this.wait(node, 'has no network');
       return;
     }
-    const firstName = first.network;
-    const createId = `create-container:${node.name}`;
-    const pulls = [node.image, node.imageKeyOf]
-      .filter((r): r is string => r !== undefined)
-      .map((r) => `pull-image:${r}`);
+    const createId = this.graph.createIds[i]!;
+    // In plan order: pulls, the removal it replaces, the network it is created on.
+    const dependsOn = this.pullsFor(node);
+    if (removeId !== undefined) dependsOn.push(removeId);
+    if (this.isPlanned(first)) dependsOn.push(this.graph.networkCreateIds[first.index]!);
     this.add({
       kind: 'create-container',
       id: createId,
       target: { type: 'container', name: node.name, node: node.id },
       cause,
-      dependsOn: this.existing([removeId, createNetworkId(firstName), ...pulls]),
+      dependsOn,
       container: node,
-      network: { name: firstName, aliases: [...first.aliases] },
+      network: { name: first.network, aliases: [...first.aliases] },
     });
-    const connects = rest.map((a) => this.connect(node, a, [createId], 'attach before start'));
-    this.startWhenReadyAfter(node, [createId, ...connects], cause, restart, bound);
+    const after = [createId];
+    for (let k = 1; k < attachments.length; k++)
+      after.push(this.connect(node, attachments[k]!, createId, 'attach before start'));
+    if (this.waitsForDependencies(i, node)) return;
+    this.startAfter(i, node, inOrder(after, 1), cause, restart, undefined);
+  }
+
+  /** The pulls `node`'s images wait for, sorted by id. */
+  private pullsFor(node: ContainerNode): string[] {
+    if (this.pulled.size === 0) return [];
+    const refs = [node.image, node.imageKeyOf].filter(
+      (r): r is string => r !== undefined && this.pulled.has(r),
+    );
+    return [...new Set(refs)].sort(compare).map(pullId);
   }
 
   private startWhenReady(
+    i: number,
     node: ContainerNode,
     observed: ObservedContainer,
     cause: string,
     restart: { key: string; attempt: number } | undefined,
-    bound: Map<NodeId, BoundContainer | undefined>,
   ): void {
-    if (this.waitsForDependencies(node, bound)) return;
-    const connects = this.connectMissing(node, observed, undefined);
-    this.startAfter(node, connects, cause, restart, observed.id);
-  }
-
-  private startWhenReadyAfter(
-    node: ContainerNode,
-    after: string[],
-    cause: string,
-    restart: { key: string; attempt: number } | undefined,
-    bound: Map<NodeId, BoundContainer | undefined>,
-  ): void {
-    if (this.waitsForDependencies(node, bound)) return;
-    this.startAfter(node, after, cause, restart, undefined);
+    if (this.waitsForDependencies(i, node)) return;
+    const connects = this.connectMissing(i, node, observed);
+    this.startAfter(i, node, inOrder(connects, 0), cause, restart, observed.id);
   }
 
   /** Records why `node` cannot start yet, if a container it depends on is not ready. */
-  private waitsForDependencies(node: ContainerNode, bound: Map<NodeId, BoundContainer | undefined>): boolean {
-    const waitFor = this.unreadyDependencies(node, bound);
+  private waitsForDependencies(i: number, node: ContainerNode): boolean {
+    const waitFor = this.unreadyDependencies(i);
     if (waitFor === undefined) return false;
     this.wait(node, waitFor);
     return true;
   }
 
   private startAfter(
+    i: number,
     node: ContainerNode,
-    after: string[],
+    dependsOn: string[],
     cause: string,
     restart: { key: string; attempt: number } | undefined,
     objectId: string | undefined,
   ): void {
     this.add({
       kind: 'start-container',
-      id: `start-container:${node.name}`,
-      target: { type: 'container', name: node.name, node: node.id, ...(objectId ? { objectId } : {}) },
+      id: this.graph.startIds[i]!,
+      target: objectId
+        ? { type: 'container', name: node.name, node: node.id, objectId }
+        : { type: 'container', name: node.name, node: node.id },
       cause,
-      dependsOn: after,
+      dependsOn,
       container: node.name,
       ...(restart ? { restart } : {}),
     });
   }
 
-  private restart(
-    node: ContainerNode,
-    observed: ObservedContainer,
-    bound: Map<NodeId, BoundContainer | undefined>,
-  ): void {
+  private restart(i: number, node: ContainerNode, observed: ObservedContainer): void {
     const exit = `${observed.state}(${observed.exitCode}${observed.oomKilled ? ', oom' : ''})`;
     const { restart: policy, restarts, now } = this.options;
     const key = restartKey(node.id, node.specHash);
@@ -559,35 +597,34 @@ class Planner {
         if (observed.state === 'dead') {
           // dockerd refuses to start a dead container ("marked for removal"): the restart is a
           // fresh container under the same key and budget.
-          if (this.unreadyDependencies(node, bound) !== undefined) {
-            this.startWhenReady(node, observed, cause, restart, bound);
+          if (this.unreadyDependencies(i) !== undefined) {
+            this.startWhenReady(i, node, observed, cause, restart);
             return;
           }
           const removeId = this.removeContainer(observed, node.id, cause);
-          this.createAndStart(node, cause, removeId, bound, restart);
+          this.createAndStart(i, node, cause, removeId, restart);
           return;
         }
-        this.startWhenReady(node, observed, cause, restart, bound);
+        this.startWhenReady(i, node, observed, cause, restart);
         return;
       }
     }
   }
 
-  /** Why `node` may not start yet (a proxy it depends on is not ready), or undefined. */
-  private unreadyDependencies(
-    node: ContainerNode,
-    bound: Map<NodeId, BoundContainer | undefined>,
-  ): string | undefined {
-    const reasons: string[] = [];
-    for (const dep of this.graph.containerDeps.get(node.id) ?? [...node.dependsOn].sort(compare)) {
-      if (!bound.has(dep)) continue; // a network, or a node outside this graph
-      const b = bound.get(dep);
-      const name = this.graph.containerNameByNode.get(dep) ?? dep;
-      if (b === undefined) reasons.push(`${name} not bound yet`);
-      else if (!this.isReady(b.node, b.observed))
-        reasons.push(`${name} not ready (${this.describe(b.node, b.observed)})`);
+  /** Why container `i` may not start yet (a proxy it depends on is not ready), or undefined. */
+  private unreadyDependencies(i: number): string | undefined {
+    let reasons: string[] | undefined;
+    for (const dep of this.graph.containerDeps[i]!) {
+      if (this.isReadyAt(dep)) continue;
+      const name = this.graph.containers[dep]!.name;
+      const bound = this.boundAt[dep];
+      (reasons ??= []).push(
+        bound === undefined
+          ? `${name} not bound yet`
+          : `${name} not ready (${this.describe(bound, this.observedAt[dep])})`,
+      );
     }
-    return reasons.length > 0 ? `waits for ${reasons.join(', ')}` : undefined;
+    return reasons ? `waits for ${reasons.join(', ')}` : undefined;
   }
 
   private describe(node: ContainerNode, observed: ObservedContainer | undefined): string {
@@ -598,47 +635,69 @@ class Planner {
     return 'networks not attached';
   }
 
-  /** Running with the bound spec, on exactly its networks, and healthy where it has a health check. */
-  private isReady(node: ContainerNode, observed: ObservedContainer | undefined): boolean {
+  /**
+   * Container `i` is running with its bound spec, on exactly its networks, and healthy where it
+   * has a health check. Computed once per plan: services ask it of their proxies too.
+   */
+  private isReadyAt(i: number): boolean {
+    let readiness = this.readiness[i]!;
+    if (readiness === Readiness.Unknown) {
+      const node = this.boundAt[i];
+      readiness = node !== undefined && this.isReady(i, node) ? Readiness.Ready : Readiness.NotReady;
+      this.readiness[i] = readiness;
+    }
+    return readiness === Readiness.Ready;
+  }
+
+  private isReady(i: number, node: ContainerNode): boolean {
+    const observed = this.observedAt[i];
     if (observed === undefined || observed.state !== 'running') return false;
     if (observed.labels[Label.specHash] !== node.specHash) return false;
     if (observed.health !== 'healthy' && observed.health !== 'none') return false;
-    const wanted = this.attachedTo(node);
-    for (const name of wanted) {
-      const ours = this.ourNetworkByName.get(name);
-      if (ours === undefined || observed.networks[name]?.networkId !== ours.id) return false;
+    const attachments = this.graph.attachments[i]!;
+    for (const attachment of attachments) {
+      const ours = this.ourNetworkOf(attachment);
+      if (ours === undefined || observed.networks[attachment.network]?.networkId !== ours.id) return false;
     }
+    // Every wanted endpoint is there: any further one, if on a network of ours, is one too many.
+    let endpoints = 0;
+    for (const _ in observed.networks) endpoints++;
+    if (endpoints === this.graph.attachedCount[i]) return true;
     for (const name in observed.networks) {
-      if (!wanted.has(name) && this.ourNetworkByName.has(name)) return false;
+      if (!attachments.some((a) => a.network === name) && this.ourNetworkByName().has(name)) return false;
     }
     return true;
   }
 
-  private connectMissing(
-    node: ContainerNode,
-    observed: ObservedContainer,
-    after: string | undefined,
-  ): string[] {
-    return this.attachmentsOf(node)
-      .filter((a) => observed.networks[a.network] === undefined)
-      .map((a) => this.connect(node, a, after === undefined ? [] : [after], 'not attached', observed.id));
+  private connectMissing(i: number, node: ContainerNode, observed: ObservedContainer): string[] {
+    const ids: string[] = [];
+    for (const attachment of this.graph.attachments[i]!) {
+      if (observed.networks[attachment.network] === undefined)
+        ids.push(this.connect(node, attachment, undefined, 'not attached', observed.id));
+    }
+    return ids;
   }
 
   private connect(
     node: ContainerNode,
     attachment: Attachment,
-    after: string[],
+    after: string | undefined,
     cause: string,
     objectId?: string,
   ): string {
     const network = attachment.network;
-    const id = `connect-network:${node.name}:${network}`;
+    const id = attachment.connectId;
+    // In plan order: the network's creation, then the container's.
+    const dependsOn = this.isPlanned(attachment) ? [this.graph.networkCreateIds[attachment.index]!] : [];
+    if (after !== undefined) dependsOn.push(after);
     this.add({
       kind: 'connect-network',
       id,
-      target: { type: 'container', name: node.name, node: node.id, ...(objectId ? { objectId } : {}) },
+      target: objectId
+        ? { type: 'container', name: node.name, node: node.id, objectId }
+        : { type: 'container', name: node.name, node: node.id },
       cause,
-      dependsOn: this.existing([...after, createNetworkId(network)]),
+      dependsOn,
       container: node.name,
       network,
       aliases: [...attachment.aliases],
@@ -647,13 +706,14 @@ class Planner {
   }
 
   /** Endpoints of a kept container on networks of this task that its node does not list. */
-  private disconnectExtraNetworks(node: ContainerNode, observed: ObservedContainer): void {
-    const wanted = this.attachedTo(node);
+  private disconnectExtraNetworks(i: number, node: ContainerNode, observed: ObservedContainer): void {
+    const attachments = this.graph.attachments[i]!;
     // Any order: the plan's actions are sorted at the end.
     for (const name in observed.networks) {
-      const network = this.ourNetworkByName.get(name);
+      if (attachments.some((a) => a.network === name)) continue;
+      const network = this.ourNetworkByName().get(name);
       // Orphan networks disconnect their endpoints themselves, before they are removed.
-      if (wanted.has(name) || network === undefined || !this.graph.networkNames.has(name)) continue;
+      if (network === undefined || !this.graph.networkNames.has(name)) continue;
       this.disconnect(network, observed.id, node.name, 'not in desired graph');
     }
   }
@@ -665,10 +725,14 @@ class Planner {
     cause: string,
   ): string {
     const id = `disconnect-network:${containerName ?? containerId}:${network.name}`;
+    const node = network.labels[Label.node];
     this.add({
       kind: 'disconnect-network',
       id,
-      target: { type: 'network', name: network.name, node: network.labels[Label.node], objectId: network.id },
+      target:
+        node === undefined
+          ? { type: 'network', name: network.name, objectId: network.id }
+          : { type: 'network', name: network.name, node, objectId: network.id },
       cause,
       dependsOn: [],
       networkId: network.id,
@@ -680,10 +744,14 @@ class Planner {
 
   private removeContainer(observed: ObservedContainer, node: NodeId | undefined, cause: string): string {
     const id = `remove-container:${observed.name}`;
+    this.removed.add(observed.name);
     this.add({
       kind: 'remove-container',
       id,
-      target: { type: 'container', name: observed.name, ...(node ? { node } : {}), objectId: observed.id },
+      target:
+        node === undefined
+          ? { type: 'container', name: observed.name, objectId: observed.id }
+          : { type: 'container', name: observed.name, node, objectId: observed.id },
       cause,
       dependsOn: [],
       containerId: observed.id,
@@ -738,8 +806,7 @@ class Planner {
       const removing: string[] = [];
       for (const containerId of [...attached].sort(compare)) {
         const ours = ourById.get(containerId);
-        const removal = ours && this.actions.get(`remove-container:${ours.name}`);
-        if (removal !== undefined) after.push(removal.id);
+        if (ours !== undefined && this.removed.has(ours.name)) after.push(`remove-container:${ours.name}`);
         else if (ours?.state === 'removing') removing.push(ours.name);
         else {
           const name = ours?.name ?? this.containerName(containerId);
@@ -755,17 +822,16 @@ class Planner {
         });
         continue;
       }
+      const node = network.labels[Label.node];
       this.add({
         kind: 'remove-network',
         id: `remove-network:${network.name}`,
-        target: {
-          type: 'network',
-          name: network.name,
-          node: network.labels[Label.node],
-          objectId: network.id,
-        },
+        target:
+          node === undefined
+            ? { type: 'network', name: network.name, objectId: network.id }
+            : { type: 'network', name: network.name, node, objectId: network.id },
         cause: ORPHAN,
-        dependsOn: after,
+        dependsOn: inPlanOrder(after),
         networkId: network.id,
       });
     }
@@ -774,21 +840,32 @@ class Planner {
   // ── helpers ───────────────────────────────────────────────────────────────────────────────────
 
   private add(action: Action): void {
-    if (action.target.node === undefined) delete action.target.node;
-    this.actions.set(action.id, action);
+    this.byPhase[PHASE_RANK[action.kind]]!.push(action);
   }
 
-  /** The ids among `ids` that name actions of this plan. */
-  private existing(ids: (string | undefined)[]): string[] {
-    return ids.filter((id): id is string => id !== undefined && this.actions.has(id));
+  /** Whether this plan creates the network of `attachment`. */
+  private isPlanned(attachment: Attachment): boolean {
+    return attachment.index >= 0 && this.networkStatus[attachment.index] === NetworkStatus.Planned;
+  }
+
+  /** Our network of the attachment's name. */
+  private ourNetworkOf(attachment: Attachment): ObservedNetwork | undefined {
+    return attachment.index >= 0
+      ? this.networkAt[attachment.index]
+      : this.ourNetworkByName().get(attachment.network);
+  }
+
+  /** Our networks by name (the first of a name, by id): only off the steady state's path. */
+  private ourNetworkByName(): Map<string, ObservedNetwork> {
+    if (this.ourNetworkIndex === undefined) {
+      this.ourNetworkIndex = new Map();
+      for (const n of this.ourNetworks) setOnce(this.ourNetworkIndex, n.name, n);
+    }
+    return this.ourNetworkIndex;
   }
 
   private wait(node: ContainerNode, reason: string, until?: number): void {
     this.waiting.push({ node: node.id, name: node.name, reason, ...(until === undefined ? {} : { until }) });
-  }
-
-  private networkName(id: NodeId): string {
-    return this.graph.networkByNode.get(id)?.name ?? id;
   }
 
   /** The name of any container in the snapshot, ours or not, by Docker id. */
@@ -802,29 +879,14 @@ class Planner {
     }
     return this.namesById.get(id);
   }
-
-  /** `node`'s attachments by network name (a bound node shares its id and networks with its graph node). */
-  private attachmentsOf(node: ContainerNode): readonly Attachment[] {
-    return this.graph.attachments.get(node.id) ?? attachmentsOf(node, (id) => this.networkName(id));
-  }
-
-  /** Names of the networks `node` is attached to (a bound node shares its id with its graph node). */
-  private attachedTo(node: ContainerNode): ReadonlySet<string> {
-    return (
-      this.graph.attachedTo.get(node.id) ?? new Set(node.networks.map((a) => this.networkName(a.network)))
-    );
-  }
-}
-
-function attachmentsOf(node: ContainerNode, networkName: (id: NodeId) => string): Attachment[] {
-  return node.networks.map((a) => ({
-    network: networkName(a.network),
-    aliases: [...a.aliases].sort(compare),
-  }));
 }
 
 function createNetworkId(name: string): string {
   return `create-network:${name}`;
+}
+
+function pullId(ref: string): string {
+  return `pull-image:${ref}`;
 }
 
 function compare(a: string, b: string): number {
@@ -835,18 +897,44 @@ function byNameThenId<T extends { name: string; id: string }>(a: T, b: T): numbe
   return compare(a.name, b.name) || compare(a.id, b.id);
 }
 
-/** By name then id; the input is left alone, and one already in order costs a single pass. */
-function sorted<T extends { name: string; id: string }>(xs: readonly T[]): T[] {
-  const copy = [...xs];
-  for (let i = 1; i < copy.length; i++)
-    if (byNameThenId(copy[i - 1]!, copy[i]!) > 0) return copy.sort(byNameThenId);
-  return copy;
+/** By name then id; the input is left alone, and one already in order (as observers give it) costs a pass. */
+function sorted<T extends { name: string; id: string }>(xs: readonly T[]): readonly T[] {
+  for (let i = 1; i < xs.length; i++)
+    if (byNameThenId(xs[i - 1]!, xs[i]!) > 0) return [...xs].sort(byNameThenId);
+  return xs;
 }
 
-function firstByName<T extends { name: string }>(xs: T[]): Map<string, T> {
-  const map = new Map<string, T>();
-  for (const x of xs) if (!map.has(x.name)) map.set(x.name, x);
-  return map;
+/** For each of `graph` (sorted by name), the first of `ours` (sorted by name) with its name. */
+function pairByName<O extends { name: string }>(
+  graph: readonly { name: string }[],
+  ours: readonly O[],
+): (O | undefined)[] {
+  const paired = new Array<O | undefined>(graph.length);
+  let j = 0;
+  for (let i = 0; i < graph.length; i++) {
+    const name = graph[i]!.name;
+    while (j < ours.length && ours[j]!.name < name) j++;
+    paired[i] = j < ours.length && ours[j]!.name === name ? ours[j] : undefined;
+  }
+  return paired;
+}
+
+function isSortedById(actions: readonly Action[]): boolean {
+  for (let i = 1; i < actions.length; i++) if (compare(actions[i - 1]!.id, actions[i]!.id) > 0) return false;
+  return true;
+}
+
+/** `ids` with the ids from `from` on (of one phase) sorted, without repeats. */
+function inOrder(ids: string[], from: number): string[] {
+  if (ids.length - from < 2) return ids;
+  return [...ids.slice(0, from), ...[...new Set(ids.slice(from))].sort(compare)];
+}
+
+/** Action ids in the plan's order (phase, then id), without repeats. */
+function inPlanOrder(ids: string[]): string[] {
+  if (ids.length < 2) return ids;
+  const rank = (id: string) => PHASE_RANK[id.slice(0, id.indexOf(':')) as ActionKind];
+  return [...new Set(ids)].sort((a, b) => rank(a) - rank(b) || compare(a, b));
 }
 
 function setOnce<K, V>(map: Map<K, V>, key: K, value: V): void {
