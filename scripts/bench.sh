@@ -37,5 +37,10 @@ fi
 
 step "bench"
 export TESTCONTAINERS_RYUK_DISABLED=true TESTCONTAINERS_HOST_OVERRIDE=localhost
+# A deadlocked dockerd is restarted (scripts/docker-watchdog.sh): the runs it fails are reported,
+# and the rest of a 50-minute bench still has an engine.
+scripts/docker-watchdog.sh &
+watchdog_pid=$!
+trap 'kill $watchdog_pid 2>/dev/null || true' EXIT
 # The bench has its own watchdog (--watchdog-minutes: 90 full, 20 quick); this one is for a wedged process.
-exec timeout -k 30s 120m node --expose-gc --import tsx bench/src/main.ts "$@"
+timeout -k 30s 120m node --expose-gc --import tsx bench/src/main.ts "$@"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Ensures a Docker engine answers on /var/run/docker.sock, idempotently.
-#   - `docker info` answers within 10 s: nothing to do.
+#   - `docker info` and `docker network ls` answer within 10 s each: nothing to do (the dockerd
+#     20.10 hang seen here was in `network ls` and `rm -f`; `info` alone may not show it).
 #   - dockerd runs but does not answer (seen on dockerd 20.10 after heavy churn): kill and restart it.
 #   - otherwise: install docker.io from apt when missing, clear a stale pid file, start dockerd.
 # The daemon log goes to ${DOCKERD_LOG:-/var/log/docker-services-dockerd.log}.
@@ -9,7 +10,7 @@ set -euo pipefail
 log=${DOCKERD_LOG:-/var/log/docker-services-dockerd.log}
 pidfile=/var/run/docker.pid
 
-answers() { timeout 10 docker info >/dev/null 2>&1; }
+answers() { timeout 10 docker info >/dev/null 2>&1 && timeout 10 docker network ls >/dev/null 2>&1; }
 
 if command -v docker >/dev/null 2>&1 && answers; then
   exit 0

@@ -16,21 +16,9 @@ npm run --silent typecheck
 step "lint"
 npm run --silent lint
 
-# A daemon that stops answering mid-run (seen with dockerd 20.10 after heavy churn) is restarted
-# rather than left to time every remaining test out.
-watchdog() {
-  local misses=0
-  while sleep 20; do
-    if timeout 15 docker info >/dev/null 2>&1; then misses=0; continue; fi
-    misses=$((misses + 1))
-    if [ "$misses" -ge 2 ]; then
-      echo "test.sh: dockerd stopped answering; restarting it" >&2
-      scripts/docker-engine.sh || true
-      misses=0
-    fi
-  done
-}
-watchdog &
+# A daemon that stops answering mid-run is restarted rather than left to time every remaining
+# test out (see scripts/docker-watchdog.sh).
+scripts/docker-watchdog.sh &
 watchdog_pid=$!
 trap 'kill $watchdog_pid 2>/dev/null || true' EXIT
 

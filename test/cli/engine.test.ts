@@ -188,7 +188,8 @@ describe('docker-services on the engine', () => {
           );
         },
         'up to create a container',
-        60_000,
+        // Long enough to outlast a dockerd hang that test.sh's watchdog notices and restarts.
+        120_000,
       );
       child.kill('SIGINT');
       expect(await exited).toBe(1);
@@ -199,5 +200,5 @@ describe('docker-services on the engine', () => {
     const filter = `label=${Label.taskId}=${interrupted}`;
     expect(await dockerCli('ps', '-aq', '--filter', filter)).toBe('');
     expect(await dockerCli('network', 'ls', '-q', '--filter', filter)).toBe('');
-  }, 120_000);
+  }, 240_000);
 });
