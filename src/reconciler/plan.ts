@@ -94,6 +94,8 @@ interface GraphIndex {
   networks: readonly NetworkNode[];
   networkNames: ReadonlySet<string>;
   containerNames: ReadonlySet<string>;
+  /** No two containers and no two networks share a name (as `compile()` makes graphs). */
+  namesUnique: boolean;
   /** Each container's attachments in order, by network name, aliases sorted. */
   attachments: readonly (readonly Attachment[])[];
   /** How many different networks each container is attached to. */
@@ -148,11 +150,14 @@ function graphIndex(desired: DesiredState): GraphIndex {
       };
     }),
   );
+  const networkNames = new Set(networks.map((n) => n.name));
+  const containerNames = new Set(containers.map((c) => c.name));
   const index: GraphIndex = {
     containers,
     networks,
-    networkNames: new Set(networks.map((n) => n.name)),
-    containerNames: new Set(containers.map((c) => c.name)),
+    networkNames,
+    containerNames,
+    namesUnique: networkNames.size === networks.length && containerNames.size === containers.length,
     attachments,
     attachedCount: attachments.map((list) => new Set(list.map((a) => a.network)).size),
     containerDeps: containers.map((c) =>
@@ -202,8 +207,9 @@ class Planner {
   private readonly observedAt: (ObservedContainer | undefined)[];
   private readonly readiness: Uint8Array;
 
-  /** How many desired containers have a container of ours under their name. */
+  /** How many desired containers, and networks, have one of ours under their name. */
   private matched = 0;
+  private networksMatched = 0;
   /** How many desired containers were found ready, with nothing to do (the steady state). */
   private settled = 0;
 
@@ -337,6 +343,7 @@ class Planner {
         });
       } else if (this.networkAt[i] !== undefined) {
         this.networkStatus[i] = NetworkStatus.Present;
+        this.networksMatched++;
       } else {
         this.networkStatus[i] = NetworkStatus.Planned;
         this.add({
@@ -763,7 +770,7 @@ class Planner {
 
   private planOrphanContainers(): void {
     // Every container of ours was found under a desired name: no orphan to look for.
-    if (this.matched === this.ourContainers.length) return;
+    if (this.graph.namesUnique && this.matched === this.ourContainers.length) return;
     for (const observed of this.ourContainers) {
       if (this.graph.containerNames.has(observed.name)) continue;
       if (observed.state === 'removing') {
@@ -783,6 +790,9 @@ class Planner {
    * disconnected first, whoever owns it (a disconnect acts on our network, not on their container).
    */
   private planOrphanNetworks(): void {
+    // Every network of ours was found under a desired name (a network not ours holding one is
+    // blocked, and not counted): no orphan to look for.
+    if (this.graph.namesUnique && this.networksMatched === this.ourNetworks.length) return;
     const ourById = new Map<string, ObservedContainer>();
     // Endpoints as the containers report them, by network id: one pass, not one per network.
     const endpoints = new Map<string, string[]>();
