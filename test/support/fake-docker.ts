@@ -675,6 +675,11 @@ export class FakeDocker implements DockerApi {
       outcome: 'pending',
     };
     this.calls.push(record);
+    // As the real client: an empty id or name is refused before anything is sent.
+    if (args.some((a) => a === '')) {
+      record.outcome = 'error';
+      throw new DockerApiError(op, 400, 'empty id or name');
+    }
     if (mutating) {
       for (const other of this.inFlight) {
         if (!other.mutating) continue;
