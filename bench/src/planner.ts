@@ -8,6 +8,7 @@ import { compile } from '../../src/desired-state/compile.js';
 import type { WorkerConfig } from '../../src/desired-state/config.js';
 import { bindImages, resolveImage } from '../../src/desired-state/images.js';
 import { Label } from '../../src/desired-state/labels.js';
+import { sortSnapshot } from '../../src/observed-state/collect.js';
 import type { DesiredState, ResolvedImage } from '../../src/desired-state/types.js';
 import type {
   ObservedContainer,
@@ -35,7 +36,7 @@ function hex(i: number, length = 64): string {
 
 const TIME = '2026-01-01T00:00:00.000000000Z';
 
-/** What Docker would show once `desired` has converged, in the observer's types. */
+/** What Docker would show once `desired` has converged, as the observer emits it (sorted). */
 export function convergedSnapshot(desired: DesiredState): Snapshot {
   const images: ObservedImage[] = desired.images.map((ref, i) => ({
     ref,
@@ -87,7 +88,7 @@ export function convergedSnapshot(desired: DesiredState): Snapshot {
     labels: { ...n.labels },
     containerIds: (attached.get(n.id) ?? []).sort(),
   }));
-  return { time: TIME, containers, networks, images, missingImages: [], foreign: [] };
+  return sortSnapshot({ time: TIME, containers, networks, images, missingImages: [], foreign: [] });
 }
 
 function drifted(snapshot: Snapshot): Snapshot {
@@ -101,20 +102,29 @@ function drifted(snapshot: Snapshot): Snapshot {
   };
 }
 
+/**
+ * Samples of each of `runs`, taken in turn (A B C A B C …, as the up/down rounds are), so that a
+ * noisy stretch of the shared machine falls on every snapshot kind alike, not on one of them.
+ */
 function time(
-  run: () => number,
+  runs: readonly (() => number)[],
   budgetMs: number,
   minIterations: number,
-): { samples: number[]; actions: number } {
-  let actions = run(); // warm-up (JIT)
-  const samples: number[] = [];
+): { samples: number[]; actions: number }[] {
+  const out = runs.map((run) => ({ samples: [] as number[], actions: run() })); // warm-up (JIT)
   const start = performance.now();
-  while (samples.length < minIterations || (performance.now() - start < budgetMs && samples.length < 200)) {
-    const t0 = performance.now();
-    actions = run();
-    samples.push(performance.now() - t0);
+  const budget = budgetMs * runs.length;
+  while (
+    out[0]!.samples.length < minIterations ||
+    (performance.now() - start < budget && out[0]!.samples.length < 200)
+  ) {
+    runs.forEach((run, k) => {
+      const t0 = performance.now();
+      out[k]!.actions = run();
+      out[k]!.samples.push(performance.now() - t0);
+    });
   }
-  return { samples, actions };
+  return out;
 }
 
 export function benchPlanner(
@@ -134,16 +144,22 @@ export function benchPlanner(
     const count = desired.networks.length + desired.containers.length;
     const matching = convergedSnapshot(desired);
     const empty: Snapshot = { ...matching, containers: [], networks: [] };
-    for (const [kind, snapshot] of [
+    const kinds = [
       ['matching', matching],
       ['empty', empty],
       ['drifted', drifted(matching)],
-    ] as const) {
-      const { samples, actions } = time(
-        () => plan(desired, snapshot, options).actions.length,
-        budgetMs,
-        minIterations,
-      );
+    ] as const;
+    const timed = time(
+      kinds.map(
+        ([, snapshot]) =>
+          () =>
+            plan(desired, snapshot, options).actions.length,
+      ),
+      budgetMs,
+      minIterations,
+    );
+    kinds.forEach(([kind], k) => {
+      const { samples, actions } = timed[k]!;
       results.push({
         nodes: count,
         services,
@@ -152,7 +168,7 @@ export function benchPlanner(
         ms: summarize(samples),
         iterations: samples.length,
       });
-    }
+    });
   }
   return results;
 }
