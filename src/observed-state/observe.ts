@@ -15,8 +15,9 @@
  *   enough that dockerd may have skipped events meant for us; a `RefreshRequest` naming objects
  *   only marks those dirty, and its token comes back on the first snapshot that reflects it;
  * - a failed Docker call never ends the observable: it goes to `onError` and is retried with
- *   backoff (a failed batch of inspects as a relist, which looks at everything afresh). A hung daemon surfaces the same way, as a `DockerTimeoutError` from the client's
- *   deadlines. The observable only ends when unsubscribed, which closes the stream and every timer.
+ *   backoff (a failed batch of inspects as a relist, which looks at everything afresh). A hung
+ *   daemon surfaces the same way, as a `DockerTimeoutError` from the client's deadlines. The
+ *   observable only ends when unsubscribed, which closes the stream and every timer.
  *
  * - one exception to "events are hints": a `healthy` event newer than what the cache knows of a
  *   running container is applied at once (and its inspect still follows), so that readiness
