@@ -136,15 +136,15 @@ function graphIndex(desired: DesiredState): GraphIndex {
   if (known !== undefined) return known;
   const containers = [...desired.containers].sort(byNameThenId);
   const networks = [...desired.networks].sort(byNameThenId);
-  const networkByNode = new Map(desired.networks.map((n) => [n.id, n]));
   const networkIndex = new Map(networks.map((n, i) => [n.id, i]));
   const containerIndex = new Map(containers.map((c, i) => [c.id, i]));
   const attachments = containers.map((c) =>
     c.networks.map((a): Attachment => {
-      const network = networkByNode.get(a.network)?.name ?? a.network;
+      const index = networkIndex.get(a.network) ?? -1;
+      const network = index >= 0 ? networks[index]!.name : a.network;
       return {
         network,
-        index: networkIndex.get(a.network) ?? -1,
+        index,
         aliases: [...a.aliases].sort(compare),
         connectId: `connect-network:${c.name}:${network}`,
       };
@@ -190,9 +190,9 @@ class Planner {
   private readonly notOurs = { container: new Map<string, string>(), network: new Map<string, string>() };
   private readonly resolved = new Map<string, ResolvedImage>();
   private readonly refusedImages = new Set<string>();
-  /** Images with a pull in this plan, and names of containers with a removal in it. */
+  /** Images with a pull in this plan; containers with a removal in it: name → the removal's id. */
   private readonly pulled = new Set<string>();
-  private readonly removed = new Set<string>();
+  private readonly removed = new Map<string, string>();
   private namesById: Map<string, string> | undefined;
 
   // Per graph network (index into `graph.networks`):
@@ -751,7 +751,7 @@ class Planner {
 
   private removeContainer(observed: ObservedContainer, node: NodeId | undefined, cause: string): string {
     const id = `remove-container:${observed.name}`;
-    this.removed.add(observed.name);
+    this.removed.set(observed.name, id);
     this.add({
       kind: 'remove-container',
       id,
@@ -816,7 +816,8 @@ class Planner {
       const removing: string[] = [];
       for (const containerId of [...attached].sort(compare)) {
         const ours = ourById.get(containerId);
-        if (ours !== undefined && this.removed.has(ours.name)) after.push(`remove-container:${ours.name}`);
+        const removal = ours && this.removed.get(ours.name);
+        if (removal !== undefined) after.push(removal);
         else if (ours?.state === 'removing') removing.push(ours.name);
         else {
           const name = ours?.name ?? this.containerName(containerId);
