@@ -15,6 +15,7 @@ import {
 } from './proxy-credentials.js';
 import { redact, secretsOf } from './redact.js';
 import { roleScopeFromCmd, validateRoleScope } from './role-scope.js';
+import { exponentialBackoffMs } from '../util/backoff.js';
 
 export interface LiveProxy {
   /** The proxy's address on its private network (the worker's host reaches every bridge). */
@@ -158,7 +159,7 @@ export class CredentialsSource {
       }
       if (attempt < this.pushAttempts) {
         await new Promise((resolve) =>
-          setTimeout(resolve, Math.min(this.retryDelayMs * 2 ** (attempt - 1), 5_000)),
+          setTimeout(resolve, exponentialBackoffMs(this.retryDelayMs, 5_000, attempt - 1)),
         );
       }
     }

@@ -8,8 +8,8 @@ import { taskContainerOptions } from '../desired-state/task-container.js';
 import type { DockerApi } from '../docker/client.js';
 import { collectSnapshot } from '../observed-state/collect.js';
 import { observe } from '../observed-state/observe.js';
-import { reconcile } from '../reconciler/loop.js';
-import { collectGarbage, down } from '../reconciler/teardown.js';
+import { reconcile } from '../loop/reconcile.js';
+import { collectGarbage, down } from '../loop/teardown.js';
 import type { Runtime } from './runtime.js';
 
 /**

@@ -13,9 +13,9 @@ import type { DockerApi } from '../docker/client.js';
 import type { ObserveScope } from '../observed-state/scope.js';
 import type { RefreshRequest, Snapshot } from '../observed-state/types.js';
 import type { RestartPolicy } from '../reconciler/restarts.js';
-import type { CollectedTask } from '../reconciler/teardown.js';
+import type { CollectedTask } from '../loop/teardown.js';
 
-export type { CollectedTask } from '../reconciler/teardown.js';
+export type { CollectedTask } from '../loop/teardown.js';
 
 export interface CompileInput {
   config: WorkerConfig;

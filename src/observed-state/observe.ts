@@ -52,6 +52,7 @@ import {
   type RefreshRequest,
   type Snapshot,
 } from './types.js';
+import { exponentialBackoffMs } from '../util/backoff.js';
 
 export interface Backoff {
   initialMs: number;
@@ -88,7 +89,7 @@ const STALL_TICK_MS = 100;
  * the upper half is random ("equal jitter"), so that many observers do not retry in lockstep.
  */
 export function backoffDelay(attempt: number, backoff: Backoff, random: () => number): number {
-  const step = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(attempt, 30));
+  const step = exponentialBackoffMs(backoff.initialMs, backoff.maxMs, attempt);
   return step / 2 + (random() * step) / 2;
 }
 

@@ -2,6 +2,9 @@
  * What one observation looks at: the objects of one owner (a worker), narrowed to one task run
  * for the reconciler of that run, or every task of the owner for garbage collection.
  */
+import { imagesOf } from '../desired-state/images.js';
+import type { DesiredState } from '../desired-state/types.js';
+
 export interface ObserveScope {
   ownerId: string;
   /** Absent: every task of this owner (garbage collection). */
@@ -10,4 +13,14 @@ export interface ObserveScope {
   runId?: number;
   /** Image references whose local presence the snapshot reports. */
   images: string[];
+}
+
+/** The scope of one task run's reconcile: its objects and the images its graph uses. */
+export function scopeOf(desired: DesiredState): ObserveScope {
+  return {
+    ownerId: desired.owner.ownerId,
+    taskId: desired.owner.taskId,
+    runId: desired.owner.runId,
+    images: imagesOf(desired),
+  };
 }

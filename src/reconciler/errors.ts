@@ -7,6 +7,7 @@
  * ours, a crash-looping service, a spec Docker refuses). Messages name objects, never secrets.
  */
 import type { Blocked } from './actions.js';
+import type { ActionInfo } from './describe.js';
 
 export type TerminalCode =
   'name-conflict' | 'image-not-ours' | 'image-not-found' | 'crash-loop' | 'image-missing' | 'bad-spec';
@@ -51,6 +52,8 @@ export class ReconcileError extends Error {
       blocked?: Blocked[];
       /** The action that failed, by id. */
       actionId?: string;
+      /** The action that failed: its kind, target, node and service. */
+      action?: ActionInfo;
       cause?: unknown;
     } = {},
   ) {

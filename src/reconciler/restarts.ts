@@ -8,6 +8,7 @@
  * kubelet's does: a changed spec is a new container and starts with a fresh budget.
  */
 import type { NodeId } from '../desired-state/types.js';
+import { exponentialBackoffMs } from '../util/backoff.js';
 
 export interface RestartPolicy {
   /** `fail`: the first exit of a service is terminal for the task. */
@@ -35,8 +36,7 @@ export function restartKey(node: NodeId, specHash: string): string {
 
 /** Delay before restart number `restartsSoFar + 1`: initial · 2^restartsSoFar, capped at the maximum. */
 export function backoffDelayMs(policy: RestartPolicy, restartsSoFar: number): number {
-  const delay = policy.initialBackoffMs * 2 ** Math.max(0, restartsSoFar);
-  return Math.min(delay, policy.maxBackoffMs);
+  return exponentialBackoffMs(policy.initialBackoffMs, policy.maxBackoffMs, restartsSoFar);
 }
 
 export type RestartDecision =

@@ -26,7 +26,7 @@ import { Label } from '../../src/desired-state/labels.js';
 import { taskContainerOptions } from '../../src/desired-state/task-container.js';
 import type { DesiredState } from '../../src/desired-state/types.js';
 import type { ContainerInspect } from '../../src/docker/client.js';
-import { converge } from '../../src/reconciler/loop.js';
+import { converge } from '../../src/loop/reconcile.js';
 import { formatPlan } from '../../src/reconciler/format.js';
 import {
   IMAGES,

@@ -6,7 +6,7 @@
  */
 import { compile } from '../../src/desired-state/compile.js';
 import { defaultWorkerConfig } from '../../src/desired-state/config.js';
-import { converge } from '../../src/reconciler/loop.js';
+import { converge } from '../../src/loop/reconcile.js';
 import { testDocker } from '../support/docker.js';
 
 const input = JSON.parse(process.env.DS_CHILD_INPUT ?? '{}') as {

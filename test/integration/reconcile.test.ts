@@ -17,8 +17,9 @@ import { Label } from '../../src/desired-state/labels.js';
 import type { DesiredState } from '../../src/desired-state/types.js';
 import type { RefreshRequest } from '../../src/observed-state/types.js';
 import { observe } from '../../src/observed-state/observe.js';
-import { converge, reconcile, scopeOf, type LoopEvent } from '../../src/reconciler/loop.js';
-import { collectGarbage, down } from '../../src/reconciler/teardown.js';
+import { scopeOf } from '../../src/observed-state/scope.js';
+import { converge, reconcile, type LoopEvent } from '../../src/loop/reconcile.js';
+import { collectGarbage, down } from '../../src/loop/teardown.js';
 import {
   IMAGES,
   dockerCli,

@@ -1,5 +1,5 @@
 /** `down`: the empty graph of one task run, reconciled until nothing of it is left. */
-import { down } from '../../reconciler/teardown.js';
+import { down } from '../../loop/teardown.js';
 import type { ParsedCommand } from '../args.js';
 import { ownerOf } from '../context.js';
 import { dockerFromEnv } from '../docker.js';

@@ -9,7 +9,7 @@ import { collectSnapshot } from '../../observed-state/collect.js';
 import type { Snapshot } from '../../observed-state/types.js';
 import { formatPlan } from '../../reconciler/format.js';
 import { plan } from '../../reconciler/plan.js';
-import { collectGarbage } from '../../reconciler/teardown.js';
+import { collectGarbage } from '../../loop/teardown.js';
 import { outputOption, type ParsedCommand } from '../args.js';
 import { ownerIdOf, workerConfigOf } from '../context.js';
 import { dockerFromEnv } from '../docker.js';

@@ -10,7 +10,7 @@ import { collectSnapshot } from '../../observed-state/collect.js';
 import type { Snapshot } from '../../observed-state/types.js';
 import type { Plan } from '../../reconciler/actions.js';
 import { formatPlan } from '../../reconciler/format.js';
-import { scopeOf } from '../../reconciler/loop.js';
+import { scopeOf } from '../../observed-state/scope.js';
 import { plan, type PlanOptions } from '../../reconciler/plan.js';
 import { outputOption, type ParsedCommand } from '../args.js';
 import { ownerOf, workerConfigOf } from '../context.js';

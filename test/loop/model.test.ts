@@ -23,19 +23,14 @@ import { bindImages, resolveImage } from '../../src/desired-state/images.js';
 import { Label } from '../../src/desired-state/labels.js';
 import type { DesiredState, OwnerRef, ResolvedImage } from '../../src/desired-state/types.js';
 import { observe } from '../../src/observed-state/observe.js';
+import { scopeOf } from '../../src/observed-state/scope.js';
 import type { RefreshRequest } from '../../src/observed-state/types.js';
 import type { Plan } from '../../src/reconciler/actions.js';
-import {
-  converge,
-  reconcile,
-  scopeOf,
-  type LoopEvent,
-  type ReconcileOptions,
-} from '../../src/reconciler/loop.js';
+import { converge, reconcile, type LoopEvent, type ReconcileOptions } from '../../src/loop/reconcile.js';
 import { plan as realPlan } from '../../src/reconciler/plan.js';
-import { down } from '../../src/reconciler/teardown.js';
+import { down } from '../../src/loop/teardown.js';
 import { FakeDocker, type EventFault, type FakeFault, type FakeImage } from '../support/fake-docker.js';
-import { expectConverged } from './loop-support.js';
+import { expectConverged } from './support.js';
 
 const OWNER_ID = 'worker-model';
 const TASK = 'modelTask_0123456789ab';

@@ -13,7 +13,8 @@ import { collectSnapshot } from '../observed-state/collect.js';
 import { Subject, type Observable } from 'rxjs';
 import { observe } from '../observed-state/observe.js';
 import type { RefreshRequest, Snapshot } from '../observed-state/types.js';
-import { converge, scopeOf, type LoopEvent, type RetryPolicy } from './loop.js';
+import { scopeOf } from '../observed-state/scope.js';
+import { converge, type LoopEvent, type RetryPolicy } from './reconcile.js';
 
 export interface TeardownOptions {
   /** Actions in flight at once (default 8). */

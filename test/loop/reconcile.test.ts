@@ -22,17 +22,12 @@ import { Label } from '../../src/desired-state/labels.js';
 import type { DesiredState } from '../../src/desired-state/types.js';
 import { ReconcileError } from '../../src/reconciler/errors.js';
 import { observe } from '../../src/observed-state/observe.js';
+import { scopeOf } from '../../src/observed-state/scope.js';
 import type { RefreshRequest } from '../../src/observed-state/types.js';
-import {
-  converge,
-  reconcile,
-  scopeOf,
-  type LoopEvent,
-  type ReconcileOptions,
-} from '../../src/reconciler/loop.js';
-import { down } from '../../src/reconciler/teardown.js';
+import { converge, reconcile, type LoopEvent, type ReconcileOptions } from '../../src/loop/reconcile.js';
+import { down } from '../../src/loop/teardown.js';
 import { FakeDocker, type FakeDockerOptions } from '../support/fake-docker.js';
-import { expectConverged } from './loop-support.js';
+import { expectConverged } from './support.js';
 
 const TASK_ID = 'loopTask_0123456789abc';
 const config = defaultWorkerConfig({

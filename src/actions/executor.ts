@@ -1,0 +1,312 @@
+/**
+ * The plan executor: a plan in, action events out. It decides nothing about *what* to do (that is
+ * the planner's); it decides *when*: the actions whose dependencies are done go to their executors,
+ * at most `concurrency` at once, never two on one Docker object, never one already in flight, and
+ * a retryably failed one not before its backoff has passed.
+ *
+ * A finished action counts as done in every later plan until a snapshot reflects it (the token the
+ * loop asked the observer for after it): an older snapshot still shows what the action replaced,
+ * and planning from it must not repeat the action. A start or connect after a create of the same
+ * plan acts on the id the create returned, in one call instead of a lookup by name.
+ */
+import type { Logger } from 'winston';
+import type { DesiredState } from '../desired-state/types.js';
+import type { RefreshRequest, Snapshot } from '../observed-state/types.js';
+import type { Action, Plan } from '../reconciler/actions.js';
+import { describeAction, type ActionInfo } from '../reconciler/describe.js';
+import { ReconcileError, RetryableError, TerminalError } from '../reconciler/errors.js';
+import { exponentialBackoffMs } from '../util/backoff.js';
+import { executeAction, type ActionResult, type ExecuteContext } from './execute.js';
+
+export interface RetryPolicy {
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+  /** Attempts of one action (by id) before the run gives up with `retries-exhausted`. */
+  maxAttempts: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  initialBackoffMs: 250,
+  maxBackoffMs: 5_000,
+  maxAttempts: 8,
+};
+
+export type ExecutorEvent =
+  | { type: 'action-started'; action: ActionInfo; attempt: number }
+  | { type: 'action-finished'; action: ActionInfo; result: ActionResult; attempt: number }
+  | {
+      type: 'action-failed';
+      action: ActionInfo;
+      error: Error;
+      retryable: boolean;
+      attempt: number;
+      /** Epoch ms before which the action is not tried again. */
+      retryAt?: number;
+    };
+
+export interface ExecutorHooks {
+  /** Started and failed actions; a finished one goes to `finished` instead. */
+  emit(event: ExecutorEvent): void;
+  /** An action succeeded (the loop records a restart before it reports the action finished). */
+  finished(action: Action, event: Extract<ExecutorEvent, { type: 'action-finished' }>): void;
+  /**
+   * Asks the observer to look again at what a finished action changed; returns the token that a
+   * snapshot reflecting the request will carry.
+   */
+  observe(request: RefreshRequest): number;
+  /** Asks for a fresh snapshot of everything (after a failure). */
+  refresh(): void;
+  /** An action failed terminally or spent its retry budget: the run cannot go on. */
+  failed(error: ReconcileError): void;
+  /** An action settled while the executor was halted, or left nothing in flight. */
+  settled(): void;
+}
+
+export interface ExecutorOptions {
+  context: ExecuteContext;
+  desired: DesiredState;
+  concurrency: number;
+  retry: RetryPolicy;
+  now: () => number;
+  logger?: Logger | undefined;
+  hooks: ExecutorHooks;
+}
+
+/** The Docker objects an action acts on: at most one action per object is in flight. */
+export function objectKeys(action: Action): string[] {
+  const keys = [`${action.target.type}:${action.target.name}`];
+  if (action.target.objectId) keys.push(`${action.target.type}#${action.target.objectId}`);
+  switch (action.kind) {
+    case 'connect-network':
+      keys.push(`container:${action.container}`, `network:${action.network}`);
+      break;
+    case 'disconnect-network':
+      keys.push(`network#${action.networkId}`, `container#${action.containerId}`);
+      if (action.container) keys.push(`container:${action.container}`);
+      break;
+    case 'remove-container':
+      keys.push(`container#${action.containerId}`);
+      break;
+    case 'remove-network':
+      keys.push(`network#${action.networkId}`);
+      break;
+    case 'start-container':
+      keys.push(`container:${action.container}`);
+      break;
+    default:
+      break;
+  }
+  return [...new Set(keys)];
+}
+
+/** What `action` changed, for the observer to look at again (any order; all ours). */
+export function touchedBy(
+  action: Action,
+  result: ActionResult,
+  snapshot: Snapshot | undefined,
+): RefreshRequest {
+  const containers = new Set<string>();
+  const networks = new Set<string>();
+  if (result.containerId) containers.add(result.containerId);
+  if (result.networkId) networks.add(result.networkId);
+  switch (action.kind) {
+    case 'remove-container': {
+      containers.add(action.containerId);
+      // Its endpoints go with it: the networks' member lists change too. A container that never
+      // ran has endpoints without a network id, and is on no network's member list.
+      const observed = snapshot?.containers.find((c) => c.id === action.containerId);
+      for (const endpoint of Object.values(observed?.networks ?? {}))
+        if (endpoint.networkId) networks.add(endpoint.networkId);
+      break;
+    }
+    case 'disconnect-network':
+      containers.add(action.containerId);
+      networks.add(action.networkId);
+      break;
+    case 'remove-network':
+      networks.add(action.networkId);
+      break;
+    case 'pull-image':
+      return { images: true };
+    default:
+      break;
+  }
+  return { containers: [...containers], networks: [...networks] };
+}
+
+export class PlanExecutor {
+  private plan: Plan | undefined;
+  private snapshot: Snapshot | undefined;
+  private planIds = new Set<string>();
+  /** Actions of the current plan that finished after it was made: done, not to be repeated. */
+  private finishedSincePlan = new Set<string>();
+  private finishedResults = new Map<string, ActionResult>();
+  /**
+   * Finished actions no snapshot has reflected yet, by id: the token asked for after each, and
+   * its result (a start after a create acts on the id the create returned).
+   */
+  private readonly unobserved = new Map<string, { token: number; result: ActionResult }>();
+  private readonly inFlight = new Map<string, string[]>();
+  private readonly busy = new Set<string>();
+  /** Actions failing retryably: how often, when to try again, and the last error. */
+  private readonly attempts = new Map<string, { count: number; retryAt: number; lastError: string }>();
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private halted = false;
+  private disposed = false;
+
+  constructor(private readonly options: ExecutorOptions) {}
+
+  /** No action in flight. */
+  get idle(): boolean {
+    return this.inFlight.size === 0;
+  }
+
+  /** Actions failing retryably, with their last error, oldest first (for a deadline to say why). */
+  failing(): { id: string; lastError: string }[] {
+    return [...this.attempts].map(([id, { lastError }]) => ({ id, lastError }));
+  }
+
+  /**
+   * Work on `plan` (made from `snapshot`) from now on. Finished actions that the snapshot reflects
+   * are forgotten; the others stay done in this plan too.
+   */
+  replan(plan: Plan, snapshot: Snapshot): void {
+    this.plan = plan;
+    this.snapshot = snapshot;
+    this.planIds = new Set(plan.actions.map((a) => a.id));
+    for (const [id, { token }] of this.unobserved) {
+      if (snapshot.refreshed === undefined || snapshot.refreshed >= token) this.unobserved.delete(id);
+    }
+    this.finishedSincePlan = new Set(this.unobserved.keys());
+    this.finishedResults = new Map();
+  }
+
+  /** Hands every action that may run now to its executor. */
+  pump(): void {
+    if (this.halted || this.disposed || !this.plan) return;
+    const now = this.options.now();
+    for (const action of this.plan.actions) {
+      if (this.inFlight.size >= this.options.concurrency) return;
+      if (this.inFlight.has(action.id) || this.finishedSincePlan.has(action.id)) continue;
+      const attempt = this.attempts.get(action.id);
+      if (attempt && attempt.retryAt > now) continue;
+      if (!action.dependsOn.every((dep) => this.finishedSincePlan.has(dep) || !this.planIds.has(dep)))
+        continue;
+      const keys = objectKeys(action);
+      if (keys.some((k) => this.busy.has(k))) continue;
+      this.dispatch(this.withCreatedId(action), keys);
+    }
+  }
+
+  /** Starts nothing more; the actions in flight settle and `settled` says when each has. */
+  halt(): void {
+    this.halted = true;
+  }
+
+  /** Forgets everything in flight (their results are ignored) and clears timers. */
+  dispose(): void {
+    this.halted = true;
+    this.disposed = true;
+    for (const handle of this.timers) clearTimeout(handle);
+    this.timers.clear();
+  }
+
+  private withCreatedId(action: Action): Action {
+    if (action.kind !== 'start-container' && action.kind !== 'connect-network') return action;
+    if (action.target.objectId !== undefined) return action;
+    const id = `create-container:${action.container}`;
+    const created = this.finishedResults.get(id) ?? this.unobserved.get(id)?.result;
+    if (!created?.containerId) return action;
+    return { ...action, target: { ...action.target, objectId: created.containerId } };
+  }
+
+  private dispatch(action: Action, keys: string[]): void {
+    const { hooks, logger } = this.options;
+    this.inFlight.set(action.id, keys);
+    for (const k of keys) this.busy.add(k);
+    const attempt = (this.attempts.get(action.id)?.count ?? 0) + 1;
+    const described = describeAction(action, this.options.desired, this.snapshot);
+    hooks.emit({ type: 'action-started', action: described, attempt });
+    logger?.debug('action started', { actionId: action.id, cause: action.cause, attempt });
+    executeAction(action, this.options.context).then(
+      (result) => {
+        if (!this.release(action)) return;
+        this.attempts.delete(action.id);
+        this.finishedSincePlan.add(action.id);
+        this.finishedResults.set(action.id, result);
+        hooks.finished(action, { type: 'action-finished', action: described, result, attempt });
+        if (this.halted) return hooks.settled();
+        const token = hooks.observe(touchedBy(action, result, this.snapshot));
+        this.unobserved.set(action.id, { token, result });
+        this.pump();
+      },
+      (error: unknown) => {
+        if (!this.release(action)) return;
+        this.failed(action, described, attempt, error);
+      },
+    );
+  }
+
+  /** Frees the action's objects; false once disposed (nobody listens any more). */
+  private release(action: Action): boolean {
+    for (const k of this.inFlight.get(action.id) ?? []) this.busy.delete(k);
+    this.inFlight.delete(action.id);
+    return !this.disposed;
+  }
+
+  private failed(action: Action, described: ActionInfo, attempt: number, error: unknown): void {
+    const { hooks, retry, logger } = this.options;
+    const err = error instanceof Error ? error : new Error(String(error));
+    if (!(error instanceof RetryableError)) {
+      hooks.emit({ type: 'action-failed', action: described, error: err, retryable: false, attempt });
+      const code = error instanceof TerminalError ? error.code : undefined;
+      hooks.failed(
+        new ReconcileError('terminal', `${action.id}: ${err.message}`, {
+          ...(code ? { code } : {}),
+          actionId: action.id,
+          action: described,
+          cause: err,
+        }),
+      );
+      return hooks.settled();
+    }
+    if (attempt >= retry.maxAttempts) {
+      hooks.emit({ type: 'action-failed', action: described, error: err, retryable: true, attempt });
+      hooks.failed(
+        new ReconcileError(
+          'retries-exhausted',
+          `${action.id} failed ${attempt} times; last: ${err.message}`,
+          {
+            actionId: action.id,
+            action: described,
+            cause: err,
+          },
+        ),
+      );
+      return hooks.settled();
+    }
+    const delay = exponentialBackoffMs(retry.initialBackoffMs, retry.maxBackoffMs, attempt - 1);
+    const retryAt = this.options.now() + delay;
+    this.attempts.set(action.id, { count: attempt, retryAt, lastError: err.message });
+    hooks.emit({ type: 'action-failed', action: described, error: err, retryable: true, attempt, retryAt });
+    logger?.debug('action failed, will retry', { actionId: action.id, attempt, message: err.message });
+    if (this.halted) return hooks.settled();
+    this.after(delay, () => {
+      hooks.refresh();
+      this.pump();
+    });
+    hooks.refresh();
+    this.pump();
+  }
+
+  private after(ms: number, run: () => void): void {
+    const handle = setTimeout(
+      () => {
+        this.timers.delete(handle);
+        if (!this.disposed) run();
+      },
+      Math.max(0, ms),
+    );
+    this.timers.add(handle);
+  }
+}
