@@ -17,9 +17,6 @@ import {
   type ServiceRole,
 } from './phases.js';
 
-/** The loop names a pull action `pull-image:<reference>`. */
-const PULL_ACTION_PREFIX = 'pull-image:';
-
 export interface StartFailure {
   service: string | undefined;
   role: ServiceRole;
@@ -152,12 +149,15 @@ export function failureFromReconcileError(
     };
   }
   const blocked: Blocked | undefined = error.details.blocked?.[0];
+  const action = error.details.action;
   const node = desired.containers.find(
     (c) =>
-      (blocked?.node !== undefined && c.id === blocked.node) ||
-      (blocked !== undefined && c.name === blocked.name) ||
-      (blocked !== undefined && c.image === blocked.name) ||
-      (error.details.actionId !== undefined && error.details.actionId.endsWith(`:${c.name}`)),
+      (blocked !== undefined &&
+        ((blocked.node !== undefined && c.id === blocked.node) ||
+          c.name === blocked.name ||
+          c.image === blocked.name)) ||
+      (action?.target.type === 'container' &&
+        ((action.target.node !== undefined && c.id === action.target.node) || c.name === action.target.name)),
   );
   const who = node
     ? {
@@ -176,10 +176,8 @@ export function failureFromReconcileError(
       break;
   }
   // A pull that kept failing (no registry, no network) is the image being unobtainable.
-  const pulling = error.details.actionId?.startsWith(PULL_ACTION_PREFIX)
-    ? error.details.actionId.slice(PULL_ACTION_PREFIX.length)
-    : undefined;
-  if (pulling !== undefined) {
+  if (action?.kind === 'pull-image') {
+    const pulling = action.target.name;
     // The service that runs the image, before the proxy that serves it (its key names the role).
     const imageNode =
       desired.containers.find((c) => c.image === pulling && c.role === 'service') ??
@@ -194,11 +192,7 @@ export function failureFromReconcileError(
   switch (error.code) {
     case 'image-not-found':
     case 'image-missing': {
-      const image =
-        node?.image ??
-        desired.images.find((ref) => error.message.includes(ref)) ??
-        blocked?.name ??
-        'unknown image';
+      const image = node?.image ?? blocked?.name ?? 'unknown image';
       const imageNode = node ?? desired.containers.find((c) => c.image === image);
       return {
         service: imageNode?.service ?? who.service,

@@ -156,6 +156,12 @@ describe('ServiceSession (fake runtime)', () => {
       new ReconcileError('terminal', 'create-container:x: bad', {
         code: 'bad-spec',
         actionId: `start-container:ds-${TASK_ID}-0_db`,
+        action: {
+          id: `start-container:ds-${TASK_ID}-0_db`,
+          kind: 'start-container',
+          cause: 'created, not started',
+          target: { type: 'container', name: `ds-${TASK_ID}-0_db`, node: 'container/service/db' },
+        },
       }),
     );
     const error = (await started.catch((e: unknown) => e)) as ServiceStartError;

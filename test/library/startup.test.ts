@@ -135,6 +135,13 @@ describe('failureFromReconcileError', () => {
   it('maps a missing image to the service that runs it', () => {
     const error = new ReconcileError('terminal', 'image pull cache:1: not found', {
       code: 'image-not-found',
+      actionId: 'pull-image:cache:1',
+      action: {
+        id: 'pull-image:cache:1',
+        kind: 'pull-image',
+        cause: 'not present locally',
+        target: { type: 'image', name: 'cache:1' },
+      },
     });
     expect(failureFromReconcileError(graph, error, pending)).toMatchObject({
       service: 'cache',
@@ -207,6 +214,12 @@ describe('failureFromReconcileError: pulls', () => {
       'pull-image:cache:1 failed 8 times; last: no such host',
       {
         actionId: 'pull-image:cache:1',
+        action: {
+          id: 'pull-image:cache:1',
+          kind: 'pull-image',
+          cause: 'not present locally',
+          target: { type: 'image', name: 'cache:1' },
+        },
       },
     );
     expect(failureFromReconcileError(graph, error, [])).toMatchObject({
