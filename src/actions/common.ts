@@ -9,6 +9,7 @@ import { Label } from '../desired-state/labels.js';
 import type { OwnerRef } from '../desired-state/types.js';
 import { RetryableError, TerminalError } from '../reconciler/errors.js';
 import type { ExecuteContext } from './context.js';
+import { ofRun } from '../reconciler/ownership.js';
 
 export function isTimeout(error: unknown): boolean {
   return error instanceof DockerTimeoutError;
@@ -34,11 +35,7 @@ export function ownedBy(
 ): boolean {
   const l = labels ?? {};
   if (!l[Label.owner]) return false;
-  if (owner) {
-    if (l[Label.owner] !== owner.ownerId) return false;
-    if (l[Label.taskId] !== owner.taskId) return false;
-    if (l[Label.runId] !== String(owner.runId)) return false;
-  }
+  if (owner && !ofRun(owner, l)) return false;
   if (node !== undefined && l[Label.node] !== node) return false;
   return true;
 }

@@ -11,6 +11,7 @@
 import { Label } from '../desired-state/labels.js';
 import type { OwnerRef } from '../desired-state/types.js';
 import type { ContainerState, HealthStatus, ObservedContainer, Snapshot } from '../observed-state/types.js';
+import { ofRun } from '../reconciler/ownership.js';
 
 export type ServiceRole = 'service' | 'proxy';
 
@@ -92,8 +93,7 @@ export function taskContainers(snapshot: Snapshot, owner: OwnerRef): Map<string,
   const found = new Map<string, ObservedContainer>();
   for (const container of snapshot.containers) {
     const labels = container.labels;
-    if (labels[Label.owner] !== owner.ownerId) continue;
-    if (labels[Label.taskId] !== owner.taskId || labels[Label.runId] !== String(owner.runId)) continue;
+    if (!ofRun(owner, labels)) continue;
     const role = labels[Label.role];
     const service = labels[Label.service];
     if ((role !== 'service' && role !== 'proxy') || !service) continue;

@@ -6,7 +6,6 @@
  */
 import type { Logger } from 'winston';
 import { emptyGraph } from '../desired-state/compile.js';
-import { Label } from '../desired-state/labels.js';
 import type { OwnerRef } from '../desired-state/types.js';
 import type { DockerApi } from '../docker/client.js';
 import { collectSnapshot } from '../observed-state/collect.js';
@@ -14,6 +13,7 @@ import { Subject, type Observable } from 'rxjs';
 import { observe } from '../observed-state/observe.js';
 import type { RefreshRequest, Snapshot } from '../observed-state/types.js';
 import { scopeOf } from '../observed-state/scope.js';
+import { inactiveRuns } from '../reconciler/ownership.js';
 import { converge, type LoopEvent, type RetryPolicy } from './reconcile.js';
 
 export interface TeardownOptions {
@@ -120,18 +120,8 @@ export async function collectGarbage(
   options: Omit<TeardownOptions, 'snapshots' | 'refresh'> = {},
 ): Promise<CollectedTask[]> {
   const snapshot = await collectSnapshot(docker, { ownerId, images: [] });
-  const active = new Set(activeTaskIds);
-  const runs = new Map<string, OwnerRef>();
-  for (const object of [...snapshot.containers, ...snapshot.networks]) {
-    const taskId = object.labels[Label.taskId];
-    const runId = Number(object.labels[Label.runId]);
-    if (object.labels[Label.owner] !== ownerId || taskId === undefined || !Number.isInteger(runId)) continue;
-    if (active.has(taskId)) continue;
-    runs.set(`${taskId}/${runId}`, { ownerId, taskId, runId });
-  }
   const collected: CollectedTask[] = [];
-  for (const key of [...runs.keys()].sort()) {
-    const owner = runs.get(key)!;
+  for (const owner of inactiveRuns(snapshot, ownerId, activeTaskIds)) {
     options.logger?.info('collecting garbage of an inactive task', {
       taskId: owner.taskId,
       runId: owner.runId,

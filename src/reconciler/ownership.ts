@@ -22,3 +22,19 @@ export function taskObjectsLeft(owner: OwnerRef, snapshot: Snapshot): number {
     snapshot.networks.filter((n) => ofRun(owner, n.labels)).length
   );
 }
+
+/**
+ * Task runs of `ownerId` with an object in the snapshot, by their labels, minus the runs of the
+ * active tasks: what garbage collection tears down. Sorted by task and run.
+ */
+export function inactiveRuns(snapshot: Snapshot, ownerId: string, active: readonly string[]): OwnerRef[] {
+  const keep = new Set(active);
+  const runs = new Map<string, OwnerRef>();
+  for (const object of [...snapshot.containers, ...snapshot.networks]) {
+    const taskId = object.labels[Label.taskId];
+    const runId = Number(object.labels[Label.runId]);
+    if (object.labels[Label.owner] !== ownerId || taskId === undefined || !Number.isInteger(runId)) continue;
+    if (!keep.has(taskId)) runs.set(`${taskId}/${runId}`, { ownerId, taskId, runId });
+  }
+  return [...runs.keys()].sort().map((key) => runs.get(key)!);
+}

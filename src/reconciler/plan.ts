@@ -15,6 +15,7 @@ import type {
 import type { ObservedContainer, ObservedImage, ObservedNetwork, Snapshot } from '../observed-state/types.js';
 import type { Action, ActionKind, Blocked, Plan, Waiting } from './actions.js';
 import { decideRestart, restartKey, type RestartLedger, type RestartPolicy } from './restarts.js';
+import { ofRun } from './ownership.js';
 
 export type ImageResolver = (ref: string) => ResolvedImage | undefined;
 
@@ -219,10 +220,7 @@ class Planner {
     private readonly options: PlanOptions,
   ) {
     this.graph = graphIndex(desired);
-    const { ownerId, taskId, runId } = desired.owner;
-    const run = String(runId);
-    const isThisTask = (labels: Record<string, string>): boolean =>
-      labels[Label.owner] === ownerId && labels[Label.taskId] === taskId && labels[Label.runId] === run;
+    const isThisTask = (labels: Record<string, string>): boolean => ofRun(desired.owner, labels);
 
     // Sorted so that a name held twice (networks; containers only in made-up snapshots) resolves
     // the same way whatever order the snapshot lists them in.

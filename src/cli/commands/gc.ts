@@ -3,11 +3,9 @@
  * followed by `down`). With `--dry-run` it is `plan(∅, snapshot)` for each such run, printed.
  */
 import { emptyGraph } from '../../desired-state/compile.js';
-import { Label } from '../../desired-state/labels.js';
-import type { OwnerRef } from '../../desired-state/types.js';
 import { collectSnapshot } from '../../observed-state/collect.js';
-import type { Snapshot } from '../../observed-state/types.js';
 import { formatPlan } from '../../reconciler/format.js';
+import { inactiveRuns } from '../../reconciler/ownership.js';
 import { plan } from '../../reconciler/plan.js';
 import { collectGarbage } from '../../loop/teardown.js';
 import { outputOption, type ParsedCommand } from '../args.js';
@@ -58,17 +56,4 @@ export async function gcCommand(parsed: ParsedCommand, io: CliIo): Promise<ExitC
       : `Collected ${collected.length} inactive task run(s) of owner ${ownerId}.\n`,
   );
   return ExitCode.ok;
-}
-
-/** Task runs of `ownerId` with an object in the snapshot, by their labels, minus the active tasks. */
-export function inactiveRuns(snapshot: Snapshot, ownerId: string, active: readonly string[]): OwnerRef[] {
-  const keep = new Set(active);
-  const runs = new Map<string, OwnerRef>();
-  for (const object of [...snapshot.containers, ...snapshot.networks]) {
-    const taskId = object.labels[Label.taskId];
-    const runId = Number(object.labels[Label.runId]);
-    if (object.labels[Label.owner] !== ownerId || taskId === undefined || !Number.isInteger(runId)) continue;
-    if (!keep.has(taskId)) runs.set(`${taskId}/${runId}`, { ownerId, taskId, runId });
-  }
-  return [...runs.keys()].sort().map((key) => runs.get(key)!);
 }
