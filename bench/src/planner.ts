@@ -16,7 +16,7 @@ import type {
   ObservedNetwork,
   Snapshot,
 } from '../../src/observed-state/types.js';
-import { plan } from '../../src/reconciler/plan.js';
+import { PlanCache, plan } from '../../src/reconciler/plan.js';
 import { DEFAULT_RESTART_POLICY } from '../../src/reconciler/restarts.js';
 import { payload, taskId } from './common.js';
 import { summarize, type Stats } from './stats.js';
@@ -137,7 +137,6 @@ export function benchPlanner(
   // compile() refuses more than limits.maxServices (the codec caps the configured value at 1,000);
   // the bench compiles bigger graphs on purpose.
   const big: WorkerConfig = { ...config, limits: { ...config.limits, maxServices: 100_000 } };
-  const options = { now: Date.parse(TIME), restarts: {}, restart: DEFAULT_RESTART_POLICY };
   for (const nodes of sizes) {
     const services = Math.max(1, Math.round((nodes - 1) / 3));
     const desired = compile(payload(services), { config: big, taskId: taskId(), runId: 0, scopes: [] });
@@ -149,6 +148,13 @@ export function benchPlanner(
       ['empty', empty],
       ['drifted', drifted(matching)],
     ] as const;
+    // As the loop plans: one cache per run of one graph, kept across its snapshots.
+    const options = {
+      now: Date.parse(TIME),
+      restarts: {},
+      restart: DEFAULT_RESTART_POLICY,
+      cache: new PlanCache(),
+    };
     const timed = time(
       kinds.map(
         ([, snapshot]) =>

@@ -34,7 +34,7 @@ import type { Action, Plan, Waiting } from '../reconciler/actions.js';
 import type { ActionInfo } from '../reconciler/describe.js';
 import { ReconcileError } from '../reconciler/errors.js';
 import { taskObjectsLeft } from '../reconciler/ownership.js';
-import { plan as realPlan, type PlanOptions } from '../reconciler/plan.js';
+import { PlanCache, plan as realPlan, type PlanOptions } from '../reconciler/plan.js';
 import {
   DEFAULT_RESTART_POLICY,
   recordRestart,
@@ -135,6 +135,8 @@ class Run {
   private readonly requestRefresh: (request?: RefreshRequest) => void;
   private readonly listsOnDemand: boolean;
   private readonly executor: PlanExecutor;
+  /** What the planner derives from the graph once per run rather than per snapshot. */
+  private readonly planCache = new PlanCache();
   private ledger: RestartLedger;
   private current: Plan | undefined;
   /** This run's newest refresh token: only a snapshot that reflects it may say ready or converged. */
@@ -270,6 +272,7 @@ class Run {
         restart: this.options.restart ?? DEFAULT_RESTART_POLICY,
         bind: this.options.bind ?? bindImages,
         resolveImage: this.options.resolveImage ?? resolveImage,
+        cache: this.planCache,
       });
     } catch (error) {
       this.stop(

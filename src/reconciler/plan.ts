@@ -3,19 +3,25 @@
  * graph. Data in, data out; the executors in `src/actions` do the work and the loop re-plans on
  * the next snapshot, so a plan only ever has to be right for the snapshot it was made from.
  */
-import { bindImages, imagesOf, resolveImage } from '../desired-state/images.js';
+import { bindImages, resolveImage } from '../desired-state/images.js';
 import { Label, LABEL_NAMESPACE } from '../desired-state/labels.js';
-import type {
-  ContainerNode,
-  DesiredState,
-  NetworkNode,
-  NodeId,
-  ResolvedImage,
-} from '../desired-state/types.js';
+import type { ContainerNode, DesiredState, NodeId, ResolvedImage } from '../desired-state/types.js';
 import type { ObservedContainer, ObservedImage, ObservedNetwork, Snapshot } from '../observed-state/types.js';
 import type { Action, ActionKind, Blocked, Plan, Waiting } from './actions.js';
-import { decideRestart, restartKey, type RestartLedger, type RestartPolicy } from './restarts.js';
+import {
+  PlanCache,
+  byNameThenId,
+  compare,
+  type Attachment,
+  type Binder,
+  type ContainerEntry,
+  type GraphIndex,
+  type NetworkEntry,
+} from './graph-index.js';
 import { ofRun } from './ownership.js';
+import { decideRestart, restartKey, type RestartLedger, type RestartPolicy } from './restarts.js';
+
+export { PlanCache } from './graph-index.js';
 
 export type ImageResolver = (ref: string) => ResolvedImage | undefined;
 
@@ -32,6 +38,12 @@ export interface PlanOptions {
   bind?: (node: ContainerNode, resolve: ImageResolver) => ContainerNode | undefined;
   /** Default: `resolveImage` of `src/desired-state/images.ts` (repo digest, else image id). */
   resolveImage?: (ref: string, observed: ObservedImage) => ResolvedImage;
+  /**
+   * What earlier plans of the same graph derived from it (its index, each node's binding). The
+   * loop keeps one per run; without it every plan derives them afresh. The plan is the same
+   * either way: the cache only holds what is a function of the graph and the images.
+   */
+  cache?: PlanCache;
 }
 
 /**
@@ -65,10 +77,10 @@ const ORPHAN = 'orphan: not in desired graph';
  * blocks the plan (`name-conflict`) and is never acted on.
  */
 export function plan(desired: DesiredState, snapshot: Snapshot, options: PlanOptions): Plan {
-  return new Planner(desired, snapshot, options).run();
+  return new Planner(desired, snapshot, options, options.cache ?? new PlanCache()).run();
 }
 
-/** A graph network's state in this plan, by its index in the graph index's `networks`. */
+/** A graph network's state in this plan. */
 const enum NetworkStatus {
   Present = 1,
   Planned = 2,
@@ -82,99 +94,22 @@ const enum Readiness {
   NotReady = 2,
 }
 
-/**
- * What the planner derives from the graph alone. The loop plans every snapshot against the same
- * graph, so this is made once per graph object (a graph is never changed in place: see
- * `DesiredState`). Per-container facts are arrays in the order of `containers`, and a plan keeps
- * its own per-container state in arrays of the same order: at 10,000 nodes, the Maps and the
- * action ids made anew in every plan were most of its time.
- */
-interface GraphIndex {
-  /** By name, then id: every pass walks the graph in this order, so the actions come out nearly sorted. */
-  containers: readonly ContainerNode[];
-  networks: readonly NetworkNode[];
-  networkNames: ReadonlySet<string>;
-  containerNames: ReadonlySet<string>;
-  /** No two containers and no two networks share a name (as `compile()` makes graphs). */
-  namesUnique: boolean;
-  /** Each container's attachments in order, by network name, aliases sorted. */
-  attachments: readonly (readonly Attachment[])[];
-  /** How many different networks each container is attached to. */
-  attachedCount: readonly number[];
-  /** Each container's dependencies that are containers of the graph (indexes), by node id. */
-  containerDeps: readonly (readonly number[])[];
-  /** The ids of the actions each container and network can have: made once, not per plan. */
-  createIds: readonly string[];
-  startIds: readonly string[];
-  networkCreateIds: readonly string[];
-  /** Every image reference the graph needs, sorted. */
-  imageRefs: readonly string[];
-  /**
-   * The last binding of each node (`containers[i]` → `bindings[i]`) and the image id and served
-   * key it was made with: hashing every node on every plan was most of a plan's time at 10,000
-   * nodes, and a node bound to the same images binds the same way.
-   */
-  bindings: (
-    { bind: Binder; imageId: string; servedKey: string | undefined; node: ContainerNode } | undefined
-  )[];
+/** A graph network and what this plan found and decided for it. */
+interface NetworkSlot {
+  entry: NetworkEntry;
+  /** Our network of that name in the snapshot (the first, by id, if it has several). */
+  observed: ObservedNetwork | undefined;
+  status: NetworkStatus;
 }
 
-type Binder = NonNullable<PlanOptions['bind']>;
-
-interface Attachment {
-  network: string;
-  /** The network's index in the graph index's `networks`; -1 for a network that is not in the graph. */
-  index: number;
-  aliases: readonly string[];
-  /** `connect-network:<container>:<network>`. */
-  connectId: string;
-}
-
-const indexes = new WeakMap<DesiredState, GraphIndex>();
-
-function graphIndex(desired: DesiredState): GraphIndex {
-  const known = indexes.get(desired);
-  if (known !== undefined) return known;
-  const containers = [...desired.containers].sort(byNameThenId);
-  const networks = [...desired.networks].sort(byNameThenId);
-  const networkIndex = new Map(networks.map((n, i) => [n.id, i]));
-  const containerIndex = new Map(containers.map((c, i) => [c.id, i]));
-  const attachments = containers.map((c) =>
-    c.networks.map((a): Attachment => {
-      const index = networkIndex.get(a.network) ?? -1;
-      const network = index >= 0 ? networks[index]!.name : a.network;
-      return {
-        network,
-        index,
-        aliases: [...a.aliases].sort(compare),
-        connectId: `connect-network:${c.name}:${network}`,
-      };
-    }),
-  );
-  const networkNames = new Set(networks.map((n) => n.name));
-  const containerNames = new Set(containers.map((c) => c.name));
-  const index: GraphIndex = {
-    containers,
-    networks,
-    networkNames,
-    containerNames,
-    namesUnique: networkNames.size === networks.length && containerNames.size === containers.length,
-    attachments,
-    attachedCount: attachments.map((list) => new Set(list.map((a) => a.network)).size),
-    containerDeps: containers.map((c) =>
-      c.dependsOn
-        .filter((dep) => containerIndex.has(dep))
-        .sort(compare)
-        .map((dep) => containerIndex.get(dep)!),
-    ),
-    createIds: containers.map((c) => `create-container:${c.name}`),
-    startIds: containers.map((c) => `start-container:${c.name}`),
-    networkCreateIds: networks.map((n) => createNetworkId(n.name)),
-    imageRefs: imagesOf(desired),
-    bindings: [],
-  };
-  indexes.set(desired, index);
-  return index;
+/** A graph container and what this plan found for it. */
+interface ContainerSlot {
+  entry: ContainerEntry;
+  /** The node bound to its images; undefined until they are resolved. */
+  bound: ContainerNode | undefined;
+  /** Our container of that name in the snapshot (the first, by id, if it has several). */
+  observed: ObservedContainer | undefined;
+  readiness: Readiness;
 }
 
 class Planner {
@@ -196,17 +131,9 @@ class Planner {
   private readonly removed = new Map<string, string>();
   private namesById: Map<string, string> | undefined;
 
-  // Per graph network (index into `graph.networks`):
-  private readonly networkStatus: NetworkStatus[];
-  /** Our network of that name in the snapshot (the first, by id, if it has several). */
-  private readonly networkAt: (ObservedNetwork | undefined)[];
-
-  // Per graph container (index into `graph.containers`):
-  /** The node bound to its images; undefined until they are resolved. */
-  private readonly boundAt: (ContainerNode | undefined)[];
-  /** Our container of that name in the snapshot (the first, by id, if it has several). */
-  private readonly observedAt: (ObservedContainer | undefined)[];
-  private readonly readiness: Uint8Array;
+  /** The graph's networks and containers, in the index's order, with what this plan found for each. */
+  private readonly networks: NetworkSlot[];
+  private readonly containers: ContainerSlot[];
 
   /** How many desired containers, and networks, have one of ours under their name. */
   private matched = 0;
@@ -218,8 +145,9 @@ class Planner {
     private readonly desired: DesiredState,
     private readonly snapshot: Snapshot,
     private readonly options: PlanOptions,
+    private readonly cache: PlanCache,
   ) {
-    this.graph = graphIndex(desired);
+    this.graph = cache.graph(desired);
     const isThisTask = (labels: Record<string, string>): boolean => ofRun(desired.owner, labels);
 
     // Sorted so that a name held twice (networks; containers only in made-up snapshots) resolves
@@ -234,11 +162,19 @@ class Planner {
       else setOnce(this.notOurs.network, n.name, describeOwner(n.labels));
     }
     // Both sides are sorted by name: one merge pass pairs each graph node with ours of its name.
-    this.networkAt = pairByName(this.graph.networks, this.ourNetworks);
-    this.observedAt = pairByName(this.graph.containers, this.ourContainers);
-    this.networkStatus = new Array<NetworkStatus>(this.graph.networks.length);
-    this.boundAt = new Array<ContainerNode | undefined>(this.graph.containers.length);
-    this.readiness = new Uint8Array(this.graph.containers.length);
+    const networkAt = pairByName(this.graph.networks, (n) => n.node.name, this.ourNetworks);
+    this.networks = this.graph.networks.map((entry, i) => ({
+      entry,
+      observed: networkAt[i],
+      status: NetworkStatus.Present,
+    }));
+    const containerAt = pairByName(this.graph.containers, (c) => c.node.name, this.ourContainers);
+    this.containers = this.graph.containers.map((entry, i) => ({
+      entry,
+      bound: undefined,
+      observed: containerAt[i],
+      readiness: Readiness.Unknown,
+    }));
   }
 
   run(): Plan {
@@ -266,8 +202,7 @@ class Planner {
       actions.length === 0 &&
       waiting.length === 0 &&
       blocked.length === 0 &&
-      (this.settled === this.graph.containers.length ||
-        this.graph.containers.every((_, i) => this.isReadyAt(i)));
+      (this.settled === this.containers.length || this.containers.every((c) => this.isReady(c)));
     return {
       taskId: this.desired.owner.taskId,
       runId: this.desired.owner.runId,
@@ -327,26 +262,25 @@ class Planner {
    * bridge without options), and recreating it would mean removing every container on it.
    */
   private planNetworks(): void {
-    const { networks, networkCreateIds } = this.graph;
-    for (let i = 0; i < networks.length; i++) {
-      const network = networks[i]!;
+    for (const slot of this.networks) {
+      const network = slot.entry.node;
       const conflict = this.notOurs.network.size > 0 ? this.notOurs.network.get(network.name) : undefined;
       if (conflict !== undefined) {
-        this.networkStatus[i] = NetworkStatus.Blocked;
+        slot.status = NetworkStatus.Blocked;
         this.blocked.push({
           node: network.id,
           name: network.name,
           code: 'name-conflict',
           reason: `a network that is not ours holds this name (${conflict})`,
         });
-      } else if (this.networkAt[i] !== undefined) {
-        this.networkStatus[i] = NetworkStatus.Present;
+      } else if (slot.observed !== undefined) {
+        slot.status = NetworkStatus.Present;
         this.networksMatched++;
       } else {
-        this.networkStatus[i] = NetworkStatus.Planned;
+        slot.status = NetworkStatus.Planned;
         this.add({
           kind: 'create-network',
-          id: networkCreateIds[i]!,
+          id: slot.entry.createId,
           target: { type: 'network', name: network.name, node: network.id },
           cause: 'not found',
           dependsOn: [],
@@ -358,36 +292,29 @@ class Planner {
 
   // ── containers ────────────────────────────────────────────────────────────────────────────────
 
-  /** Binds each desired container to its images; `boundAt[i]` stays undefined where that is not possible yet. */
+  /** Binds each desired container to its images; `bound` stays undefined where that is not possible yet. */
   private bindContainers(): void {
     const resolve: ImageResolver = (ref) => this.resolved.get(ref);
-    const bind = this.options.bind ?? bindImages;
-    const { containers, bindings } = this.graph;
-    for (let i = 0; i < containers.length; i++) {
-      const node = containers[i]!;
+    const bind: Binder = this.options.bind ?? bindImages;
+    for (const slot of this.containers) {
+      const { node } = slot.entry;
       const image = this.resolved.get(node.image);
       const servedKey = node.imageKeyOf === undefined ? undefined : this.resolved.get(node.imageKeyOf)?.key;
-      const last = bindings[i];
-      if (
-        last?.bind === bind &&
-        image !== undefined &&
-        last.imageId === image.id &&
-        last.servedKey === servedKey
-      ) {
-        this.boundAt[i] = last.node;
+      const last = image && this.cache.lastBinding(slot.entry, bind, image.id, servedKey);
+      if (last !== undefined) {
+        slot.bound = last;
       } else {
         const b = bind(node, resolve);
-        bindings[i] = b && image && { bind, imageId: image.id, servedKey, node: b };
-        this.boundAt[i] = b;
+        this.cache.remember(slot.entry, b && image && { bind, imageId: image.id, servedKey, node: b });
+        slot.bound = b;
       }
-      if (this.observedAt[i] !== undefined) this.matched++;
+      if (slot.observed !== undefined) this.matched++;
     }
   }
 
   private planContainers(): void {
-    const { containers } = this.graph;
-    for (let i = 0; i < containers.length; i++) {
-      const node = containers[i]!;
+    for (const slot of this.containers) {
+      const { node } = slot.entry;
       const conflict = this.notOurs.container.size > 0 ? this.notOurs.container.get(node.name) : undefined;
       if (conflict !== undefined) {
         this.blocked.push({
@@ -398,8 +325,7 @@ class Planner {
         });
         continue;
       }
-      const bound = this.boundAt[i];
-      if (bound === undefined) {
+      if (slot.bound === undefined) {
         const unresolved = [node.image, node.imageKeyOf]
           .filter((r): r is string => r !== undefined && !this.resolved.has(r))
           .filter((r) => !this.refusedImages.has(r));
@@ -411,15 +337,19 @@ class Planner {
         }
         continue;
       }
-      this.planContainer(i, bound, this.observedAt[i]);
+      this.planContainer(slot, slot.bound, slot.observed);
     }
   }
 
-  private planContainer(i: number, node: ContainerNode, observed: ObservedContainer | undefined): void {
+  private planContainer(
+    slot: ContainerSlot,
+    node: ContainerNode,
+    observed: ObservedContainer | undefined,
+  ): void {
     // The steady state in one pass: a ready container needs nothing (no replacement, connect,
     // disconnect or wait) unless a network it is on is blocked, which only a network that is not
     // ours can make it. At 10,000 nodes the passes below cost a plan ~40% more.
-    if (observed !== undefined && this.notOurs.network.size === 0 && this.isReadyAt(i)) {
+    if (observed !== undefined && this.notOurs.network.size === 0 && this.isReady(slot)) {
       this.settled++;
       return;
     }
@@ -427,36 +357,36 @@ class Planner {
       this.wait(node, 'being removed');
       return;
     }
-    const blockedNetwork = this.graph.attachments[i]!.find(
-      (a) => a.index >= 0 && this.networkStatus[a.index] === NetworkStatus.Blocked,
+    const blockedNetwork = slot.entry.attachments.find(
+      (a) => a.entry !== undefined && this.networks[a.entry.index]!.status === NetworkStatus.Blocked,
     );
     if (blockedNetwork !== undefined) {
       this.wait(node, `network ${blockedNetwork.network} is blocked`);
       return;
     }
 
-    const replaceCause = observed && this.replaceCause(i, node, observed);
+    const replaceCause = observed && this.replaceCause(slot, node, observed);
     if (observed === undefined || replaceCause !== undefined) {
       const removeId = observed && this.removeContainer(observed, node.id, replaceCause ?? '');
-      this.createAndStart(i, node, replaceCause ?? 'not found', removeId);
+      this.createAndStart(slot, node, replaceCause ?? 'not found', removeId);
       return;
     }
 
-    this.disconnectExtraNetworks(i, node, observed);
+    this.disconnectExtraNetworks(slot, node, observed);
     switch (observed.state) {
       case 'running': {
-        this.connectMissing(i, node, observed);
+        this.connectMissing(slot, node, observed);
         if (observed.health !== 'healthy' && observed.health !== 'none')
           this.wait(node, `health ${observed.health}`);
         return;
       }
       case 'created': {
-        this.startWhenReady(i, node, observed, 'created, not started', undefined);
+        this.startWhenReady(slot, node, observed, 'created, not started', undefined);
         return;
       }
       case 'exited':
       case 'dead': {
-        this.restart(i, node, observed);
+        this.restart(slot, node, observed);
         return;
       }
       default:
@@ -466,14 +396,18 @@ class Planner {
   }
 
   /** Why `observed` cannot be kept for `node`, or undefined when it can. */
-  private replaceCause(i: number, node: ContainerNode, observed: ObservedContainer): string | undefined {
+  private replaceCause(
+    slot: ContainerSlot,
+    node: ContainerNode,
+    observed: ObservedContainer,
+  ): string | undefined {
     const observedHash = observed.labels[Label.specHash] ?? '';
     if (observedHash !== node.specHash) return `spec hash ${shortHashes(observedHash, node.specHash)}`;
     // We never pause or set a restart policy: either state means someone else changed the container.
     if (observed.state === 'paused' || observed.state === 'restarting') return `state ${observed.state}`;
     // An endpoint on a network that has since been removed (or recreated under the same name)
     // makes the container unstartable and cannot be disconnected any more.
-    for (const attachment of this.graph.attachments[i]!) {
+    for (const attachment of slot.entry.attachments) {
       const name = attachment.network;
       const endpoint = observed.networks[name];
       if (endpoint === undefined) continue;
@@ -488,23 +422,22 @@ class Planner {
   }
 
   private createAndStart(
-    i: number,
+    slot: ContainerSlot,
     node: ContainerNode,
     cause: string,
     removeId: string | undefined,
     restart?: { key: string; attempt: number },
   ): void {
-    const attachments = this.graph.attachments[i]!;
+    const { attachments, createId } = slot.entry;
     const first = attachments[0];
     if (first === undefined) {
       this.wait(node, 'has no network');
       return;
     }
-    const createId = this.graph.createIds[i]!;
     // In plan order: pulls, the removal it replaces, the network it is created on.
     const dependsOn = this.pullsFor(node);
     if (removeId !== undefined) dependsOn.push(removeId);
-    if (this.isPlanned(first)) dependsOn.push(this.graph.networkCreateIds[first.index]!);
+    if (this.isPlanned(first)) dependsOn.push(first.entry!.createId);
     this.add({
       kind: 'create-container',
       id: createId,
@@ -517,8 +450,8 @@ class Planner {
     const after = [createId];
     for (let k = 1; k < attachments.length; k++)
       after.push(this.connect(node, attachments[k]!, createId, 'attach before start'));
-    if (this.waitsForDependencies(i, node)) return;
-    this.startAfter(i, node, inOrder(after, 1), cause, restart, undefined);
+    if (this.waitsForDependencies(slot, node)) return;
+    this.startAfter(slot, node, inOrder(after, 1), cause, restart, undefined);
   }
 
   /** The pulls `node`'s images wait for, sorted by id. */
@@ -531,27 +464,27 @@ class Planner {
   }
 
   private startWhenReady(
-    i: number,
+    slot: ContainerSlot,
     node: ContainerNode,
     observed: ObservedContainer,
     cause: string,
     restart: { key: string; attempt: number } | undefined,
   ): void {
-    if (this.waitsForDependencies(i, node)) return;
-    const connects = this.connectMissing(i, node, observed);
-    this.startAfter(i, node, inOrder(connects, 0), cause, restart, observed.id);
+    if (this.waitsForDependencies(slot, node)) return;
+    const connects = this.connectMissing(slot, node, observed);
+    this.startAfter(slot, node, inOrder(connects, 0), cause, restart, observed.id);
   }
 
   /** Records why `node` cannot start yet, if a container it depends on is not ready. */
-  private waitsForDependencies(i: number, node: ContainerNode): boolean {
-    const waitFor = this.unreadyDependencies(i);
+  private waitsForDependencies(slot: ContainerSlot, node: ContainerNode): boolean {
+    const waitFor = this.unreadyDependencies(slot);
     if (waitFor === undefined) return false;
     this.wait(node, waitFor);
     return true;
   }
 
   private startAfter(
-    i: number,
+    slot: ContainerSlot,
     node: ContainerNode,
     dependsOn: string[],
     cause: string,
@@ -560,7 +493,7 @@ class Planner {
   ): void {
     this.add({
       kind: 'start-container',
-      id: this.graph.startIds[i]!,
+      id: slot.entry.startId,
       target: objectId
         ? { type: 'container', name: node.name, node: node.id, objectId }
         : { type: 'container', name: node.name, node: node.id },
@@ -571,7 +504,7 @@ class Planner {
     });
   }
 
-  private restart(i: number, node: ContainerNode, observed: ObservedContainer): void {
+  private restart(slot: ContainerSlot, node: ContainerNode, observed: ObservedContainer): void {
     const exit = `${observed.state}(${observed.exitCode}${observed.oomKilled ? ', oom' : ''})`;
     const { restart: policy, restarts, now } = this.options;
     const key = restartKey(node.id, node.specHash);
@@ -602,31 +535,31 @@ class Planner {
         if (observed.state === 'dead') {
           // dockerd refuses to start a dead container ("marked for removal"): the restart is a
           // fresh container under the same key and budget.
-          if (this.unreadyDependencies(i) !== undefined) {
-            this.startWhenReady(i, node, observed, cause, restart);
+          if (this.unreadyDependencies(slot) !== undefined) {
+            this.startWhenReady(slot, node, observed, cause, restart);
             return;
           }
           const removeId = this.removeContainer(observed, node.id, cause);
-          this.createAndStart(i, node, cause, removeId, restart);
+          this.createAndStart(slot, node, cause, removeId, restart);
           return;
         }
-        this.startWhenReady(i, node, observed, cause, restart);
+        this.startWhenReady(slot, node, observed, cause, restart);
         return;
       }
     }
   }
 
-  /** Why container `i` may not start yet (a proxy it depends on is not ready), or undefined. */
-  private unreadyDependencies(i: number): string | undefined {
+  /** Why the container may not start yet (a proxy it depends on is not ready), or undefined. */
+  private unreadyDependencies(slot: ContainerSlot): string | undefined {
     let reasons: string[] | undefined;
-    for (const dep of this.graph.containerDeps[i]!) {
-      if (this.isReadyAt(dep)) continue;
-      const name = this.graph.containers[dep]!.name;
-      const bound = this.boundAt[dep];
+    for (const dependency of slot.entry.dependencies) {
+      const dep = this.containers[dependency.index]!;
+      if (this.isReady(dep)) continue;
+      const name = dependency.node.name;
       (reasons ??= []).push(
-        bound === undefined
+        dep.bound === undefined
           ? `${name} not bound yet`
-          : `${name} not ready (${this.describe(bound, this.observedAt[dep])})`,
+          : `${name} not ready (${this.describe(dep.bound, dep.observed)})`,
       );
     }
     return reasons ? `waits for ${reasons.join(', ')}` : undefined;
@@ -641,25 +574,23 @@ class Planner {
   }
 
   /**
-   * Container `i` is running with its bound spec, on exactly its networks, and healthy where it
-   * has a health check. Computed once per plan: services ask it of their proxies too.
+   * The container runs with its bound spec, on exactly its networks, and healthy where it has a
+   * health check. Computed once per plan: services ask it of their proxies too.
    */
-  private isReadyAt(i: number): boolean {
-    let readiness = this.readiness[i]!;
-    if (readiness === Readiness.Unknown) {
-      const node = this.boundAt[i];
-      readiness = node !== undefined && this.isReady(i, node) ? Readiness.Ready : Readiness.NotReady;
-      this.readiness[i] = readiness;
+  private isReady(slot: ContainerSlot): boolean {
+    if (slot.readiness === Readiness.Unknown) {
+      slot.readiness =
+        slot.bound !== undefined && this.runsAsBound(slot, slot.bound) ? Readiness.Ready : Readiness.NotReady;
     }
-    return readiness === Readiness.Ready;
+    return slot.readiness === Readiness.Ready;
   }
 
-  private isReady(i: number, node: ContainerNode): boolean {
-    const observed = this.observedAt[i];
+  private runsAsBound(slot: ContainerSlot, node: ContainerNode): boolean {
+    const { observed } = slot;
     if (observed === undefined || observed.state !== 'running') return false;
     if (observed.labels[Label.specHash] !== node.specHash) return false;
     if (observed.health !== 'healthy' && observed.health !== 'none') return false;
-    const attachments = this.graph.attachments[i]!;
+    const { attachments, attachedCount } = slot.entry;
     for (const attachment of attachments) {
       const ours = this.ourNetworkOf(attachment);
       if (ours === undefined || observed.networks[attachment.network]?.networkId !== ours.id) return false;
@@ -667,16 +598,16 @@ class Planner {
     // Every wanted endpoint is there: any further one, if on a network of ours, is one too many.
     let endpoints = 0;
     for (const _ in observed.networks) endpoints++;
-    if (endpoints === this.graph.attachedCount[i]) return true;
+    if (endpoints === attachedCount) return true;
     for (const name in observed.networks) {
       if (!attachments.some((a) => a.network === name) && this.ourNetworkByName().has(name)) return false;
     }
     return true;
   }
 
-  private connectMissing(i: number, node: ContainerNode, observed: ObservedContainer): string[] {
+  private connectMissing(slot: ContainerSlot, node: ContainerNode, observed: ObservedContainer): string[] {
     const ids: string[] = [];
-    for (const attachment of this.graph.attachments[i]!) {
+    for (const attachment of slot.entry.attachments) {
       if (observed.networks[attachment.network] === undefined)
         ids.push(this.connect(node, attachment, undefined, 'not attached', observed.id));
     }
@@ -693,7 +624,7 @@ class Planner {
     const network = attachment.network;
     const id = attachment.connectId;
     // In plan order: the network's creation, then the container's.
-    const dependsOn = this.isPlanned(attachment) ? [this.graph.networkCreateIds[attachment.index]!] : [];
+    const dependsOn = this.isPlanned(attachment) ? [attachment.entry!.createId] : [];
     if (after !== undefined) dependsOn.push(after);
     this.add({
       kind: 'connect-network',
@@ -711,8 +642,12 @@ class Planner {
   }
 
   /** Endpoints of a kept container on networks of this task that its node does not list. */
-  private disconnectExtraNetworks(i: number, node: ContainerNode, observed: ObservedContainer): void {
-    const attachments = this.graph.attachments[i]!;
+  private disconnectExtraNetworks(
+    slot: ContainerSlot,
+    node: ContainerNode,
+    observed: ObservedContainer,
+  ): void {
+    const { attachments } = slot.entry;
     // Any order: the plan's actions are sorted at the end.
     for (const name in observed.networks) {
       if (attachments.some((a) => a.network === name)) continue;
@@ -854,13 +789,16 @@ class Planner {
 
   /** Whether this plan creates the network of `attachment`. */
   private isPlanned(attachment: Attachment): boolean {
-    return attachment.index >= 0 && this.networkStatus[attachment.index] === NetworkStatus.Planned;
+    return (
+      attachment.entry !== undefined &&
+      this.networks[attachment.entry.index]!.status === NetworkStatus.Planned
+    );
   }
 
   /** Our network of the attachment's name. */
   private ourNetworkOf(attachment: Attachment): ObservedNetwork | undefined {
-    return attachment.index >= 0
-      ? this.networkAt[attachment.index]
+    return attachment.entry !== undefined
+      ? this.networks[attachment.entry.index]!.observed
       : this.ourNetworkByName().get(attachment.network);
   }
 
@@ -890,20 +828,8 @@ class Planner {
   }
 }
 
-function createNetworkId(name: string): string {
-  return `create-network:${name}`;
-}
-
 function pullId(ref: string): string {
   return `pull-image:${ref}`;
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function byNameThenId<T extends { name: string; id: string }>(a: T, b: T): number {
-  return compare(a.name, b.name) || compare(a.id, b.id);
 }
 
 /** By name then id; the input is left alone, and one already in order (as observers give it) costs a pass. */
@@ -914,14 +840,15 @@ function sorted<T extends { name: string; id: string }>(xs: readonly T[]): reado
 }
 
 /** For each of `graph` (sorted by name), the first of `ours` (sorted by name) with its name. */
-function pairByName<O extends { name: string }>(
-  graph: readonly { name: string }[],
+function pairByName<G, O extends { name: string }>(
+  graph: readonly G[],
+  nameOf: (g: G) => string,
   ours: readonly O[],
 ): (O | undefined)[] {
   const paired = new Array<O | undefined>(graph.length);
   let j = 0;
   for (let i = 0; i < graph.length; i++) {
-    const name = graph[i]!.name;
+    const name = nameOf(graph[i]!);
     while (j < ours.length && ours[j]!.name < name) j++;
     paired[i] = j < ours.length && ours[j]!.name === name ? ours[j] : undefined;
   }

@@ -24,7 +24,7 @@ import type {
 } from '../../src/observed-state/types.js';
 import type { Action, Plan } from '../../src/reconciler/actions.js';
 import { formatPlan } from '../../src/reconciler/format.js';
-import { plan as realPlan, type PlanOptions } from '../../src/reconciler/plan.js';
+import { PlanCache, plan as realPlan, type PlanOptions } from '../../src/reconciler/plan.js';
 import { recordRestart, type RestartLedger } from '../../src/reconciler/restarts.js';
 import {
   BASE_NOW,
@@ -639,6 +639,53 @@ describe('plan properties', () => {
         },
       ),
       { numRuns: 30 },
+    );
+  });
+
+  test('a plan cache kept across a run changes no plan, tags moving under it included', () => {
+    const config = defaultWorkerConfig({
+      ownerId: OWNER.ownerId,
+      provisionerId: 'proj-ci',
+      workerType: 'linux',
+      rootUrl: 'https://tc.example.com',
+      proxy: { image: 'ds-fixtures/proxy:latest' },
+    });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(serviceArb, { selector: (s) => s.name, minLength: 1, maxLength: 3 }),
+        fc.integer(),
+        (services, seed) => {
+          const payload = { services: services.map((s) => ({ name: s.name, image: s.image })) };
+          const desired = compile(payload, { config, taskId: OWNER.taskId, runId: OWNER.runId, scopes: [] });
+          const w: World = {
+            snapshot: {
+              time: BASE_TIME,
+              containers: [],
+              networks: [],
+              images: [],
+              missingImages: [],
+              foreign: [],
+            },
+            now: BASE_NOW,
+            ledger: {},
+            hasHealthCheck: new Set(desired.containers.filter((c) => c.healthCheck).map((c) => c.name)),
+            serial: 0,
+          };
+          const cache = new PlanCache();
+          const pick = lcg(seed);
+          for (let round = 0; round < MAX_ROUNDS; round++) {
+            const fresh = realPlan(desired, w.snapshot, optionsAt(w, true));
+            const cached = realPlan(desired, w.snapshot, { ...optionsAt(w, true), cache });
+            expect(formatPlan(cached, 'json')).toBe(formatPlan(fresh, 'json'));
+            applyPlan(w, fresh, pick);
+            tick(w);
+            // A tag moved (pulled again, rebuilt): the image of that name has another id now.
+            const moved = w.snapshot.images[pick() % (w.snapshot.images.length + 1)];
+            if (moved) moved.id = `sha256:${String(round).padStart(64, 'f')}`;
+          }
+        },
+      ),
+      { numRuns: RUNS },
     );
   });
 
