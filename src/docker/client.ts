@@ -234,12 +234,16 @@ export function dockerApi(docker: Docker, options: DockerClientOptions = {}): Do
       }),
     events: (eventOptions) =>
       call('events', timeoutMs, [], async (abortSignal) => {
-        // The deadline covers only the connection: the stream itself stays open until closed.
-        void abortSignal;
-        const query: Record<string, string> = {};
+        // The deadline covers only the connection: `call` clears it once the stream is returned, so
+        // the signal never fires on a stream the caller holds, which stays open until closed.
+        const query: Record<string, string | AbortSignal> = { abortSignal };
         if (eventOptions.since) query.since = eventOptions.since;
         if (eventOptions.filters) query.filters = JSON.stringify(eventOptions.filters);
-        return (await docker.getEvents(query as Docker.GetEventsOptions)) as unknown as Readable;
+        const stream = (await docker.getEvents(query as Docker.GetEventsOptions)) as unknown as Readable;
+        // The caller already has its DockerTimeoutError and nobody else holds this stream: left
+        // open, its socket would leak once per timed-out reconnect.
+        if (abortSignal.aborted) stream.destroy();
+        return stream;
       }),
   };
 }
