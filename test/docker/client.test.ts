@@ -3,12 +3,13 @@
  * `inspectNetwork('')` into `GET /networks/`, whose answer is the list of every network.
  *
  * The events call's deadline covers only the connection: a daemon that answers after it must not
- * leave a socket open, and a stream that arrived in time must not be cut by it. Those tests talk
- * to a stand-in for dockerd on 127.0.0.1.
+ * leave a socket open, and a stream that arrived in time must not be cut by it. A pull fails when
+ * its progress stream carries an error, although dockerd answered 200. Those tests talk to a
+ * stand-in for dockerd on 127.0.0.1.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import Docker from 'dockerode';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { DockerApiError, DockerTimeoutError, dockerApi } from '../../src/docker/client.js';
@@ -53,7 +54,7 @@ async function eventsServer(answerAfterMs: number | 'never'): Promise<{
   let send: (frame: string) => void = () => {
     throw new Error('no /events response is open');
   };
-  const server = createServer((req, res) => {
+  const { docker, server } = await standIn((req, res) => {
     if (!req.url?.includes('/events')) {
       res.writeHead(404).end();
       return;
@@ -72,16 +73,22 @@ async function eventsServer(answerAfterMs: number | 'never'): Promise<{
       markClosed();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  servers.push(server);
-  const { port } = server.address() as AddressInfo;
   return {
-    docker: new Docker({ protocol: 'http', host: '127.0.0.1', port }),
+    docker,
     closed,
     isClosed: () => isClosed,
     send: (frame) => send(frame),
     server,
   };
+}
+
+/** A stand-in for dockerd on 127.0.0.1 and a client of it; it is closed after each test. */
+async function standIn(handler: RequestListener): Promise<{ docker: Docker; server: Server }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  servers.push(server);
+  const { port } = server.address() as AddressInfo;
+  return { docker: new Docker({ protocol: 'http', host: '127.0.0.1', port }), server };
 }
 
 const servers: Server[] = [];
@@ -145,5 +152,49 @@ describe('events deadline', () => {
     expect(await data).toContain('"Action":"start"');
     stream.destroy();
     expect(await within(daemon.closed, 5_000)).toBe('settled');
+  });
+});
+
+/** A daemon that answers `POST /images/create` with 200 and these progress lines. */
+async function pullAnswer(lines: object[]): Promise<Docker> {
+  const { docker } = await standIn((req, res) => {
+    if (req.method !== 'POST' || !req.url?.includes('/images/create')) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(lines.map((line) => `${JSON.stringify(line)}\r\n`).join(''));
+  });
+  return docker;
+}
+
+describe('pullImage', () => {
+  it('a progress stream that ends without an error is a pull that succeeded', async () => {
+    const docker = await pullAnswer([
+      { status: 'Pulling from library/x', id: 'latest' },
+      { status: 'Digest: sha256:' + '0'.repeat(64) },
+      { status: 'Status: Downloaded newer image for x:latest' },
+    ]);
+    await expect(dockerApi(docker).pullImage('x:latest')).resolves.toBeUndefined();
+  });
+
+  it('an error line in the progress stream fails the pull with its message and no status code', async () => {
+    // As dockerd 20.10 answered for a manifest list without linux/amd64 (captured on the engine).
+    const docker = await pullAnswer([
+      { status: 'Pulling from platform/x', id: 'latest' },
+      {
+        errorDetail: { message: 'no matching manifest for linux/amd64 in the manifest list entries' },
+        error: 'no matching manifest for linux/amd64 in the manifest list entries',
+      },
+    ]);
+    const error = await dockerApi(docker)
+      .pullImage('127.0.0.1:5000/platform/x:latest')
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DockerApiError);
+    expect(error).toMatchObject({
+      statusCode: undefined,
+      message:
+        'image pull 127.0.0.1:5000/platform/x:latest: no matching manifest for linux/amd64 in the manifest list entries',
+    });
   });
 });
