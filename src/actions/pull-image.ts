@@ -1,9 +1,9 @@
 /**
  * `pull-image`: make an image present locally. There may be no registry at all (air-gapped
- * workers, this test machine): a registry that says the image does not exist is terminal; any
+ * workers, this test machine): a registry that says the image cannot be had is terminal; any
  * other pull failure is retryable, and the loop's retry budget bounds it.
  */
-import { statusCodeOf } from '../docker/client.js';
+import { DockerApiError, statusCodeOf } from '../docker/client.js';
 import type { PullImage } from '../reconciler/actions.js';
 import { RetryableError, TerminalError } from '../reconciler/errors.js';
 import { classify } from './common.js';
@@ -21,13 +21,12 @@ export async function executePullImage(action: PullImage, ctx: ExecuteContext): 
     // A pull that timed out (or failed late) may still have landed the image.
     const landed = await ctx.docker.inspectImage(action.image).catch(() => undefined);
     if (landed) return { imageId: landed.Id };
-    if (statusCodeOf(error) === 404) {
+    if (cannotBeHad(error)) {
       throw new TerminalError(
         'image-not-found',
-        `image ${action.image} is not present locally and the registry has no such image`,
-        {
-          cause: error,
-        },
+        `image ${action.image} is not present locally and cannot be pulled (${engineMessage(error)}): ` +
+          "load it into the worker's Docker engine, or check the image name and its registry",
+        { cause: error },
       );
     }
     throw classify(what, error);
@@ -37,4 +36,44 @@ export async function executePullImage(action: PullImage, ctx: ExecuteContext): 
   });
   if (!pulled) throw new RetryableError(`${what}: the pull finished but the image is not there`);
   return { imageId: pulled.Id };
+}
+
+/**
+ * Answers in which the registry says it has no such image for us: asking again gets the same
+ * answer. Engines say it differently, so the text decides, not the status: Docker's own 20.10
+ * answers 404 ("pull access denied for …, repository does not exist", "manifest for … not found");
+ * Debian's 20.10 answers 500 with the registry's error code alone ("manifest unknown", "name
+ * unknown", "denied", "unauthorized"); a manifest list without this platform comes as a line of the
+ * progress stream, with no status. `denied` and `unauthorized` count because the pull carries no
+ * credentials: the same anonymous request cannot be let in later.
+ *
+ * A registry that cannot be reached says nothing about the image and stays retryable: connection
+ * refused, timeouts, 5xx, rate limits, and also a registry name that does not resolve ("no such
+ * host"), which is what a worker without network sees, but also one whose network is still coming
+ * up. The price: without network, a missing image fails only once the retry budget is spent.
+ * A blob the registry lacks (20.10: "unknown blob") stays retryable: its manifest exists, and the
+ * push may still be running.
+ */
+const CANNOT_BE_HAD = [
+  /repository does not exist/i,
+  /pull access denied/i,
+  /manifest unknown/i,
+  /name unknown/i,
+  /no matching manifest for/i,
+  /not found/i,
+  /^(denied|unauthorized)\b/i,
+];
+
+function cannotBeHad(error: unknown): boolean {
+  if (statusCodeOf(error) === 404) return true;
+  const message = engineMessage(error);
+  return CANNOT_BE_HAD.some((pattern) => pattern.test(message));
+}
+
+/** The engine's own words, without our operation prefix and dockerode's `(HTTP code 500) server error - `. */
+function engineMessage(error: unknown): string {
+  let message = error instanceof Error ? error.message : String(error);
+  if (error instanceof DockerApiError && message.startsWith(`${error.operation}: `))
+    message = message.slice(error.operation.length + 2);
+  return message.replace(/^\(HTTP code \d+\) [^-]*- /, '').trim();
 }

@@ -228,20 +228,38 @@ export function dockerApi(docker: Docker, options: DockerClientOptions = {}): Do
     pullImage: (ref) =>
       call(`image pull ${ref}`, slowTimeoutMs, [ref], async (abortSignal) => {
         const stream = (await docker.pull(ref, { abortSignal })) as Readable;
-        await new Promise<void>((resolve, reject) => {
-          docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve()));
+        const progress = await new Promise<PullProgress[]>((resolve, reject) => {
+          docker.modem.followProgress(stream, (error: Error | null, output: PullProgress[]) =>
+            error ? reject(error) : resolve(output),
+          );
         });
+        // dockerd answers 200 once it has written any progress, so a failure after that (a manifest
+        // list without this platform, a blob the registry lacks) is a line with `error`, which
+        // followProgress hands back as output rather than as an error.
+        const failure = progress.find((line) => line.error !== undefined || line.errorDetail !== undefined);
+        if (failure) throw new Error(failure.errorDetail?.message ?? failure.error ?? 'pull failed');
       }),
     events: (eventOptions) =>
       call('events', timeoutMs, [], async (abortSignal) => {
-        // The deadline covers only the connection: the stream itself stays open until closed.
-        void abortSignal;
-        const query: Record<string, string> = {};
+        // The deadline covers only the connection: `call` clears it once the stream is returned, so
+        // the signal never fires on a stream the caller holds, which stays open until closed.
+        const query: Record<string, string | AbortSignal> = { abortSignal };
         if (eventOptions.since) query.since = eventOptions.since;
         if (eventOptions.filters) query.filters = JSON.stringify(eventOptions.filters);
-        return (await docker.getEvents(query as Docker.GetEventsOptions)) as unknown as Readable;
+        const stream = (await docker.getEvents(query as Docker.GetEventsOptions)) as unknown as Readable;
+        // The caller already has its DockerTimeoutError and nobody else holds this stream: left
+        // open, its socket would leak once per timed-out reconnect.
+        if (abortSignal.aborted) stream.destroy();
+        return stream;
       }),
   };
+}
+
+/** One line of the progress stream of `POST /images/create`. */
+interface PullProgress {
+  status?: string;
+  error?: string;
+  errorDetail?: { message?: string };
 }
 
 /** @types/dockerode 4 lags dockerode 5: some calls take `abortSignal` that the types do not list. */

@@ -1,7 +1,8 @@
 /**
  * Each executor against the in-memory engine: the idempotence rules (remove of a missing object,
  * adopt our own, refuse a foreign same-named object and leave it untouched, connect twice), the
- * create options a container gets, and re-inspection after a timeout.
+ * create options a container gets, re-inspection after a timeout, and which of the engine's answers
+ * to a pull mean the image cannot be had.
  */
 import { describe, expect, it } from '@jest/globals';
 import { executeAction } from '../../src/actions/execute.js';
@@ -546,6 +547,128 @@ describe('pull-image', () => {
 
   it('without a registry, a pull fails retryably (the loop bounds the retries)', async () => {
     const docker = new FakeDocker();
+    await expect(executeAction(pull('img/none:1'), context(docker))).rejects.toBeInstanceOf(RetryableError);
+  });
+
+  // What a failed pull reaches the executor as: dockerd 20.10.24 (Debian's build) answering through
+  // dockerode, captured with registries on 127.0.0.1 that answered each way; no status code is a
+  // line of the progress stream. Rows marked upstream are the wording of Docker's own 20.10 build.
+  const answers: [string, number | undefined, string, 'image-not-found' | 'bad-spec' | 'retryable'][] = [
+    [
+      'repository does not exist (token registry, as Docker Hub answers)',
+      404,
+      "(HTTP code 404) unexpected - pull access denied for 127.0.0.1:5098/nope/x, repository does not exist or may require 'docker login': denied: requested access to the resource is denied ",
+      'image-not-found',
+    ],
+    [
+      'manifest unknown (upstream)',
+      404,
+      '(HTTP code 404) unexpected - manifest for img/none:1 not found: manifest unknown: manifest unknown ',
+      'image-not-found',
+    ],
+    ['manifest unknown', 500, '(HTTP code 500) server error - manifest unknown ', 'image-not-found'],
+    ['name unknown', 500, '(HTTP code 500) server error - name unknown ', 'image-not-found'],
+    ['denied', 500, '(HTTP code 500) server error - denied ', 'image-not-found'],
+    ['unauthorized', 500, '(HTTP code 500) server error - unauthorized ', 'image-not-found'],
+    [
+      'a registry 404 without an error body',
+      500,
+      '(HTTP code 500) server error - error parsing HTTP 404 response body: invalid character \'p\' after top-level value: "404 page not found" ',
+      'image-not-found',
+    ],
+    [
+      'no manifest for this platform (progress stream)',
+      undefined,
+      'no matching manifest for linux/amd64 in the manifest list entries',
+      'image-not-found',
+    ],
+    [
+      'invalid reference',
+      400,
+      '(HTTP code 400) unexpected - invalid reference format: repository name must be lowercase ',
+      'bad-spec',
+    ],
+    [
+      'no network: the registry name does not resolve',
+      500,
+      '(HTTP code 500) server error - Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io on 10.255.255.53:53: no such host ',
+      'retryable',
+    ],
+    [
+      'registry refuses connections',
+      500,
+      '(HTTP code 500) server error - Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused ',
+      'retryable',
+    ],
+    [
+      'registry 500',
+      500,
+      '(HTTP code 500) server error - received unexpected HTTP status: 500 Internal Server Error ',
+      'retryable',
+    ],
+    [
+      'registry 503',
+      500,
+      '(HTTP code 500) server error - received unexpected HTTP status: 503 Service Unavailable ',
+      'retryable',
+    ],
+    [
+      'rate limited',
+      500,
+      '(HTTP code 500) server error - toomanyrequests: You have reached your pull rate limit. ',
+      'retryable',
+    ],
+    [
+      'a blob the registry lacks (progress stream)',
+      undefined,
+      'error pulling image configuration: download failed after attempts=1: unknown blob',
+      'retryable',
+    ],
+    [
+      'a blob download that failed (progress stream)',
+      undefined,
+      'error pulling image configuration: download failed after attempts=6: received unexpected HTTP status: 500 Internal Server Error',
+      'retryable',
+    ],
+    [
+      'the host refusing a write (not captured: a shape dockerd uses)',
+      500,
+      '(HTTP code 500) server error - failed to register layer: open /var/lib/docker/tmp/x: permission denied ',
+      'retryable',
+    ],
+  ];
+
+  it.each(answers)('%s', async (_name, statusCode, message, expected) => {
+    const docker = engine({
+      fault: (call) => (call.op === 'image pull' ? { kind: 'error', statusCode, message } : undefined),
+    });
+    const error = await executeAction(pull('img/none:1'), context(docker)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (expected === 'retryable') expect(error).toBeInstanceOf(RetryableError);
+    else expect(error).toMatchObject({ name: 'TerminalError', code: expected });
+  });
+
+  it("an image that cannot be had is named with the engine's answer and what to do about it", async () => {
+    const docker = engine({
+      fault: (call) =>
+        call.op === 'image pull'
+          ? { kind: 'error', statusCode: 500, message: '(HTTP code 500) server error - manifest unknown ' }
+          : undefined,
+    });
+    const error = await executeAction(pull('img/none:1'), context(docker)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TerminalError);
+    expect((error as TerminalError).message).toBe(
+      'image img/none:1 is not present locally and cannot be pulled (manifest unknown): ' +
+        "load it into the worker's Docker engine, or check the image name and its registry",
+    );
+  });
+
+  it('a pull timing out is retryable', async () => {
+    const docker = engine({
+      fault: (call) => (call.op === 'image pull' ? { kind: 'timeout-before' } : undefined),
+    });
     await expect(executeAction(pull('img/none:1'), context(docker))).rejects.toBeInstanceOf(RetryableError);
   });
 });

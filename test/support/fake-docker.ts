@@ -33,7 +33,8 @@ import {
 } from '../../src/docker/client.js';
 
 export type FakeFault =
-  | { kind: 'error'; statusCode: number; message?: string }
+  /** `statusCode` undefined: an error that came without one (a line of a pull's progress stream). */
+  | { kind: 'error'; statusCode: number | undefined; message?: string }
   /** Times out before the daemon acts. */
   | { kind: 'timeout-before' }
   /** The daemon acts, the answer never arrives. */
