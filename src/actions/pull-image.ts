@@ -60,7 +60,9 @@ const CANNOT_BE_HAD = [
   /manifest unknown/i,
   /name unknown/i,
   /no matching manifest for/i,
-  /not found/i,
+  /manifest for \S+ not found/i,
+  // A registry's bare 404 without an error body: dockerd quotes the body it could not parse.
+  /"404 page not found"/i,
   /^(denied|unauthorized)\b/i,
 ];
 
