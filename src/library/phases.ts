@@ -8,9 +8,9 @@
  * the container id and its `startedAt`, so that a death is still reported when its `exited` state
  * was never seen.
  */
-import { Label } from '../desired-state/labels.js';
 import type { OwnerRef } from '../desired-state/types.js';
 import type { ContainerState, HealthStatus, ObservedContainer, Snapshot } from '../observed-state/types.js';
+import { ownerLabels } from '../observed-state/ownership.js';
 import { ofRun } from '../reconciler/ownership.js';
 
 export type ServiceRole = 'service' | 'proxy';
@@ -94,8 +94,7 @@ export function taskContainers(snapshot: Snapshot, owner: OwnerRef): Map<string,
   for (const container of snapshot.containers) {
     const labels = container.labels;
     if (!ofRun(owner, labels)) continue;
-    const role = labels[Label.role];
-    const service = labels[Label.service];
+    const { role, service } = ownerLabels(labels) ?? {};
     if ((role !== 'service' && role !== 'proxy') || !service) continue;
     // A container being removed is on its way out; its replacement (if any) is the one that counts.
     if (container.state === 'removing' && found.has(trackerKey(role, service))) continue;

@@ -9,6 +9,43 @@ import type { ObserveScope } from './scope.js';
 
 export type Ownership = { kind: 'ours' } | { kind: 'foreign'; reason: string } | { kind: 'unrelated' };
 
+/** What our labels on an object say: whose it is, of which task run, which node and role. */
+export interface OwnerLabels {
+  ownerId: string;
+  taskId: string;
+  runId: number;
+  node?: string;
+  role?: string;
+  service?: string;
+  specHash?: string;
+}
+
+/**
+ * Our labels on an object, read in one place; undefined unless they name an owner, a task and a
+ * run (a whole number written as such). Labels alone do not make an object ours: see `classify`.
+ */
+export function ownerLabels(
+  labels: Readonly<Record<string, string>> | null | undefined,
+): OwnerLabels | undefined {
+  const l = labels ?? {};
+  const ownerId = l[Label.owner];
+  const taskId = l[Label.taskId];
+  const run = l[Label.runId];
+  if (!ownerId || !taskId || run === undefined || !/^(0|[1-9]\d*)$/.test(run)) return undefined;
+  const parsed: OwnerLabels = { ownerId, taskId, runId: Number(run) };
+  const optional = {
+    node: Label.node,
+    role: Label.role,
+    service: Label.service,
+    specHash: Label.specHash,
+  } as const;
+  for (const [field, key] of Object.entries(optional) as [keyof typeof optional, string][]) {
+    const value = l[key];
+    if (value !== undefined) parsed[field] = value;
+  }
+  return parsed;
+}
+
 /** `ds-<taskId>-<runId>`: the task network's name, and the stem of every other name of that run. */
 export function runNameStem(taskId: string, runId: number | string): string {
   return `${NAME_PREFIX}${taskId}-${runId}`;

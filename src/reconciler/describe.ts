@@ -3,8 +3,8 @@
  * and cause, and the graph node and service it is (or was) for. Pure: the service comes from the
  * desired graph, else from the labels of the object the snapshot shows.
  */
-import { Label } from '../desired-state/labels.js';
 import type { DesiredState } from '../desired-state/types.js';
+import { ownerLabels } from '../observed-state/ownership.js';
 import type { Snapshot } from '../observed-state/types.js';
 import type { Action, ActionKind, ActionTarget } from './actions.js';
 
@@ -51,5 +51,5 @@ function serviceOf(
     type === 'container'
       ? snapshot.containers.find((c) => c.name === name || c.id === objectId)
       : snapshot.networks.find((n) => n.name === name || n.id === objectId);
-  return observed?.labels[Label.service];
+  return ownerLabels(observed?.labels)?.service;
 }

@@ -5,6 +5,7 @@
  */
 import { Label } from '../desired-state/labels.js';
 import type { OwnerRef } from '../desired-state/types.js';
+import { ownerLabels } from '../observed-state/ownership.js';
 import type { Snapshot } from '../observed-state/types.js';
 
 export function ofRun(owner: OwnerRef, labels: Readonly<Record<string, string>>): boolean {
@@ -31,10 +32,9 @@ export function inactiveRuns(snapshot: Snapshot, ownerId: string, active: readon
   const keep = new Set(active);
   const runs = new Map<string, OwnerRef>();
   for (const object of [...snapshot.containers, ...snapshot.networks]) {
-    const taskId = object.labels[Label.taskId];
-    const runId = Number(object.labels[Label.runId]);
-    if (object.labels[Label.owner] !== ownerId || taskId === undefined || !Number.isInteger(runId)) continue;
-    if (!keep.has(taskId)) runs.set(`${taskId}/${runId}`, { ownerId, taskId, runId });
+    const run = ownerLabels(object.labels);
+    if (run?.ownerId !== ownerId || keep.has(run.taskId)) continue;
+    runs.set(`${run.taskId}/${run.runId}`, { ownerId, taskId: run.taskId, runId: run.runId });
   }
   return [...runs.keys()].sort().map((key) => runs.get(key)!);
 }

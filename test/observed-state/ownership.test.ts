@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { Label } from '../../src/desired-state/labels.js';
-import { classify, nameFilterPattern } from '../../src/observed-state/ownership.js';
+import { classify, nameFilterPattern, ownerLabels } from '../../src/observed-state/ownership.js';
 import type { ObserveScope } from '../../src/observed-state/scope.js';
 
 const task = 'fNq3Bd-xTuq_Ak1Z9a0w1g';
@@ -116,5 +116,39 @@ describe('nameFilterPattern', () => {
     expect(nameFilterPattern(run, 'network')).toBe(`^ds-${task}-0`);
     expect(nameFilterPattern(gc, 'network')).toBe('^ds-');
     expect(nameFilterPattern({ ...run, taskId: 'a.b' }, 'network')).toBe('^ds-a\\.b-0');
+  });
+});
+
+describe('ownerLabels', () => {
+  it('reads owner, task and run, and the node, role, service and spec hash when present', () => {
+    expect(
+      ownerLabels({
+        ...labels('worker-1', task, '3'),
+        [Label.node]: 'container/service/db',
+        [Label.role]: 'service',
+        [Label.service]: 'db',
+        [Label.specHash]: 'abc123',
+        'com.example.other': 'x',
+      }),
+    ).toEqual({
+      ownerId: 'worker-1',
+      taskId: task,
+      runId: 3,
+      node: 'container/service/db',
+      role: 'service',
+      service: 'db',
+      specHash: 'abc123',
+    });
+    expect(ownerLabels(labels('worker-1'))).toEqual({ ownerId: 'worker-1', taskId: task, runId: 0 });
+  });
+
+  it('is undefined without an owner, a task or a run written as a whole number', () => {
+    expect(ownerLabels(undefined)).toBeUndefined();
+    expect(ownerLabels(null)).toBeUndefined();
+    expect(ownerLabels(labels(undefined))).toBeUndefined();
+    expect(ownerLabels(labels('worker-1', undefined))).toBeUndefined();
+    expect(ownerLabels(labels('worker-1', task, undefined))).toBeUndefined();
+    for (const runId of ['', '-1', '1.5', '01', ' 1', '1e3', 'one'])
+      expect(ownerLabels(labels('worker-1', task, runId))).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 /** `status`: one observation of everything this owner has, grouped by task run. Read only. */
-import { Label } from '../../desired-state/labels.js';
 import { collectSnapshot } from '../../observed-state/collect.js';
+import { ownerLabels, type OwnerLabels } from '../../observed-state/ownership.js';
 import type { ObservedContainer, Snapshot } from '../../observed-state/types.js';
 import { phaseOf } from '../../library/phases.js';
 import { outputOption, type ParsedCommand } from '../args.js';
@@ -46,19 +46,19 @@ export async function statusCommand(parsed: ParsedCommand, io: CliIo): Promise<E
 
 export function ownerStatus(snapshot: Snapshot, ownerId: string): OwnerStatus {
   const tasks = new Map<string, TaskStatus>();
-  const taskOf = (labels: Record<string, string>): TaskStatus | undefined => {
-    const taskId = labels[Label.taskId];
-    const runId = Number(labels[Label.runId]);
-    if (labels[Label.owner] !== ownerId || taskId === undefined || !Number.isInteger(runId)) return undefined;
+  const taskOf = (labels: OwnerLabels | undefined): TaskStatus | undefined => {
+    if (labels?.ownerId !== ownerId) return undefined;
+    const { taskId, runId } = labels;
     const key = `${taskId}/${runId}`;
     if (!tasks.has(key)) tasks.set(key, { taskId, runId, services: [], networks: [] });
     return tasks.get(key)!;
   };
-  for (const network of snapshot.networks) taskOf(network.labels)?.networks.push(network.name);
+  for (const network of snapshot.networks) taskOf(ownerLabels(network.labels))?.networks.push(network.name);
   for (const container of snapshot.containers) {
-    const task = taskOf(container.labels);
-    const role = container.labels[Label.role];
-    const name = container.labels[Label.service];
+    const labels = ownerLabels(container.labels);
+    const task = taskOf(labels);
+    const role = labels?.role;
+    const name = labels?.service;
     if (!task || !name || (role !== 'service' && role !== 'proxy')) continue;
     let service = task.services.find((s) => s.name === name);
     if (!service) task.services.push((service = { name }));
