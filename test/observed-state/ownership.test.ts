@@ -146,8 +146,8 @@ describe('ownerLabels', () => {
     expect(ownerLabels(undefined)).toBeUndefined();
     expect(ownerLabels(null)).toBeUndefined();
     expect(ownerLabels(labels(undefined))).toBeUndefined();
-    expect(ownerLabels(labels('worker-1', undefined))).toBeUndefined();
-    expect(ownerLabels(labels('worker-1', task, undefined))).toBeUndefined();
+    expect(ownerLabels({ [Label.owner]: 'worker-1', [Label.runId]: '0' })).toBeUndefined();
+    expect(ownerLabels({ [Label.owner]: 'worker-1', [Label.taskId]: task })).toBeUndefined();
     for (const runId of ['', '-1', '1.5', '01', ' 1', '1e3', 'one'])
       expect(ownerLabels(labels('worker-1', task, runId))).toBeUndefined();
   });
