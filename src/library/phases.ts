@@ -103,11 +103,6 @@ export function taskContainers(snapshot: Snapshot, owner: OwnerRef): Map<string,
   return found;
 }
 
-/** Ready: running, and healthy when it has a health check (image's or payload's). */
-export function isReady(container: ObservedContainer): boolean {
-  return container.state === 'running' && (container.health === 'none' || container.health === 'healthy');
-}
-
 export function phaseOf(container: ObservedContainer): ServicePhase {
   if (isDeadState(container.state)) return 'exited';
   if (container.state === 'created') return 'created';

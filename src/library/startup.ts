@@ -8,14 +8,8 @@ import type { Blocked } from '../reconciler/actions.js';
 import { ReconcileError } from '../reconciler/errors.js';
 import type { ObservedContainer, Snapshot } from '../observed-state/types.js';
 import type { StartFailureReason } from './errors.js';
-import {
-  isReady,
-  phaseOf,
-  taskContainers,
-  trackerKey,
-  type ServicePhase,
-  type ServiceRole,
-} from './phases.js';
+import { runsHealthy } from '../reconciler/readiness.js';
+import { phaseOf, taskContainers, trackerKey, type ServicePhase, type ServiceRole } from './phases.js';
 
 export interface StartFailure {
   service: string | undefined;
@@ -110,7 +104,7 @@ export function evaluateStartup(
     }
     // A health check the graph asks for shows as `starting` once the container runs; `none`
     // with one asked for means Docker has not applied it (yet): not ready.
-    let ready = isReady(container) && !(node.healthCheck && container.health === 'none');
+    let ready = runsHealthy(container) && !(node.healthCheck && container.health === 'none');
     if (ready && container.health === 'none' && options.settleMs > 0) {
       const ranMs = observedAt - Date.parse(container.startedAt ?? '');
       const remaining = Number.isNaN(ranMs) ? options.settleMs : options.settleMs - ranMs;

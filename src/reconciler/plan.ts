@@ -19,6 +19,7 @@ import {
   type NetworkEntry,
 } from './graph-index.js';
 import { ofRun } from './ownership.js';
+import { readyAs } from './readiness.js';
 import { decideRestart, restartKey, type RestartLedger, type RestartPolicy } from './restarts.js';
 
 export { PlanCache } from './graph-index.js';
@@ -586,23 +587,18 @@ class Planner {
   }
 
   private runsAsBound(slot: ContainerSlot, node: ContainerNode): boolean {
-    const { observed } = slot;
-    if (observed === undefined || observed.state !== 'running') return false;
-    if (observed.labels[Label.specHash] !== node.specHash) return false;
-    if (observed.health !== 'healthy' && observed.health !== 'none') return false;
-    const { attachments, attachedCount } = slot.entry;
-    for (const attachment of attachments) {
-      const ours = this.ourNetworkOf(attachment);
-      if (ours === undefined || observed.networks[attachment.network]?.networkId !== ours.id) return false;
-    }
-    // Every wanted endpoint is there: any further one, if on a network of ours, is one too many.
-    let endpoints = 0;
-    for (const _ in observed.networks) endpoints++;
-    if (endpoints === attachedCount) return true;
-    for (const name in observed.networks) {
-      if (!attachments.some((a) => a.network === name) && this.ourNetworkByName().has(name)) return false;
-    }
-    return true;
+    const { observed, entry } = slot;
+    return (
+      observed !== undefined &&
+      readyAs(
+        node,
+        observed,
+        entry.attachments,
+        entry.attachedCount,
+        (attachment) => this.ourNetworkOf(attachment),
+        (name) => this.ourNetworkByName().has(name),
+      )
+    );
   }
 
   private connectMissing(slot: ContainerSlot, node: ContainerNode, observed: ObservedContainer): string[] {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
+import { runsHealthy } from '../../src/reconciler/readiness.js';
 import { Label } from '../../src/desired-state/labels.js';
 import type { OwnerRef } from '../../src/desired-state/types.js';
 import {
   derivePhaseEvents,
   initialPhaseState,
-  isReady,
   trackerKey,
   type PhaseScope,
   type PhaseState,
@@ -223,14 +223,14 @@ describe('derivePhaseEvents', () => {
   });
 });
 
-describe('isReady', () => {
+describe('runsHealthy', () => {
   it('is running with no health check, or healthy', () => {
-    expect(isReady(container({ id: 'a' }))).toBe(true);
-    expect(isReady(container({ id: 'a', health: 'healthy' }))).toBe(true);
-    expect(isReady(container({ id: 'a', health: 'starting' }))).toBe(false);
-    expect(isReady(container({ id: 'a', health: 'unhealthy' }))).toBe(false);
-    expect(isReady(container({ id: 'a', state: 'created' }))).toBe(false);
-    expect(isReady(container({ id: 'a', state: 'exited' }))).toBe(false);
+    expect(runsHealthy(container({ id: 'a' }))).toBe(true);
+    expect(runsHealthy(container({ id: 'a', health: 'healthy' }))).toBe(true);
+    expect(runsHealthy(container({ id: 'a', health: 'starting' }))).toBe(false);
+    expect(runsHealthy(container({ id: 'a', health: 'unhealthy' }))).toBe(false);
+    expect(runsHealthy(container({ id: 'a', state: 'created' }))).toBe(false);
+    expect(runsHealthy(container({ id: 'a', state: 'exited' }))).toBe(false);
   });
 });
 

@@ -1,0 +1,48 @@
+/**
+ * When a container counts as ready: the one definition, in two steps that its users share.
+ *
+ * - `runsHealthy`: running, and healthy where it has a health check (Docker's `none` means it has
+ *   none). What the library's phases and its startup gate see of a container.
+ * - `readyAs`: that, for the container the planner wants: the spec hash of the bound node, and an
+ *   endpoint on exactly the networks of ours it wants (a further one on a network of ours is one
+ *   too many). The planner starts a service only when its proxy is ready in this sense, and a plan
+ *   is `ready` when every container is.
+ *
+ * The startup gate reads the desired graph before images are bound (it has no spec hashes to
+ * compare) and adds its own conditions on top of `runsHealthy`: a health check the graph asks for
+ * must show, and a container without one must have run for the settle time.
+ */
+import { Label } from '../desired-state/labels.js';
+import type { ContainerNode } from '../desired-state/types.js';
+import type { ObservedContainer, ObservedNetwork } from '../observed-state/types.js';
+
+export function runsHealthy(observed: ObservedContainer): boolean {
+  return observed.state === 'running' && (observed.health === 'none' || observed.health === 'healthy');
+}
+
+/**
+ * `observed` is ready as the bound `node`. `attachments` are the networks it wants, by name, and
+ * `attachedCount` how many different ones; `ourNetwork` finds our network of an attachment's name
+ * and `isOurNetwork` tells whether a name is one of ours.
+ */
+export function readyAs<A extends { network: string }>(
+  node: ContainerNode,
+  observed: ObservedContainer,
+  attachments: readonly A[],
+  attachedCount: number,
+  ourNetwork: (attachment: A) => ObservedNetwork | undefined,
+  isOurNetwork: (name: string) => boolean,
+): boolean {
+  if (!runsHealthy(observed) || observed.labels[Label.specHash] !== node.specHash) return false;
+  for (const attachment of attachments) {
+    const ours = ourNetwork(attachment);
+    if (ours === undefined || observed.networks[attachment.network]?.networkId !== ours.id) return false;
+  }
+  let endpoints = 0;
+  for (const _ in observed.networks) endpoints++;
+  if (endpoints === attachedCount) return true;
+  for (const name in observed.networks) {
+    if (!attachments.some((a) => a.network === name) && isOurNetwork(name)) return false;
+  }
+  return true;
+}
