@@ -32,6 +32,9 @@ import { down } from '../../src/loop/teardown.js';
 import { FakeDocker, type EventFault, type FakeFault, type FakeImage } from '../support/fake-docker.js';
 import { expectConverged } from './support.js';
 
+/** `DS_PROPERTY_SCALE=5` runs every property five times as often (a refactor's check). */
+const SCALE = Number(process.env.DS_PROPERTY_SCALE ?? 1);
+
 const OWNER_ID = 'worker-model';
 const TASK = 'modelTask_0123456789ab';
 const OTHER_TASK = 'otherTask_0123456789ab';
@@ -258,7 +261,7 @@ function convergenceAndSafety(planner: typeof realPlan, deadlineMs = 20_000) {
 
 describe('the loop over the engine model', () => {
   it('converges to the desired graph from any initial state, under call failures, and the empty graph removes exactly this run', async () => {
-    await fc.assert(convergenceAndSafety(realPlan), { numRuns: 40, endOnFailure: true });
+    await fc.assert(convergenceAndSafety(realPlan), { numRuns: 40 * SCALE, endOnFailure: true });
   });
 
   it('keeps at most `concurrency` actions (and mutating calls) in flight and never two on one object, in any interleaving', async () => {
@@ -292,7 +295,7 @@ describe('the loop over the engine model', () => {
           expectUntouched(docker, others);
         },
       ),
-      { numRuns: 20 },
+      { numRuns: 20 * SCALE },
     );
   });
 
@@ -357,7 +360,7 @@ describe('the loop over the engine model', () => {
           expect(docker.world()).toEqual({ containers: [], networks: [] });
         },
       ),
-      { numRuns: 30 },
+      { numRuns: 30 * SCALE },
     );
   });
 

@@ -49,7 +49,8 @@ const SERVICE_NAMES = ['db', 'redis', 'cache', 'web', 'queue'] as const;
 const IMAGES = ['ds-fixtures/postgres:latest', 'ds-fixtures/redis:latest', 'ds-fixtures/busybox:latest'];
 const POLICY = { mode: 'restart' as const, initialBackoffMs: 1_000, maxBackoffMs: 8_000, maxRestarts: 50 };
 const MAX_ROUNDS = 8;
-const RUNS = Number(process.env.DS_PROPERTY_RUNS ?? 150);
+/** `DS_PROPERTY_SCALE=5` runs every property five times as often (a refactor's check). */
+const RUNS = Number(process.env.DS_PROPERTY_RUNS ?? 150) * Number(process.env.DS_PROPERTY_SCALE ?? 1);
 
 // ── the model ───────────────────────────────────────────────────────────────────────────────────
 
@@ -638,7 +639,7 @@ describe('plan properties', () => {
           throw new Error('no fixpoint');
         },
       ),
-      { numRuns: 30 },
+      { numRuns: 30 * Number(process.env.DS_PROPERTY_SCALE ?? 1) },
     );
   });
 
