@@ -52,12 +52,9 @@ import {
   type RefreshRequest,
   type Snapshot,
 } from './types.js';
-import { exponentialBackoffMs } from '../util/backoff.js';
+import { backoffDelay, DEFAULT_BACKOFF, type Backoff } from './retry-delay.js';
 
-export interface Backoff {
-  initialMs: number;
-  maxMs: number;
-}
+export { backoffDelay, DEFAULT_BACKOFF, type Backoff } from './retry-delay.js';
 
 export interface ObserveOptions {
   /** Full relist period, the safety net for events dockerd dropped (default 30 s). */
@@ -80,18 +77,8 @@ export interface ObserveOptions {
   stallRelistMs?: number;
 }
 
-export const DEFAULT_BACKOFF: Backoff = { initialMs: 800, maxMs: 30_000 };
 const EVENT_TYPES = ['container', 'network', 'image'];
 const STALL_TICK_MS = 100;
-
-/**
- * Delay before retry number `attempt` (0-based): the exponential step capped at `maxMs`, of which
- * the upper half is random ("equal jitter"), so that many observers do not retry in lockstep.
- */
-export function backoffDelay(attempt: number, backoff: Backoff, random: () => number): number {
-  const step = exponentialBackoffMs(backoff.initialMs, backoff.maxMs, attempt);
-  return step / 2 + (random() * step) / 2;
-}
 
 /**
  * `/events?since=` takes Unix time (`seconds[.nanoseconds]`), not RFC 3339; the daemon's clock
