@@ -28,7 +28,6 @@
  * on the content.
  */
 import { Observable, type Subscription } from 'rxjs';
-import type { Readable } from 'node:stream';
 import { Label } from '../desired-state/labels.js';
 import type { DockerApi } from '../docker/client.js';
 import {
@@ -40,7 +39,8 @@ import {
   sortSnapshot,
   type ObservedObject,
 } from './collect.js';
-import { FrameParser, toDockerEvent, type DockerEvent } from './frames.js';
+import { EventStream } from './event-stream.js';
+import type { DockerEvent } from './frames.js';
 import { nameFilterPattern } from './ownership.js';
 import type { ObserveScope } from './scope.js';
 import {
@@ -55,6 +55,7 @@ import {
 import { backoffDelay, DEFAULT_BACKOFF, type Backoff } from './retry-delay.js';
 
 export { backoffDelay, DEFAULT_BACKOFF, type Backoff } from './retry-delay.js';
+export { toDockerSince } from './event-stream.js';
 
 export interface ObserveOptions {
   /** Full relist period, the safety net for events dockerd dropped (default 30 s). */
@@ -75,21 +76,6 @@ export interface ObserveOptions {
    * the event stream is not read; dockerd buffers a while and then silently skips events.
    */
   stallRelistMs?: number;
-}
-
-const EVENT_TYPES = ['container', 'network', 'image'];
-const STALL_TICK_MS = 100;
-
-/**
- * `/events?since=` takes Unix time (`seconds[.nanoseconds]`), not RFC 3339; the daemon's clock
- * gives RFC 3339 with nanoseconds, which a JS Date would round to milliseconds.
- */
-export function toDockerSince(daemonTime: string): string | undefined {
-  const millis = Date.parse(daemonTime);
-  if (Number.isNaN(millis)) return undefined;
-  const seconds = Math.floor(millis / 1000);
-  const fraction = /T\d\d:\d\d:\d\d\.(\d+)/.exec(daemonTime)?.[1] ?? '';
-  return `${seconds}.${fraction.padEnd(9, '0').slice(0, 9)}`;
 }
 
 export function observe(
@@ -145,12 +131,7 @@ export function observe(
     /** Event streams lost so far: a batch that saw one may show what a lost event changed. */
     let losses = 0;
 
-    // The event stream.
-    let stream: Readable | undefined;
-    let connection = 0;
-    let connectedAt: number | undefined;
-    let reconnectAttempts = 0;
-    let reconnectTimer: NodeJS.Timeout | undefined;
+    let streamOpen = false;
 
     function schedulePump(delayMs = 0): void {
       if (closed || pumpTimer !== undefined) return;
@@ -167,7 +148,7 @@ export function observe(
     async function pump(): Promise<void> {
       if (closed || working || !hasWork()) return;
       // Before the first connection, a request waits for it: its relist follows the subscription.
-      if (!haveBaseline && stream === undefined) return;
+      if (!haveBaseline && !streamOpen) return;
       working = true;
       let ok = false;
       // Every request up to here has marked what it named (or asked for a relist): this batch covers it.
@@ -357,52 +338,9 @@ export function observe(
       if (relevant) schedulePump();
     }
 
-    async function connect(): Promise<void> {
-      reconnectTimer = undefined;
-      const attempt = ++connection;
-      let events: Readable | undefined;
-      try {
-        const t0 = await docker.systemTime();
-        if (closed || attempt !== connection) return;
-        const since = toDockerSince(t0);
-        events = await docker.events({ ...(since ? { since } : {}), filters: { type: EVENT_TYPES } });
-      } catch (error) {
-        if (closed || attempt !== connection) return;
-        reportError(error);
-        scheduleReconnect();
-        return;
-      }
-      if (closed || attempt !== connection) {
-        events.destroy();
-        return;
-      }
-      const current = events;
-      stream = current;
-      connectedAt = Date.now();
-      const parser = new FrameParser();
-      const take = (values: unknown[]) => {
-        for (const value of values) {
-          const event = toDockerEvent(value);
-          if (event) onEvent(event);
-        }
-      };
-      current.on('data', (chunk: Buffer | string) => take(parser.push(chunk)));
-      const lost = (error?: unknown) => {
-        if (stream !== current) return;
-        stream = undefined;
-        take(parser.end());
-        current.destroy();
-        if (closed) return;
-        losses += 1;
-        relistNeeded = true;
-        schedulePump();
-        reportError(error ?? new Error('Docker event stream ended'));
-        scheduleReconnect();
-      };
-      current.on('error', (error) => lost(error));
-      current.on('end', () => lost());
-      current.on('close', () => lost());
-      // Always relist on a new connection: whatever happened while disconnected left no event.
+    /** A new stream: whatever happened while there was none left no event, so relist at once. */
+    function streamOpened(): void {
+      streamOpen = true;
       relistNeeded = true;
       failures = 0;
       if (pumpTimer !== undefined) {
@@ -412,31 +350,19 @@ export function observe(
       schedulePump();
     }
 
-    function scheduleReconnect(): void {
-      if (closed || reconnectTimer !== undefined) return;
-      // A connection that stayed up long enough earns a fresh backoff (client-go resets after 2 min).
-      if (connectedAt !== undefined && Date.now() - connectedAt >= 2 * backoff.maxMs) reconnectAttempts = 0;
-      connectedAt = undefined;
-      const delay = backoffDelay(reconnectAttempts++, backoff, random);
-      reconnectTimer = setTimeout(() => void connect(), delay);
+    function streamLost(): void {
+      streamOpen = false;
+      losses += 1;
+      relistNeeded = true;
+      schedulePump();
     }
 
     const relistTimer = setInterval(() => {
       // While disconnected, the reconnect relists anyway.
-      if (stream === undefined) return;
+      if (!streamOpen) return;
       relistNeeded = true;
       schedulePump();
     }, relistIntervalMs);
-
-    let lastTick = Date.now();
-    const stallTimer = setInterval(() => {
-      const now = Date.now();
-      if (stream !== undefined && now - lastTick > STALL_TICK_MS + stallRelistMs) {
-        relistNeeded = true;
-        schedulePump();
-      }
-      lastTick = now;
-    }, STALL_TICK_MS);
 
     let refreshSubscription: Subscription | undefined;
     if (options.refresh$) {
@@ -455,18 +381,27 @@ export function observe(
       });
     }
 
-    void connect();
+    const events = new EventStream(
+      docker,
+      { backoff, random, stallMs: stallRelistMs },
+      {
+        opened: streamOpened,
+        event: onEvent,
+        lost: streamLost,
+        stalled: () => {
+          relistNeeded = true;
+          schedulePump();
+        },
+        error: reportError,
+      },
+    );
+    events.open();
 
     return () => {
       closed = true;
-      connection += 1;
-      const open = stream;
-      stream = undefined;
-      open?.destroy();
+      events.close();
       clearTimeout(pumpTimer);
-      clearTimeout(reconnectTimer);
       clearInterval(relistTimer);
-      clearInterval(stallTimer);
       refreshSubscription?.unsubscribe();
     };
   });
