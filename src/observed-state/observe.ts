@@ -26,38 +26,21 @@
  * Snapshots are emitted after every relist and every refresh batch, changed or not, and after a
  * burst of applied health events: a consumer that wants only changes can `distinctUntilChanged`
  * on the content.
+ *
+ * `event-stream.ts` keeps the stream open (connecting, framing, reconnecting, stall watch);
+ * `snapshot-cache.ts` holds what is seen and what is to be looked at again, and runs the batches.
+ * `observe()` wires one subscription's pair together and tears both down on unsubscribe.
  */
-import { Observable, type Subscription } from 'rxjs';
-import type { Readable } from 'node:stream';
-import { Label } from '../desired-state/labels.js';
+import { Observable } from 'rxjs';
 import type { DockerApi } from '../docker/client.js';
-import {
-  collectSnapshot,
-  inspectImages,
-  mapLimit,
-  observeContainer,
-  observeNetwork,
-  sortSnapshot,
-  type ObservedObject,
-} from './collect.js';
-import { FrameParser, toDockerEvent, type DockerEvent } from './frames.js';
-import { nameFilterPattern } from './ownership.js';
+import { EventStream } from './event-stream.js';
+import { DEFAULT_BACKOFF, type Backoff } from './retry-delay.js';
 import type { ObserveScope } from './scope.js';
-import {
-  isTargeted,
-  type ForeignObject,
-  type ObservedContainer,
-  type ObservedImage,
-  type ObservedNetwork,
-  type RefreshRequest,
-  type Snapshot,
-} from './types.js';
-import { exponentialBackoffMs } from '../util/backoff.js';
+import { SnapshotCache } from './snapshot-cache.js';
+import type { RefreshRequest, Snapshot } from './types.js';
 
-export interface Backoff {
-  initialMs: number;
-  maxMs: number;
-}
+export { backoffDelay, DEFAULT_BACKOFF, type Backoff } from './retry-delay.js';
+export { toDockerSince } from './event-stream.js';
 
 export interface ObserveOptions {
   /** Full relist period, the safety net for events dockerd dropped (default 30 s). */
@@ -80,41 +63,14 @@ export interface ObserveOptions {
   stallRelistMs?: number;
 }
 
-export const DEFAULT_BACKOFF: Backoff = { initialMs: 800, maxMs: 30_000 };
-const EVENT_TYPES = ['container', 'network', 'image'];
-const STALL_TICK_MS = 100;
-
-/**
- * Delay before retry number `attempt` (0-based): the exponential step capped at `maxMs`, of which
- * the upper half is random ("equal jitter"), so that many observers do not retry in lockstep.
- */
-export function backoffDelay(attempt: number, backoff: Backoff, random: () => number): number {
-  const step = exponentialBackoffMs(backoff.initialMs, backoff.maxMs, attempt);
-  return step / 2 + (random() * step) / 2;
-}
-
-/**
- * `/events?since=` takes Unix time (`seconds[.nanoseconds]`), not RFC 3339; the daemon's clock
- * gives RFC 3339 with nanoseconds, which a JS Date would round to milliseconds.
- */
-export function toDockerSince(daemonTime: string): string | undefined {
-  const millis = Date.parse(daemonTime);
-  if (Number.isNaN(millis)) return undefined;
-  const seconds = Math.floor(millis / 1000);
-  const fraction = /T\d\d:\d\d:\d\d\.(\d+)/.exec(daemonTime)?.[1] ?? '';
-  return `${seconds}.${fraction.padEnd(9, '0').slice(0, 9)}`;
-}
-
 export function observe(
   docker: DockerApi,
   scope: ObserveScope,
   options: ObserveOptions = {},
 ): Observable<Snapshot> {
   return new Observable<Snapshot>((subscriber) => {
-    const relistIntervalMs = options.relistIntervalMs ?? 30_000;
     const backoff = options.backoff ?? DEFAULT_BACKOFF;
     const random = options.random ?? Math.random;
-    const stallRelistMs = options.stallRelistMs ?? 500;
     const reportError = (error: unknown) => {
       try {
         options.onError?.(error);
@@ -122,369 +78,32 @@ export function observe(
         // A throwing error callback must not take the observer down with it.
       }
     };
-    const candidateName = (() => {
-      const pattern = new RegExp(nameFilterPattern(scope, 'network'));
-      return (name: string | undefined) => name !== undefined && pattern.test(name);
-    })();
-    let closed = false;
-
-    // What we see, keyed by id.
-    const containers = new Map<string, ObservedContainer>();
-    const networks = new Map<string, ObservedNetwork>();
-    const foreign = new Map<string, ForeignObject>();
-    let images: ObservedImage[] = [];
-    let missingImages: string[] = [];
-    let time = '';
-    /**
-     * Per container, the daemon time (ms) its cached state is known to be at least as new as: the
-     * start of the batch that inspected it, or the time of a health event applied to it.
-     */
-    const knownAt = new Map<string, number>();
-    /** Daemon clock minus ours, from the last relist's daemon time (ms). */
-    let clockOffsetMs = 0;
-    let haveBaseline = false;
-
-    // What is to be done.
-    let relistNeeded = false;
-    let imagesDirty = false;
-    const dirtyContainers = new Set<string>();
-    const dirtyNetworks = new Set<string>();
-    let working = false;
-    /** The highest refresh token received, and the highest one the current state reflects. */
-    let requested = 0;
-    let reflected = 0;
-    let pumpTimer: NodeJS.Timeout | undefined;
-    let failures = 0;
-    /** Event streams lost so far: a batch that saw one may show what a lost event changed. */
-    let losses = 0;
-
-    // The event stream.
-    let stream: Readable | undefined;
-    let connection = 0;
-    let connectedAt: number | undefined;
-    let reconnectAttempts = 0;
-    let reconnectTimer: NodeJS.Timeout | undefined;
-
-    function schedulePump(delayMs = 0): void {
-      if (closed || pumpTimer !== undefined) return;
-      pumpTimer = setTimeout(() => {
-        pumpTimer = undefined;
-        void pump();
-      }, delayMs);
-    }
-
-    function hasWork(): boolean {
-      return relistNeeded || imagesDirty || dirtyContainers.size > 0 || dirtyNetworks.size > 0;
-    }
-
-    async function pump(): Promise<void> {
-      if (closed || working || !hasWork()) return;
-      // Before the first connection, a request waits for it: its relist follows the subscription.
-      if (!haveBaseline && stream === undefined) return;
-      working = true;
-      let ok = false;
-      // Every request up to here has marked what it named (or asked for a relist): this batch covers it.
-      const covers = requested;
-      const lossesBefore = losses;
-      try {
-        if (relistNeeded || !haveBaseline) await relist();
-        else await refreshDirty();
-        ok = true;
-        failures = 0;
-      } catch (error) {
-        failures += 1;
-        reportError(error);
-      } finally {
-        working = false;
-      }
-      if (closed) return;
-      // Once the stream is lost, what the cache holds (beyond what this batch looked at) may be
-      // stale with no event to say so: a daemon restart kills containers silently. Such a batch
-      // neither emits nor vouches for a token; the relist the loss asked for does.
-      if (ok && losses === lossesBefore) {
-        reflected = Math.max(reflected, covers);
-        subscriber.next(snapshot());
-      }
-      if (hasWork()) schedulePump(ok ? 0 : backoffDelay(failures - 1, backoff, random));
-    }
-
-    async function relist(): Promise<void> {
-      relistNeeded = false;
-      imagesDirty = false;
-      // Events from here on mark objects dirty again, and are refreshed after this relist.
-      dirtyContainers.clear();
-      dirtyNetworks.clear();
-      try {
-        const localStart = Date.now();
-        const next = await collectSnapshot(docker, scope);
-        if (closed) return;
-        const daemonStart = Date.parse(next.time);
-        if (!Number.isNaN(daemonStart)) clockOffsetMs = daemonStart - localStart;
-        containers.clear();
-        networks.clear();
-        foreign.clear();
-        knownAt.clear();
-        for (const c of next.containers) {
-          containers.set(c.id, c);
-          knownAt.set(c.id, daemonStart);
-        }
-        for (const n of next.networks) networks.set(n.id, n);
-        for (const f of next.foreign) foreign.set(foreignKey(f.type, f.id), f);
-        images = next.images;
-        missingImages = next.missingImages;
-        time = next.time;
-        haveBaseline = true;
-      } catch (error) {
-        relistNeeded = true;
-        throw error;
-      }
-    }
-
-    async function refreshDirty(): Promise<void> {
-      const containerIds = [...dirtyContainers].sort();
-      const networkIds = [...dirtyNetworks].sort();
-      const withImages = imagesDirty;
-      dirtyContainers.clear();
-      dirtyNetworks.clear();
-      imagesDirty = false;
-      try {
-        // The daemon's clock from ours and the offset the last relist measured: asking dockerd
-        // (`/info`, one of its costlier calls) on every batch was a call per event burst.
-        const nowMs = Date.now() + clockOffsetMs;
-        const now = new Date(nowMs).toISOString();
-        const [containerResults, networkResults, imageResults] = await Promise.all([
-          mapLimit(containerIds, (id) => observeContainer(docker, scope, id)),
-          mapLimit(networkIds, (id) => observeNetwork(docker, scope, id)),
-          withImages ? inspectImages(docker, scope.images) : undefined,
-        ]);
-        if (closed) return;
-        containerIds.forEach((id, i) => {
-          // A health event applied while this inspect was out may be newer than what it saw; the
-          // event marked the container dirty again, and the next batch settles it.
-          if ((knownAt.get(id) ?? -Infinity) > nowMs) return;
-          apply('container', id, containerResults[i]!);
-          if (containers.has(id)) knownAt.set(id, nowMs);
-          else knownAt.delete(id);
-        });
-        networkIds.forEach((id, i) => apply('network', id, networkResults[i]!));
-        if (imageResults) ({ images, missingImages } = imageResults);
-        time = now;
-      } catch (error) {
-        // The relist, not the same inspects again: one id that keeps failing would otherwise
-        // hold every snapshot back (an empty network id did, for 30 s, until the periodic relist).
-        relistNeeded = true;
-        throw error;
-      }
-    }
-
-    function apply(type: 'container' | 'network', id: string, result: ObservedObject): void {
-      (type === 'container' ? containers : networks).delete(id);
-      foreign.delete(foreignKey(type, id));
-      if (result.kind === 'container') containers.set(id, result.container);
-      else if (result.kind === 'network') networks.set(id, result.network);
-      else if (result.kind === 'foreign') foreign.set(foreignKey(type, id), result.foreign);
-    }
-
-    function snapshot(): Snapshot {
-      return sortSnapshot({
-        time,
-        // With a refresh$, always: a loop that sent a token must not take a snapshot made before
-        // any request (0) for one from a source that has no tokens at all.
-        ...(options.refresh$ ? { refreshed: reflected } : {}),
-        containers: [...containers.values()],
-        networks: [...networks.values()],
-        images: [...images],
-        missingImages: [...missingImages],
-        foreign: [...foreign.values()],
-      });
-    }
-
-    /**
-     * A `healthy` event is all readiness needs to know of a running container: applied to the cache
-     * at once, readiness is seen without waiting for the inspect batch ahead of it (which, with
-     * twenty services turning healthy together, cost ~100 ms). Only an event newer than what the
-     * cache knows of the container counts (`since` replays old ones); its inspect still follows,
-     * with the probe's output. `unhealthy` waits for that inspect: its report needs the output.
-     */
-    function applyHealthy(event: DockerEvent): boolean {
-      if (event.action !== 'health_status: healthy' || relistNeeded || !haveBaseline) return false;
-      const cached = containers.get(event.actorId);
-      const at = event.timeNano === undefined ? Number.NaN : Number(event.timeNano) / 1e6;
-      if (cached?.state !== 'running' || cached.health === 'healthy') return false;
-      if (!(at > (knownAt.get(event.actorId) ?? Infinity))) return false;
-      const { lastHealthOutput: _unknownUntilInspected, ...rest } = cached;
-      containers.set(event.actorId, { ...rest, health: 'healthy' });
-      knownAt.set(event.actorId, at);
-      return true;
-    }
-
-    let emitPending = false;
-    /** One snapshot of the cache for a burst of applied events, unless a loss makes it suspect. */
-    function emitSoon(): void {
-      if (emitPending) return;
-      emitPending = true;
-      const lossesBefore = losses;
-      setImmediate(() => {
-        emitPending = false;
-        if (!closed && losses === lossesBefore && !relistNeeded) subscriber.next(snapshot());
-      });
-    }
-
-    /** Runs for every event, synchronously: marks, never calls Docker. */
-    function onEvent(event: DockerEvent): void {
-      let relevant = false;
-      if (event.type === 'container') {
-        relevant =
-          event.attributes[Label.owner] === scope.ownerId ||
-          (scope.taskId !== undefined && candidateName(event.attributes.name)) ||
-          containers.has(event.actorId) ||
-          foreign.has(foreignKey('container', event.actorId));
-        if (relevant) dirtyContainers.add(event.actorId);
-        if (relevant && applyHealthy(event)) emitSoon();
-      } else if (event.type === 'network') {
-        // Network events carry no labels: a network is a candidate by its name or because we know it.
-        if (
-          networks.has(event.actorId) ||
-          foreign.has(foreignKey('network', event.actorId)) ||
-          candidateName(event.attributes.name)
-        ) {
-          dirtyNetworks.add(event.actorId);
-          relevant = true;
-        }
-        const containerId = event.attributes.container;
-        if (
-          containerId &&
-          (containers.has(containerId) || foreign.has(foreignKey('container', containerId)))
-        ) {
-          dirtyContainers.add(containerId);
-          relevant = true;
-        }
-      } else if (event.type === 'image') {
-        const ref = event.attributes.name;
-        relevant =
-          (ref !== undefined && scope.images.includes(ref)) ||
-          scope.images.includes(event.actorId) ||
-          images.some((image) => image.id === event.actorId);
-        if (relevant) imagesDirty = true;
-      }
-      if (relevant) schedulePump();
-    }
-
-    async function connect(): Promise<void> {
-      reconnectTimer = undefined;
-      const attempt = ++connection;
-      let events: Readable | undefined;
-      try {
-        const t0 = await docker.systemTime();
-        if (closed || attempt !== connection) return;
-        const since = toDockerSince(t0);
-        events = await docker.events({ ...(since ? { since } : {}), filters: { type: EVENT_TYPES } });
-      } catch (error) {
-        if (closed || attempt !== connection) return;
-        reportError(error);
-        scheduleReconnect();
-        return;
-      }
-      if (closed || attempt !== connection) {
-        events.destroy();
-        return;
-      }
-      const current = events;
-      stream = current;
-      connectedAt = Date.now();
-      const parser = new FrameParser();
-      const take = (values: unknown[]) => {
-        for (const value of values) {
-          const event = toDockerEvent(value);
-          if (event) onEvent(event);
-        }
-      };
-      current.on('data', (chunk: Buffer | string) => take(parser.push(chunk)));
-      const lost = (error?: unknown) => {
-        if (stream !== current) return;
-        stream = undefined;
-        take(parser.end());
-        current.destroy();
-        if (closed) return;
-        losses += 1;
-        relistNeeded = true;
-        schedulePump();
-        reportError(error ?? new Error('Docker event stream ended'));
-        scheduleReconnect();
-      };
-      current.on('error', (error) => lost(error));
-      current.on('end', () => lost());
-      current.on('close', () => lost());
-      // Always relist on a new connection: whatever happened while disconnected left no event.
-      relistNeeded = true;
-      failures = 0;
-      if (pumpTimer !== undefined) {
-        clearTimeout(pumpTimer);
-        pumpTimer = undefined;
-      }
-      schedulePump();
-    }
-
-    function scheduleReconnect(): void {
-      if (closed || reconnectTimer !== undefined) return;
-      // A connection that stayed up long enough earns a fresh backoff (client-go resets after 2 min).
-      if (connectedAt !== undefined && Date.now() - connectedAt >= 2 * backoff.maxMs) reconnectAttempts = 0;
-      connectedAt = undefined;
-      const delay = backoffDelay(reconnectAttempts++, backoff, random);
-      reconnectTimer = setTimeout(() => void connect(), delay);
-    }
-
-    const relistTimer = setInterval(() => {
-      // While disconnected, the reconnect relists anyway.
-      if (stream === undefined) return;
-      relistNeeded = true;
-      schedulePump();
-    }, relistIntervalMs);
-
-    let lastTick = Date.now();
-    const stallTimer = setInterval(() => {
-      const now = Date.now();
-      if (stream !== undefined && now - lastTick > STALL_TICK_MS + stallRelistMs) {
-        relistNeeded = true;
-        schedulePump();
-      }
-      lastTick = now;
-    }, STALL_TICK_MS);
-
-    let refreshSubscription: Subscription | undefined;
-    if (options.refresh$) {
-      refreshSubscription = options.refresh$.subscribe((value) => {
-        const request: RefreshRequest = typeof value === 'object' && value !== null ? value : {};
-        if (request.token !== undefined) requested = Math.max(requested, request.token);
-        if (isTargeted(request)) {
-          // An empty id names nothing (a container that never ran has endpoints with no network id).
-          for (const id of request.containers ?? []) if (id) dirtyContainers.add(id);
-          for (const id of request.networks ?? []) if (id) dirtyNetworks.add(id);
-          if (request.images) imagesDirty = true;
-        } else {
-          relistNeeded = true;
-        }
-        schedulePump();
-      });
-    }
-
-    void connect();
-
+    const cache = new SnapshotCache(docker, scope, {
+      relistIntervalMs: options.relistIntervalMs ?? 30_000,
+      backoff,
+      random,
+      echoTokens: options.refresh$ !== undefined,
+      reportError,
+      emit: (snapshot) => subscriber.next(snapshot),
+    });
+    const events = new EventStream(
+      docker,
+      { backoff, random, stallMs: options.stallRelistMs ?? 500 },
+      {
+        opened: () => cache.streamOpened(),
+        event: (event) => cache.onEvent(event),
+        lost: () => cache.streamLost(),
+        stalled: () => cache.relistSoon(),
+        error: reportError,
+      },
+    );
+    cache.start();
+    const refreshSubscription = options.refresh$?.subscribe((value) => cache.request(value));
+    events.open();
     return () => {
-      closed = true;
-      connection += 1;
-      const open = stream;
-      stream = undefined;
-      open?.destroy();
-      clearTimeout(pumpTimer);
-      clearTimeout(reconnectTimer);
-      clearInterval(relistTimer);
-      clearInterval(stallTimer);
+      cache.close();
+      events.close();
       refreshSubscription?.unsubscribe();
     };
   });
-}
-
-function foreignKey(type: 'container' | 'network', id: string): string {
-  return `${type}:${id}`;
 }

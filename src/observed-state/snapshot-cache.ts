@@ -1,0 +1,376 @@
+/**
+ * What the observer knows of the scope's objects, and what it has yet to look at again. Events
+ * and refresh requests only mark objects dirty or ask for a relist, never calling Docker
+ * themselves; one batch at a time (single flight) relists or inspects what is marked, folds the
+ * answers into the cache and emits a snapshot of it. The cache reads no stream: it is told when
+ * an event stream opens, when one is lost, and when this process stalled (`event-stream.ts`).
+ *
+ * Once a stream is lost, what the cache holds may be stale with no event to say so, so until a
+ * relist that began after the loss succeeds, no snapshot is emitted and no token is echoed.
+ */
+import { Label } from '../desired-state/labels.js';
+import type { DockerApi } from '../docker/client.js';
+import {
+  collectSnapshot,
+  inspectImages,
+  mapLimit,
+  observeContainer,
+  observeNetwork,
+  sortSnapshot,
+  type ObservedObject,
+} from './collect.js';
+import type { DockerEvent } from './frames.js';
+import { nameFilterPattern } from './ownership.js';
+import { backoffDelay, type Backoff } from './retry-delay.js';
+import type { ObserveScope } from './scope.js';
+import {
+  isTargeted,
+  type ForeignObject,
+  type ObservedContainer,
+  type ObservedImage,
+  type ObservedNetwork,
+  type RefreshRequest,
+  type Snapshot,
+} from './types.js';
+
+export interface SnapshotCacheOptions {
+  /** Full relist period while a stream is open, the safety net for events dockerd dropped. */
+  relistIntervalMs: number;
+  /** Retry backoff of a failed batch. */
+  backoff: Backoff;
+  /** Source of jitter, in [0, 1). */
+  random: () => number;
+  /** Every snapshot carries `refreshed`: the observer takes refresh requests. */
+  echoTokens: boolean;
+  /** Must not throw. */
+  reportError: (error: unknown) => void;
+  emit: (snapshot: Snapshot) => void;
+}
+
+export class SnapshotCache {
+  // What we see, keyed by id.
+  private readonly containers = new Map<string, ObservedContainer>();
+  private readonly networks = new Map<string, ObservedNetwork>();
+  private readonly foreign = new Map<string, ForeignObject>();
+  private images: ObservedImage[] = [];
+  private missingImages: string[] = [];
+  private time = '';
+  /**
+   * Per container, the daemon time (ms) its cached state is known to be at least as new as: the
+   * start of the batch that inspected it, or the time of a health event applied to it.
+   */
+  private readonly knownAt = new Map<string, number>();
+  /** Daemon clock minus ours, from the last relist's daemon time (ms). */
+  private clockOffsetMs = 0;
+  private haveBaseline = false;
+
+  // What is to be done.
+  private relistNeeded = false;
+  private imagesDirty = false;
+  private readonly dirtyContainers = new Set<string>();
+  private readonly dirtyNetworks = new Set<string>();
+  private working = false;
+  /** The highest refresh token received, and the highest one the current state reflects. */
+  private requested = 0;
+  private reflected = 0;
+  private pumpTimer: NodeJS.Timeout | undefined;
+  private relistTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
+  /** Event streams lost so far: a batch that saw one may show what a lost event changed. */
+  private losses = 0;
+  private streamOpen = false;
+  private emitPending = false;
+  private closed = false;
+
+  /** Event names carry no leading `/`, so the network name pattern fits container names too. */
+  private readonly candidateNamePattern: RegExp;
+
+  constructor(
+    private readonly docker: DockerApi,
+    private readonly scope: ObserveScope,
+    private readonly options: SnapshotCacheOptions,
+  ) {
+    this.candidateNamePattern = new RegExp(nameFilterPattern(scope, 'network'));
+  }
+
+  /** Starts the periodic relist. */
+  start(): void {
+    this.relistTimer = setInterval(() => {
+      // While disconnected, the reconnect relists anyway.
+      if (!this.streamOpen) return;
+      this.relistSoon();
+    }, this.options.relistIntervalMs);
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.pumpTimer);
+    clearInterval(this.relistTimer);
+  }
+
+  /** A new stream: whatever happened while there was none left no event, so relist at once. */
+  streamOpened(): void {
+    this.streamOpen = true;
+    this.relistNeeded = true;
+    this.failures = 0;
+    if (this.pumpTimer !== undefined) {
+      clearTimeout(this.pumpTimer);
+      this.pumpTimer = undefined;
+    }
+    this.schedulePump();
+  }
+
+  /** The stream was lost: relist at once, and hold snapshots back until such a relist succeeds. */
+  streamLost(): void {
+    this.streamOpen = false;
+    this.losses += 1;
+    this.relistNeeded = true;
+    this.schedulePump();
+  }
+
+  /** Looks at everything afresh in the next batch (after a stall, or periodically). */
+  relistSoon(): void {
+    this.relistNeeded = true;
+    this.schedulePump();
+  }
+
+  /**
+   * A value of `refresh$`: a request naming objects marks those, any other value asks for a
+   * relist. Its token comes back on the first snapshot of a batch that began after it.
+   */
+  request(value: RefreshRequest | void): void {
+    const request: RefreshRequest = typeof value === 'object' && value !== null ? value : {};
+    if (request.token !== undefined) this.requested = Math.max(this.requested, request.token);
+    if (isTargeted(request)) {
+      // An empty id names nothing (a container that never ran has endpoints with no network id).
+      for (const id of request.containers ?? []) if (id) this.dirtyContainers.add(id);
+      for (const id of request.networks ?? []) if (id) this.dirtyNetworks.add(id);
+      if (request.images) this.imagesDirty = true;
+    } else {
+      this.relistNeeded = true;
+    }
+    this.schedulePump();
+  }
+
+  /** Runs for every event, synchronously: marks, never calls Docker. */
+  onEvent(event: DockerEvent): void {
+    let relevant = false;
+    if (event.type === 'container') {
+      relevant =
+        event.attributes[Label.owner] === this.scope.ownerId ||
+        (this.scope.taskId !== undefined && this.isCandidateName(event.attributes.name)) ||
+        this.knows('container', event.actorId);
+      if (relevant) this.dirtyContainers.add(event.actorId);
+      if (relevant && this.applyHealthy(event)) this.emitSoon();
+    } else if (event.type === 'network') {
+      // Network events carry no labels: a network is a candidate by its name or because we know it.
+      if (this.knows('network', event.actorId) || this.isCandidateName(event.attributes.name)) {
+        this.dirtyNetworks.add(event.actorId);
+        relevant = true;
+      }
+      const containerId = event.attributes.container;
+      if (containerId && this.knows('container', containerId)) {
+        this.dirtyContainers.add(containerId);
+        relevant = true;
+      }
+    } else if (event.type === 'image') {
+      const ref = event.attributes.name;
+      relevant =
+        (ref !== undefined && this.scope.images.includes(ref)) ||
+        this.scope.images.includes(event.actorId) ||
+        this.images.some((image) => image.id === event.actorId);
+      if (relevant) this.imagesDirty = true;
+    }
+    if (relevant) this.schedulePump();
+  }
+
+  private isCandidateName(name: string | undefined): boolean {
+    return name !== undefined && this.candidateNamePattern.test(name);
+  }
+
+  /** In the cache, as ours or as foreign. */
+  private knows(type: 'container' | 'network', id: string): boolean {
+    return (
+      (type === 'container' ? this.containers : this.networks).has(id) ||
+      this.foreign.has(foreignKey(type, id))
+    );
+  }
+
+  private schedulePump(delayMs = 0): void {
+    if (this.closed || this.pumpTimer !== undefined) return;
+    this.pumpTimer = setTimeout(() => {
+      this.pumpTimer = undefined;
+      void this.pump();
+    }, delayMs);
+  }
+
+  private hasWork(): boolean {
+    return (
+      this.relistNeeded || this.imagesDirty || this.dirtyContainers.size > 0 || this.dirtyNetworks.size > 0
+    );
+  }
+
+  /** Runs one batch for what is marked, emits its snapshot, and schedules the next if more is. */
+  private async pump(): Promise<void> {
+    if (this.closed || this.working || !this.hasWork()) return;
+    // Before the first stream opens, a request waits for it: its relist follows the subscription.
+    if (!this.haveBaseline && !this.streamOpen) return;
+    this.working = true;
+    let ok = false;
+    // Every request up to here has marked what it named (or asked for a relist): this batch covers it.
+    const covers = this.requested;
+    const lossesBefore = this.losses;
+    try {
+      if (this.relistNeeded || !this.haveBaseline) await this.relist();
+      else await this.refreshDirty();
+      ok = true;
+      this.failures = 0;
+    } catch (error) {
+      this.failures += 1;
+      this.options.reportError(error);
+    } finally {
+      this.working = false;
+    }
+    if (this.closed) return;
+    // Once the stream is lost, what the cache holds (beyond what this batch looked at) may be
+    // stale with no event to say so: a daemon restart kills containers silently. Such a batch
+    // neither emits nor vouches for a token; the relist the loss asked for does.
+    if (ok && this.losses === lossesBefore) {
+      this.reflected = Math.max(this.reflected, covers);
+      this.options.emit(this.snapshot());
+    }
+    if (this.hasWork())
+      this.schedulePump(ok ? 0 : backoffDelay(this.failures - 1, this.options.backoff, this.options.random));
+  }
+
+  private async relist(): Promise<void> {
+    this.relistNeeded = false;
+    this.imagesDirty = false;
+    // Events from here on mark objects dirty again, and are refreshed after this relist.
+    this.dirtyContainers.clear();
+    this.dirtyNetworks.clear();
+    try {
+      const localStart = Date.now();
+      const next = await collectSnapshot(this.docker, this.scope);
+      if (this.closed) return;
+      this.replaceWith(next, localStart);
+    } catch (error) {
+      this.relistNeeded = true;
+      throw error;
+    }
+  }
+
+  /** The cache becomes a relist's result; `localStart` is our clock when the relist began. */
+  private replaceWith(next: Snapshot, localStart: number): void {
+    const daemonStart = Date.parse(next.time);
+    if (!Number.isNaN(daemonStart)) this.clockOffsetMs = daemonStart - localStart;
+    this.containers.clear();
+    this.networks.clear();
+    this.foreign.clear();
+    this.knownAt.clear();
+    for (const c of next.containers) {
+      this.containers.set(c.id, c);
+      this.knownAt.set(c.id, daemonStart);
+    }
+    for (const n of next.networks) this.networks.set(n.id, n);
+    for (const f of next.foreign) this.foreign.set(foreignKey(f.type, f.id), f);
+    this.images = next.images;
+    this.missingImages = next.missingImages;
+    this.time = next.time;
+    this.haveBaseline = true;
+  }
+
+  private async refreshDirty(): Promise<void> {
+    const containerIds = [...this.dirtyContainers].sort();
+    const networkIds = [...this.dirtyNetworks].sort();
+    const withImages = this.imagesDirty;
+    this.dirtyContainers.clear();
+    this.dirtyNetworks.clear();
+    this.imagesDirty = false;
+    try {
+      // The daemon's clock from ours and the offset the last relist measured: asking dockerd
+      // (`/info`, one of its costlier calls) would cost a call per event burst.
+      const nowMs = Date.now() + this.clockOffsetMs;
+      const now = new Date(nowMs).toISOString();
+      const [containerResults, networkResults, imageResults] = await Promise.all([
+        mapLimit(containerIds, (id) => observeContainer(this.docker, this.scope, id)),
+        mapLimit(networkIds, (id) => observeNetwork(this.docker, this.scope, id)),
+        withImages ? inspectImages(this.docker, this.scope.images) : undefined,
+      ]);
+      if (this.closed) return;
+      containerIds.forEach((id, i) => {
+        // A health event applied while this inspect was out may be newer than what it saw; the
+        // event marked the container dirty again, and the next batch settles it.
+        if ((this.knownAt.get(id) ?? -Infinity) > nowMs) return;
+        this.apply('container', id, containerResults[i]!);
+        if (this.containers.has(id)) this.knownAt.set(id, nowMs);
+        else this.knownAt.delete(id);
+      });
+      networkIds.forEach((id, i) => this.apply('network', id, networkResults[i]!));
+      if (imageResults) ({ images: this.images, missingImages: this.missingImages } = imageResults);
+      this.time = now;
+    } catch (error) {
+      // The relist, not the same inspects again: one id that keeps failing would otherwise hold
+      // every snapshot back until the periodic relist.
+      this.relistNeeded = true;
+      throw error;
+    }
+  }
+
+  private apply(type: 'container' | 'network', id: string, result: ObservedObject): void {
+    (type === 'container' ? this.containers : this.networks).delete(id);
+    this.foreign.delete(foreignKey(type, id));
+    if (result.kind === 'container') this.containers.set(id, result.container);
+    else if (result.kind === 'network') this.networks.set(id, result.network);
+    else if (result.kind === 'foreign') this.foreign.set(foreignKey(type, id), result.foreign);
+  }
+
+  /**
+   * A `healthy` event is all readiness needs to know of a running container: applied to the cache
+   * at once, readiness is seen without waiting for the inspect batch ahead of it (which, with
+   * twenty services turning healthy together, costs ~100 ms). Only an event newer than what the
+   * cache knows of the container counts (`since` replays old ones); its inspect still follows,
+   * with the probe's output. `unhealthy` waits for that inspect: its report needs the output.
+   */
+  private applyHealthy(event: DockerEvent): boolean {
+    if (event.action !== 'health_status: healthy' || this.relistNeeded || !this.haveBaseline) return false;
+    const cached = this.containers.get(event.actorId);
+    const at = event.timeNano === undefined ? Number.NaN : Number(event.timeNano) / 1e6;
+    if (cached?.state !== 'running' || cached.health === 'healthy') return false;
+    if (!(at > (this.knownAt.get(event.actorId) ?? Infinity))) return false;
+    const { lastHealthOutput: _unknownUntilInspected, ...rest } = cached;
+    this.containers.set(event.actorId, { ...rest, health: 'healthy' });
+    this.knownAt.set(event.actorId, at);
+    return true;
+  }
+
+  /** One snapshot of the cache for a burst of applied events, unless a loss makes it suspect. */
+  private emitSoon(): void {
+    if (this.emitPending) return;
+    this.emitPending = true;
+    const lossesBefore = this.losses;
+    setImmediate(() => {
+      this.emitPending = false;
+      if (!this.closed && this.losses === lossesBefore && !this.relistNeeded)
+        this.options.emit(this.snapshot());
+    });
+  }
+
+  private snapshot(): Snapshot {
+    return sortSnapshot({
+      time: this.time,
+      // With refresh requests, always: a loop that sent a token must not take a snapshot made
+      // before any request (0) for one from a source that has no tokens at all.
+      ...(this.options.echoTokens ? { refreshed: this.reflected } : {}),
+      containers: [...this.containers.values()],
+      networks: [...this.networks.values()],
+      images: [...this.images],
+      missingImages: [...this.missingImages],
+      foreign: [...this.foreign.values()],
+    });
+  }
+}
+
+function foreignKey(type: 'container' | 'network', id: string): string {
+  return `${type}:${id}`;
+}
