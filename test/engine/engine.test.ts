@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import {
   IMAGES,
+  dockerCli,
   eventually,
   removeMadeByThisRun,
   runToCompletion,
@@ -121,4 +122,42 @@ describe('engine smoke', () => {
     for (const id of ids) await docker.removeContainer(id);
     await docker.removeNetwork(networkId);
   });
+
+  it('the proxy image is healthy while it serves /__ready, and its probe fails on a frozen proxy or a closed port', async () => {
+    const net = `ds-test-probe-${suffix}`;
+    const networkId = await network(net);
+    const id = await startOn(net, {
+      name: `ds-test-probe-${suffix}`,
+      image: 'docker-services/proxy:latest',
+      cmd: ['--root-url=https://tc.example.com', 'assume:probe-test'],
+      env: ['TASKCLUSTER_CLIENT_ID=probe', 'TASKCLUSTER_ACCESS_TOKEN=not-a-secret'],
+      aliases: [],
+    });
+    const inspect = await docker.inspectContainer(id);
+    expect(inspect?.Config.Healthcheck?.Test).toEqual(['CMD', '/proxy/healthcheck.sh']);
+    await eventually(
+      async () => (await docker.inspectContainer(id))?.State.Health?.Status === 'healthy',
+      'proxy healthy',
+      60_000,
+    );
+    const probe = async (...args: string[]) =>
+      dockerCli('exec', id, '/proxy/healthcheck.sh', ...args).then(
+        () => 0,
+        (error: { code?: number }) => error.code ?? -1,
+      );
+    expect(await probe()).toBe(0);
+    expect(await probe('81')).toBe(1);
+    // A proxy whose process no longer answers: the kernel still accepts the connection, and the
+    // probe gives up on the missing answer instead of hanging until Docker's timeout.
+    await dockerCli('kill', '--signal', 'STOP', id);
+    try {
+      const started = Date.now();
+      expect(await probe()).toBe(1);
+      expect(Date.now() - started).toBeLessThan(9_000);
+    } finally {
+      await dockerCli('kill', '--signal', 'CONT', id);
+    }
+    await docker.removeContainer(id);
+    await docker.removeNetwork(networkId);
+  }, 120_000);
 });
