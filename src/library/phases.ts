@@ -104,6 +104,7 @@ export function taskContainers(snapshot: Snapshot, owner: OwnerRef): Map<string,
 }
 
 export function phaseOf(container: ObservedContainer): ServicePhase {
+  if (container.state === 'unknown') return 'pending';
   if (isDeadState(container.state)) return 'exited';
   if (container.state === 'created') return 'created';
   if (container.state === 'removing') return 'removed';

@@ -82,7 +82,7 @@ export function mapContainer(inspect: ContainerInspect): ObservedContainer {
     labels: sortedRecord(inspect.Config?.Labels),
     image: inspect.Config?.Image ?? '',
     imageId: inspect.Image ?? '',
-    state: CONTAINER_STATES.has(status) ? (status as ContainerState) : 'dead',
+    state: CONTAINER_STATES.has(status) ? (status as ContainerState) : 'unknown',
     exitCode: state.ExitCode ?? 0,
     oomKilled: state.OOMKilled ?? false,
     health: HEALTH_STATUSES.has(healthStatus) ? (healthStatus as HealthStatus) : 'none',

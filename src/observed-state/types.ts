@@ -3,7 +3,13 @@
  * (`collect.ts`) and go no further.
  */
 
-export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+/**
+ * Docker's container states, and `unknown` for a status this version does not know (a newer
+ * engine's): such a container is waited on, never taken for dead, which would spend its restart
+ * budget or replace it.
+ */
+export type ContainerState =
+  'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead' | 'unknown';
 export type HealthStatus = 'none' | 'starting' | 'healthy' | 'unhealthy';
 
 export interface ObservedEndpoint {

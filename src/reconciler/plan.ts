@@ -358,6 +358,10 @@ class Planner {
       this.wait(node, 'being removed');
       return;
     }
+    if (observed?.state === 'unknown') {
+      this.wait(node, 'in a state Docker reports and docker-services does not know');
+      return;
+    }
     const blockedNetwork = slot.entry.attachments.find(
       (a) => a.entry !== undefined && this.networks[a.entry.index]!.status === NetworkStatus.Blocked,
     );

@@ -92,6 +92,11 @@ describe('evaluateStartup', () => {
     expect(status.ready).toBe(false);
   });
 
+  it('waits on a container in a state it does not know, as pending: no failure, not ready', () => {
+    const status = evaluateStartup(desired([db]), snap([observed(db, { state: 'unknown' })]));
+    expect(status).toEqual({ ready: false, pending: [{ service: 'db', role: 'service', phase: 'pending' }] });
+  });
+
   it('reports an exit with its code, an OOM kill with the limit, unhealthy with the probe output', () => {
     const exited = evaluateStartup(graph, snap([observed(cache, { state: 'exited', exitCode: 3 })]));
     expect(exited.failure).toEqual({

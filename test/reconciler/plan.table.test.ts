@@ -296,6 +296,13 @@ const cases: Case[] = [
     },
   },
   {
+    // A status this version does not know (a newer engine's) is waited on, not taken for dead.
+    name: 'unknown-state-waited',
+    observed: (s) => {
+      c(s, N.service('db')).state = 'unknown';
+    },
+  },
+  {
     name: 'proxy-unhealthy',
     observed: (s) => {
       c(s, N.proxy('db')).health = 'unhealthy';
