@@ -116,6 +116,7 @@ export const DEFAULT_RESTART = {
   initialBackoffMs: 1000,
   maxBackoffMs: 30_000,
   maxRestarts: 5,
+  resetAfterMs: 600_000,
 } as const;
 
 const RestartMode = checked(
@@ -136,9 +137,14 @@ export const RestartConfig = strictStruct(
     initialBackoffMs: withDefault(integer('initialBackoffMs', 0), DEFAULT_RESTART.initialBackoffMs),
     maxBackoffMs: withDefault(integer('maxBackoffMs', 0), DEFAULT_RESTART.maxBackoffMs),
     maxRestarts: withDefault(integer('maxRestarts', 0), DEFAULT_RESTART.maxRestarts),
+    // A service that ran this long before it exited (or went unhealthy) gets its budget back.
+    resetAfterMs: withDefault(integer('resetAfterMs', 0), DEFAULT_RESTART.resetAfterMs),
   },
   {},
-  { describe: 'an object with mode, initialBackoffMs, maxBackoffMs and maxRestarts', hints: {} },
+  {
+    describe: 'an object with mode, initialBackoffMs, maxBackoffMs, maxRestarts and resetAfterMs',
+    hints: {},
+  },
 );
 export type RestartConfig = t.TypeOf<typeof RestartConfig>;
 

@@ -320,11 +320,17 @@ class Run {
   }
 
   private finished(action: Action, event: Extract<ExecutorEvent, { type: 'action-finished' }>): void {
-    // The planner marks a start that restarts a service (of the exited container, or of a fresh
-    // one replacing a dead one); one that found the container running did nothing.
-    if (action.kind === 'start-container' && action.restart && !event.result.alreadyDone) {
+    // The planner marks the step that restarts a service: the start of an exited container (one
+    // that found it running did nothing), or the removal that begins a replacement.
+    const restarted =
+      action.kind === 'start-container' ? !event.result.alreadyDone : action.kind === 'remove-container';
+    if (
+      (action.kind === 'start-container' || action.kind === 'remove-container') &&
+      action.restart &&
+      restarted
+    ) {
       const at = this.now();
-      this.ledger = recordRestart(this.ledger, action.restart.key, at);
+      this.ledger = recordRestart(this.ledger, action.restart.key, at, action.restart.attempt);
       this.emit({
         type: 'restart-recorded',
         action: event.action,

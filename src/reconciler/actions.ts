@@ -59,6 +59,12 @@ export interface StartContainer extends ActionBase {
 export interface RemoveContainer extends ActionBase {
   kind: 'remove-container';
   containerId: string;
+  /**
+   * Set when the removal is the first step of a restart by replacement (of a dead or unhealthy
+   * service): the loop records the restart once the removal is done, for the fresh container's
+   * start may come from a later plan that no longer knows it is a restart.
+   */
+  restart?: { key: string; attempt: number };
 }
 /** Detach an endpoint from one of our networks so that the network can be removed. */
 export interface DisconnectNetwork extends ActionBase {

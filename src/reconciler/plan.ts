@@ -380,9 +380,14 @@ class Planner {
     this.disconnectExtraNetworks(slot, node, observed);
     switch (observed.state) {
       case 'running': {
+        // Docker says unhealthy after the health check's own retries: a service that stopped
+        // serving, restarted (or failed) by the restart policy like one that exited.
+        if (observed.health === 'unhealthy') {
+          this.restart(slot, node, observed);
+          return;
+        }
         this.connectMissing(slot, node, observed);
-        if (observed.health !== 'healthy' && observed.health !== 'none')
-          this.wait(node, `health ${observed.health}`);
+        if (observed.health === 'starting') this.wait(node, `health ${observed.health}`);
         return;
       }
       case 'created': {
@@ -509,12 +514,18 @@ class Planner {
     });
   }
 
+  /** Restarts an exited, dead or unhealthy container by the restart policy. */
   private restart(slot: ContainerSlot, node: ContainerNode, observed: ObservedContainer): void {
-    const exit = `${observed.state}(${observed.exitCode}${observed.oomKilled ? ', oom' : ''})`;
+    const unhealthy = observed.state === 'running';
+    const exit = unhealthy
+      ? 'unhealthy'
+      : `${observed.state}(${observed.exitCode}${observed.oomKilled ? ', oom' : ''})`;
     const { restart: policy, restarts, now } = this.options;
     const key = restartKey(node.id, node.specHash);
     const finishedAt = observed.finishedAt === undefined ? undefined : Date.parse(observed.finishedAt);
-    const decision = decideRestart(policy, restarts[key], finishedAt, now);
+    const startedAt = observed.startedAt === undefined ? undefined : Date.parse(observed.startedAt);
+    const ranMs = startedAt === undefined ? undefined : (unhealthy ? now : (finishedAt ?? now)) - startedAt;
+    const decision = decideRestart(policy, restarts[key], unhealthy ? undefined : finishedAt, now, ranMs);
     switch (decision.kind) {
       case 'exhausted':
         this.blocked.push({
@@ -537,15 +548,15 @@ class Planner {
       case 'due': {
         const cause = `${exit} — restart ${decision.attempt} of ${policy.maxRestarts}`;
         const restart = { key, attempt: decision.attempt };
-        if (observed.state === 'dead') {
-          // dockerd refuses to start a dead container ("marked for removal"): the restart is a
-          // fresh container under the same key and budget.
+        if (observed.state !== 'exited') {
+          // dockerd refuses to start a dead container ("marked for removal"), and a start of a
+          // running one does nothing: the restart is a fresh container under the same key and budget.
           if (this.unreadyDependencies(slot) !== undefined) {
             this.startWhenReady(slot, node, observed, cause, restart);
             return;
           }
-          const removeId = this.removeContainer(observed, node.id, cause);
-          this.createAndStart(slot, node, cause, removeId, restart);
+          const removeId = this.removeContainer(observed, node.id, cause, restart);
+          this.createAndStart(slot, node, cause, removeId, undefined);
           return;
         }
         this.startWhenReady(slot, node, observed, cause, restart);
@@ -682,7 +693,12 @@ class Planner {
     return id;
   }
 
-  private removeContainer(observed: ObservedContainer, node: NodeId | undefined, cause: string): string {
+  private removeContainer(
+    observed: ObservedContainer,
+    node: NodeId | undefined,
+    cause: string,
+    restart?: { key: string; attempt: number },
+  ): string {
     const id = `remove-container:${observed.name}`;
     this.removed.set(observed.name, id);
     this.add({
@@ -695,6 +711,7 @@ class Planner {
       cause,
       dependsOn: [],
       containerId: observed.id,
+      ...(restart ? { restart } : {}),
     });
     return id;
   }

@@ -18,6 +18,12 @@ export interface RestartPolicy {
   maxBackoffMs: number;
   /** Restarts allowed per node and spec hash; one more exit past them is a crash loop. */
   maxRestarts: number;
+  /**
+   * A run that lasted this long (from its start to its exit, or to now for a running container
+   * gone unhealthy) was healthy service, not a crash loop: the budget starts afresh (the
+   * kubelet's back-off resets after 10 minutes the same way). Absent: never.
+   */
+  resetAfterMs?: number;
 }
 
 export const DEFAULT_RESTART_POLICY: RestartPolicy = {
@@ -25,6 +31,7 @@ export const DEFAULT_RESTART_POLICY: RestartPolicy = {
   initialBackoffMs: 1_000,
   maxBackoffMs: 30_000,
   maxRestarts: 5,
+  resetAfterMs: 600_000,
 };
 
 /** Restarts done so far, keyed by `restartKey()`. `lastAt`: epoch ms of the last restart. */
@@ -50,14 +57,18 @@ export type RestartDecision =
 /**
  * Whether an exited container may be restarted at `now`. The delay is measured from the last
  * restart the ledger knows of, else from the container's exit (`finishedAt`); with neither known
- * the restart is due at once.
+ * the restart is due at once. `ranMs`, how long the run that ended lasted, resets the budget
+ * when it reaches `policy.resetAfterMs`.
  */
 export function decideRestart(
   policy: RestartPolicy,
-  entry: { count: number; lastAt: number } | undefined,
+  ledgerEntry: { count: number; lastAt: number } | undefined,
   finishedAt: number | undefined,
   now: number,
+  ranMs?: number,
 ): RestartDecision {
+  const reset = policy.resetAfterMs !== undefined && ranMs !== undefined && ranMs >= policy.resetAfterMs;
+  const entry = reset ? undefined : ledgerEntry;
   const used = entry?.count ?? 0;
   if (policy.mode === 'fail' || used >= policy.maxRestarts) return { kind: 'exhausted', used };
   const attempt = used + 1;
@@ -67,8 +78,17 @@ export function decideRestart(
   return now >= until ? { kind: 'due', attempt } : { kind: 'backoff', attempt, until };
 }
 
-/** The ledger after a restart of `key` at `at` (a new object; the argument is not changed). */
-export function recordRestart(ledger: RestartLedger, key: string, at: number): RestartLedger {
-  const count = (ledger[key]?.count ?? 0) + 1;
+/**
+ * The ledger after a restart of `key` at `at` (a new object; the argument is not changed):
+ * `attempt`, the restart's number as the planner decided it (1 after a budget reset), else one
+ * more than the ledger had.
+ */
+export function recordRestart(
+  ledger: RestartLedger,
+  key: string,
+  at: number,
+  attempt?: number,
+): RestartLedger {
+  const count = attempt ?? (ledger[key]?.count ?? 0) + 1;
   return { ...ledger, [key]: { count, lastAt: at } };
 }

@@ -34,7 +34,13 @@ describe('worker configuration', () => {
         pidsLimit: 1024,
         logMaxBytes: 10485760,
       },
-      restart: { mode: 'restart', initialBackoffMs: 1000, maxBackoffMs: 30000, maxRestarts: 5 },
+      restart: {
+        mode: 'restart',
+        initialBackoffMs: 1000,
+        maxBackoffMs: 30000,
+        maxRestarts: 5,
+        resetAfterMs: 600000,
+      },
       startupTimeoutMs: 120000,
       concurrency: 8,
     });
@@ -53,6 +59,7 @@ describe('worker configuration', () => {
       initialBackoffMs: 1000,
       maxBackoffMs: 30000,
       maxRestarts: 5,
+      resetAfterMs: 600000,
     });
   });
 

@@ -197,8 +197,29 @@ describe('reconcile loop', () => {
     expect(error.code).toBe('image-not-found');
   });
 
-  it('fails with deadline when a service never becomes healthy', async () => {
+  it('restarts a service Docker reports unhealthy, by the restart policy, and fails with crash-loop past its budget', async () => {
     const docker = engine();
+    const desired = desiredOf([{ name: 'sick', image: 'img/sick:1', healthCheck: true }]);
+    const restarts: number[] = [];
+    const error = await failureOf(
+      converge({
+        ...options(docker, desired, { deadline: Date.now() + 30_000 }),
+        onEvent: (e) => {
+          if (e.type === 'restart-recorded') restarts.push(e.count);
+        },
+      }),
+    );
+    expect(error.reason).toBe('blocked');
+    expect(error.code).toBe('crash-loop');
+    expect(error.message).toMatch(/_sick: unhealthy after 2 of 2 restarts/);
+    expect(restarts).toEqual([1, 2]);
+  });
+
+  it('fails with deadline when a service never becomes healthy', async () => {
+    // Its health check never reports: it stays `starting`.
+    const docker = engine({
+      background: (what) => (what.includes('_sick') ? new Promise<void>(() => {}) : Promise.resolve()),
+    });
     const desired = desiredOf([{ name: 'sick', image: 'img/sick:1', healthCheck: true }]);
     const error = await failureOf(converge(options(docker, desired, { deadline: Date.now() + 300 })));
     expect(error.reason).toBe('deadline');

@@ -46,6 +46,33 @@ describe('restart backoff', () => {
     });
   });
 
+  test('a run that lasted resetAfterMs starts the budget afresh; a shorter one does not', () => {
+    const resetting = { ...policy, resetAfterMs: 600_000 };
+    const spent = { count: 5, lastAt: 1_000 };
+    // Ran 10 minutes before it exited: restart 1, due once the first delay from its exit passed.
+    expect(decideRestart(resetting, spent, 700_000, 700_500, 600_000)).toEqual({
+      kind: 'backoff',
+      attempt: 1,
+      until: 701_000,
+    });
+    expect(decideRestart(resetting, spent, 700_000, 701_000, 600_000)).toEqual({ kind: 'due', attempt: 1 });
+    // A minute short of it, or with no reset configured, the budget stays spent.
+    expect(decideRestart(resetting, spent, 700_000, 1e9, 599_999)).toEqual({ kind: 'exhausted', used: 5 });
+    expect(decideRestart(policy, spent, 700_000, 1e9, 600_000)).toEqual({ kind: 'exhausted', used: 5 });
+    // Mode fail is never reset into restarting.
+    expect(decideRestart({ ...resetting, mode: 'fail' }, undefined, 0, 1e9, 1e9)).toEqual({
+      kind: 'exhausted',
+      used: 0,
+    });
+  });
+
+  test('a restart recorded with its attempt number sets the count to it (1 after a reset)', () => {
+    const key = restartKey('container/service/db', 'abcd');
+    expect(recordRestart({ [key]: { count: 5, lastAt: 1 } }, key, 9, 1)).toEqual({
+      [key]: { count: 1, lastAt: 9 },
+    });
+  });
+
   test('recording a restart counts it without touching the ledger given', () => {
     const key = restartKey('container/service/db', 'abcd');
     expect(key).toBe('container/service/db@abcd');

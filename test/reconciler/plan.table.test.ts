@@ -172,6 +172,15 @@ const cases: Case[] = [
     observed: (s) => exited(s, N.service('db'), 137, 60_000, true),
   },
   {
+    // The same spent budget, but the run that ended lasted 20 minutes: healthy service, a fresh budget.
+    name: 'crash-loop-budget-reset-after-long-run',
+    observed: (s) => {
+      exited(s, N.service('db'), 137, 60_000, true);
+      c(s, N.service('db')).startedAt = new Date(BASE_NOW - 60_000 - 1_200_000).toISOString();
+    },
+    options: (o) => ({ restart: { ...o.restart, resetAfterMs: 600_000 } }),
+  },
+  {
     name: 'restart-mode-fail',
     observed: (s) => exited(s, N.service('redis'), 137, 60_000, true),
     options: (o) => ({ restart: { ...o.restart, mode: 'fail' } }),
@@ -391,6 +400,7 @@ function optionsFor(k: Case, observed: Snapshot): PlanOptions {
       'dead-service-backoff-due': { [key]: { count: 1, lastAt: BASE_NOW - 5_000 } },
       'dead-service-backoff-not-due': { [key]: { count: 3, lastAt: BASE_NOW - 2_000 } },
       'crash-loop-past-budget': { [key]: { count: 5, lastAt: BASE_NOW - 40_000 } },
+      'crash-loop-budget-reset-after-long-run': { [key]: { count: 5, lastAt: BASE_NOW - 1_300_000 } },
     };
     if (ledger[k.name]) o.restarts = ledger[k.name]!;
   }
