@@ -38,6 +38,11 @@ export interface TeardownOptions {
 export interface Removed {
   containers: { id: string; name: string }[];
   networks: { id: string; name: string }[];
+  /**
+   * Containers that are not ours and were on a network of ours: detached from it so that it could
+   * be removed, and otherwise left alone. The caller says so, naming them.
+   */
+  disconnected: { id: string; name?: string; network: string }[];
 }
 
 /** A teardown never creates: the credentials source must never be asked. */
@@ -85,12 +90,20 @@ export async function down(
     ...(refresh ? { refresh } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   }).finally(() => own?.complete());
-  const removed: Removed = { containers: [], networks: [] };
+  const removed: Removed = { containers: [], networks: [], disconnected: [] };
   for (const { action, result: outcome } of result.finished) {
     if (action.kind === 'remove-container' && !outcome.alreadyDone) {
       removed.containers.push({
         id: action.target.objectId ?? outcome.containerId ?? '',
         name: action.target.name,
+      });
+    }
+    if (action.kind === 'disconnect-network' && action.detached?.foreign && !outcome.alreadyDone) {
+      const { containerId, container } = action.detached;
+      removed.disconnected.push({
+        id: containerId,
+        ...(container !== undefined && container !== containerId ? { name: container } : {}),
+        network: action.target.name,
       });
     }
     if (action.kind === 'remove-network' && !outcome.alreadyDone) {
@@ -99,6 +112,13 @@ export async function down(
         name: action.target.name,
       });
     }
+  }
+  // The snapshot knows only objects with our naming: a stranger's name comes from Docker.
+  for (const entry of removed.disconnected) {
+    if (entry.name !== undefined) continue;
+    const inspect = await docker.inspectContainer(entry.id).catch(() => undefined);
+    const name = inspect?.Name?.replace(/^\//, '');
+    if (name) entry.name = name;
   }
   return removed;
 }

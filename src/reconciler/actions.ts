@@ -73,6 +73,8 @@ export interface DisconnectNetwork extends ActionBase {
   containerId: string;
   /** Docker name of the container (its id when it is not one we know), for people to read. */
   container?: string;
+  /** The container is not ours: it is detached from our network, never touched otherwise. */
+  foreign?: boolean;
 }
 export interface RemoveNetwork extends ActionBase {
   kind: 'remove-network';

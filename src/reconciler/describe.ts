@@ -16,6 +16,8 @@ export interface ActionInfo {
   /** Graph node the target is (or was), when known. */
   node?: string;
   service?: string;
+  /** For a disconnect: the container detached, and whether it is someone else's. */
+  detached?: { containerId: string; container?: string; foreign: boolean };
 }
 
 export function describeAction(
@@ -32,6 +34,15 @@ export function describeAction(
     target: { ...action.target },
     ...(node === undefined ? {} : { node }),
     ...(service === undefined ? {} : { service }),
+    ...(action.kind === 'disconnect-network'
+      ? {
+          detached: {
+            containerId: action.containerId,
+            ...(action.container === undefined ? {} : { container: action.container }),
+            foreign: action.foreign === true,
+          },
+        }
+      : {}),
   };
 }
 

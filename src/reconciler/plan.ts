@@ -674,6 +674,7 @@ class Planner {
     containerId: string,
     containerName: string | undefined,
     cause: string,
+    foreign = false,
   ): string {
     const id = `disconnect-network:${containerName ?? containerId}:${network.name}`;
     const node = network.labels[Label.node];
@@ -689,6 +690,7 @@ class Planner {
       networkId: network.id,
       containerId,
       ...(containerName === undefined ? {} : { container: containerName }),
+      ...(foreign ? { foreign } : {}),
     });
     return id;
   }
@@ -772,7 +774,7 @@ class Planner {
         else {
           const name = ours?.name ?? this.containerName(containerId);
           const cause = ours ? 'orphan network' : 'stray endpoint of a container that is not ours';
-          after.push(this.disconnect(network, containerId, name, cause));
+          after.push(this.disconnect(network, containerId, name, cause, !ours));
         }
       }
       if (removing.length > 0) {

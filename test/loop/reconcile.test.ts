@@ -227,6 +227,26 @@ describe('reconcile loop', () => {
     expect(error.message).toMatch(/^not ready by the deadline; ds-loopTask_0123456789abc-0_sick: health /);
   });
 
+  it('a teardown names the container that is not ours it detached from our network, and leaves it running', async () => {
+    const docker = engine();
+    const desired = desiredOf([{ name: 'cache', image: 'img/cache:1' }]);
+    await converge(options(docker, desired));
+    const taskNetwork = desired.networks.find((n) => n.role === 'task-network')!.name;
+    const intruder = docker.seedContainer({
+      name: 'someone-elses',
+      image: 'img/cache:1',
+      networks: [{ name: taskNetwork }],
+      state: 'running',
+    });
+    const removed = await down(docker, desired.owner, { pollIntervalMs: 20 });
+    expect(removed.disconnected).toEqual([{ id: intruder, name: 'someone-elses', network: taskNetwork }]);
+    expect(removed.containers.map((c) => c.name).sort()).toEqual(
+      desired.containers.map((c) => c.name).sort(),
+    );
+    const left = docker.world().containers.find((c) => c.id === intruder);
+    expect(left).toMatchObject({ name: 'someone-elses', status: 'running', networks: {} });
+  });
+
   it('a teardown past its deadline names the removal that keeps failing, and its last error', async () => {
     // dockerd 20.10 now and then keeps a phantom endpoint: the task network never goes.
     const taskNetwork = `ds-${TASK_ID}-0`;

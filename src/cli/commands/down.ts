@@ -15,5 +15,19 @@ export async function downCommand(parsed: ParsedCommand, io: CliIo): Promise<Exi
     `Task ${owner.taskId} run ${owner.runId}: ${removed.containers.length} container(s) and ` +
       `${removed.networks.length} network(s) removed; nothing of it is left.\n`,
   );
+  io.stdout.write(disconnectedNote(removed.disconnected));
   return ExitCode.ok;
+}
+
+/** Foreign containers that were on a network of ours, named: detached, never removed. */
+export function disconnectedNote(
+  disconnected: readonly { id: string; name?: string; network: string }[],
+): string {
+  return disconnected
+    .map(
+      (d) =>
+        `note: container ${d.name ?? d.id.slice(0, 12)} is not ours; it was detached from network ${d.network} ` +
+        'so that the network could be removed, and left running\n',
+    )
+    .join('');
 }

@@ -13,6 +13,7 @@ import { ownerIdOf, workerConfigOf } from '../context.js';
 import { dockerFromEnv } from '../docker.js';
 import { ExitCode } from '../errors.js';
 import type { CliIo } from '../io.js';
+import { disconnectedNote } from './down.js';
 import { planOptions } from './plan.js';
 
 export async function gcCommand(parsed: ParsedCommand, io: CliIo): Promise<ExitCode> {
@@ -49,6 +50,7 @@ export async function gcCommand(parsed: ParsedCommand, io: CliIo): Promise<ExitC
     io.stdout.write(
       `task ${task.taskId} run ${task.runId}: removed ${task.containers.length} container(s), ${task.networks.length} network(s)\n`,
     );
+    io.stdout.write(disconnectedNote(task.disconnected));
   }
   io.stdout.write(
     collected.length === 0
