@@ -1,7 +1,7 @@
 /** Builders shared by the desired-state tests. */
 import { defaultWorkerConfig, type WorkerConfig } from '../../src/desired-state/config.js';
 import type { CompileContext } from '../../src/desired-state/compile.js';
-import { SERVICE_NAME } from '../../src/desired-state/payload.js';
+import { SERVICE_NAME } from '../../src/desired-state/policy.js';
 import fc from 'fast-check';
 
 /** A slugid-shaped task id (22 characters, with `_` and `-` to exercise name parsing). */
