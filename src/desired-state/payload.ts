@@ -20,7 +20,7 @@ import {
   toPayloadErrors,
 } from './codec.js';
 import { DEFAULT_LIMITS, type LimitsConfig, type WorkerConfig } from './config.js';
-import { PayloadValidationError, aTypeOf, renderValue, type PayloadError } from './errors.js';
+import { PayloadValidationError, aTypeOf, renderValue } from './errors.js';
 import {
   INJECTED_ENV_NAMES,
   LOADER_HIJACK_ENV_NAMES,
@@ -372,23 +372,4 @@ export function decodeServices(payload: unknown, config: Pick<WorkerConfig, 'lim
   const result = decodeServicesEither(payload, config);
   if (E.isLeft(result)) throw result.left;
   return result.right;
-}
-
-/**
- * A JSON document a person hands the CLI: a whole task definition (it has a `payload` object)
- * or a bare payload. Returns the payload and the task's scopes (none for a bare payload).
- */
-export function readTaskInput(document: unknown): { payload: unknown; scopes: string[] } {
-  if (!isPlainObject(document) || !isPlainObject(own(document, 'payload')))
-    return { payload: document, scopes: [] };
-  const scopes = own(document, 'scopes') ?? [];
-  const errors: PayloadError[] = [];
-  if (!isStringArray(scopes))
-    errors.push({
-      path: 'scopes',
-      value: renderValue(scopes),
-      message: `must be an array of strings; got ${renderValue(scopes)}`,
-    });
-  if (errors.length > 0) throw new PayloadValidationError(errors);
-  return { payload: own(document, 'payload'), scopes: scopes as string[] };
 }

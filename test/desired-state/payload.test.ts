@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { ELIDED, PayloadValidationError } from '../../src/desired-state/errors.js';
-import { decodeServices, decodeServicesEither, readTaskInput } from '../../src/desired-state/payload.js';
+import { decodeServices, decodeServicesEither } from '../../src/desired-state/payload.js';
 import { testConfig } from './support.js';
 
 const config = testConfig();
@@ -471,18 +471,5 @@ describe('valid payloads', () => {
     const [service] = decodeServices(payload, config);
     expect(Object.keys(service!.env!)).toEqual(['__proto__', 'constructor']);
     expect(Object.getPrototypeOf(service!.env)).toBe(Object.prototype);
-  });
-});
-
-describe('readTaskInput', () => {
-  it('takes the payload and scopes of a task definition, or a bare payload', () => {
-    expect(readTaskInput({ scopes: ['a'], payload: { services: [] } })).toEqual({
-      payload: { services: [] },
-      scopes: ['a'],
-    });
-    expect(readTaskInput({ services: [] })).toEqual({ payload: { services: [] }, scopes: [] });
-    expect(() => readTaskInput({ scopes: 'a', payload: {} })).toThrow(
-      'scopes: must be an array of strings; got "a"',
-    );
   });
 });
