@@ -9,14 +9,14 @@ import { compile, emptyGraph } from '../../src/desired-state/compile.js';
 import { ConfigError, PayloadValidationError } from '../../src/desired-state/errors.js';
 import { canonicalJson } from '../../src/desired-state/hash.js';
 import { bindImages, resolveImage } from '../../src/desired-state/images.js';
-import { Label, OWNERSHIP_LABELS } from '../../src/desired-state/labels.js';
+import { Label } from '../../src/desired-state/labels.js';
 import { taskContainerOptions } from '../../src/desired-state/task-container.js';
 import {
   IMAGE_KEY_PLACEHOLDER,
   type DesiredState,
   type ResolvedImage,
 } from '../../src/desired-state/types.js';
-import { TASK_ID, testConfig, testContext } from './support.js';
+import { OWNERSHIP_LABELS, TASK_ID, testConfig, testContext } from './support.js';
 
 function fixture(name: string): unknown {
   return JSON.parse(readFileSync(new URL(`../../fixtures/payloads/${name}`, import.meta.url), 'utf8'));
