@@ -1,11 +1,9 @@
-/** docker-services: the public surface that docker-worker embeds. */
-export * from './desired-state/types.js';
-export { Label, LABEL_NAMESPACE } from './desired-state/labels.js';
-export type * from './observed-state/types.js';
-export type * from './reconciler/actions.js';
-export { dockerApi, DockerApiError, DockerTimeoutError, type DockerApi } from './docker/client.js';
-
-// The library docker-worker embeds.
+/**
+ * docker-services: what docker-worker embeds (README, "Embedding in docker-worker"). The manager
+ * and its sessions, the errors they throw, the worker configuration's decoding, the narrow Docker
+ * client, and the events and failures a session reports. The graph, snapshot and plan types that
+ * the CLI's JSON output shows are in `docker-services/types` (src/types.ts).
+ */
 export { ServiceManager, type ServiceManagerOptions, type StartTask } from './library/manager.js';
 export {
   ServiceSession,
@@ -13,6 +11,10 @@ export {
   type SessionFailure,
   type StopResult,
 } from './library/session.js';
+export type { ServiceEvent, ServiceEventType, ServicePhase, ServiceRole } from './library/phases.js';
+export type { CollectedTask } from './library/runtime.js';
+export type { TaskContainerOptions } from './desired-state/task-container.js';
+
 export {
   ServiceStartError,
   describeReason,
@@ -20,9 +22,15 @@ export {
   type StartFailureKind,
   type ServiceStartErrorDetails,
 } from './library/errors.js';
-export type { ServiceEvent, ServiceEventType, ServicePhase, ServiceRole } from './library/phases.js';
-export { REDACTED, DEFAULT_MAX_LOG_BYTES } from './library/logs.js';
-export type { CollectedTask } from './library/runtime.js';
+export { PayloadValidationError, ConfigError, type PayloadError } from './desired-state/errors.js';
+export { ReconcileError } from './reconciler/errors.js';
+export {
+  WorkerCredentials,
+  CredentialsError,
+  CredentialsPushError,
+  type PushResult,
+} from './credentials/index.js';
+
 export {
   WorkerConfig,
   decodeWorkerConfig,
@@ -34,7 +42,4 @@ export {
   type RestartConfig,
   type ProxyConfig,
 } from './desired-state/config.js';
-export { PayloadValidationError, ConfigError, type PayloadError } from './desired-state/errors.js';
-export type { TaskContainerOptions } from './desired-state/task-container.js';
-export { WorkerCredentials, CredentialsPushError, type PushResult } from './credentials/index.js';
-export { ReconcileError, TerminalError, RetryableError } from './reconciler/errors.js';
+export { dockerApi, DockerApiError, DockerTimeoutError, type DockerApi } from './docker/client.js';

@@ -12,8 +12,6 @@ export {
   isTemporary,
   CredentialsError,
   WorkerCredentials,
-  MAX_TEMPORARY_LIFETIME_MS,
-  CLOCK_SKEW_MS,
   type ProxyEnv,
   type ProxyCredentialsInput,
 } from './proxy-credentials.js';

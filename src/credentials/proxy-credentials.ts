@@ -32,9 +32,9 @@ export class CredentialsError extends Error {
 }
 
 /** Taskcluster's limit on the lifetime of temporary credentials. */
-export const MAX_TEMPORARY_LIFETIME_MS = 31 * 24 * 60 * 60 * 1000;
+const MAX_TEMPORARY_LIFETIME_MS = 31 * 24 * 60 * 60 * 1000;
 /** The minted credentials start this far back, so that a worker clock ahead of the auth service's is no problem. */
-export const CLOCK_SKEW_MS = 5 * 60 * 1000;
+const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 /** Decodes worker credentials at the door; the error names the fields, never their values. */
 export function decodeWorkerCredentials(input: unknown): WorkerCredentials {

@@ -15,7 +15,7 @@ export interface PayloadError {
 }
 
 /** Rendered in place of a value that may be secret: its presence is useful, its content never shown. */
-export const ELIDED = '<elided>';
+const ELIDED = '<elided>';
 
 const MAX_RENDERED_CHARS = 60;
 

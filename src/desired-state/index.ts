@@ -4,6 +4,7 @@ export * from './labels.js';
 export * from './errors.js';
 export * from './config.js';
 export * from './payload.js';
+export * from './policy.js';
 export * from './names.js';
 export * from './hash.js';
 export * from './images.js';

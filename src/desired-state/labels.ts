@@ -23,16 +23,5 @@ export const Label = {
 
 export type LabelKey = (typeof Label)[keyof typeof Label];
 
-/** Every object we create carries at least these keys. */
-export const OWNERSHIP_LABELS: readonly LabelKey[] = [
-  Label.owner,
-  Label.taskId,
-  Label.runId,
-  Label.node,
-  Label.role,
-  Label.specHash,
-  Label.hashVersion,
-];
-
 /** Name prefix of every object we create: `ds-<taskId>-<runId>[-…]`. */
 export const NAME_PREFIX = 'ds-';

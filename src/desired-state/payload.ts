@@ -20,78 +20,20 @@ import {
   toPayloadErrors,
 } from './codec.js';
 import { DEFAULT_LIMITS, type LimitsConfig, type WorkerConfig } from './config.js';
-import { PayloadValidationError, aTypeOf, renderValue, type PayloadError } from './errors.js';
+import { PayloadValidationError, aTypeOf, renderValue } from './errors.js';
+import {
+  INJECTED_ENV_NAMES,
+  LOADER_HIJACK_ENV_NAMES,
+  LOADER_HIJACK_ENV_PREFIXES,
+  MAX_COMMAND_ARGS,
+  MAX_HEALTH_RETRIES,
+  MAX_HEALTH_SECONDS,
+  POSIX_ENV_NAME,
+  RESERVED_ENV_PREFIX,
+  RESERVED_SERVICE_NAMES,
+  SERVICE_NAME,
+} from './policy.js';
 import { imageReferenceProblems } from './reference.js';
-
-/** RFC 1123 DNS label: what Docker's embedded DNS resolves as an alias. No dots: no shadowing real domains. */
-export const SERVICE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-
-/**
- * Names a service cannot take: the proxy's alias, and what containers already resolve through
- * Docker's generated /etc/hosts or the engine (`host.docker.internal` has a dot and fails the label rule).
- */
-export const RESERVED_SERVICE_NAMES: readonly string[] = [
-  'docker',
-  'gateway',
-  'host',
-  'ip6-allnodes',
-  'ip6-allrouters',
-  'ip6-localhost',
-  'ip6-localnet',
-  'ip6-loopback',
-  'ip6-mcastprefix',
-  'localdomain',
-  'localhost',
-  'taskcluster',
-];
-
-/** Injected into every service; the payload cannot set them. */
-export const INJECTED_ENV_NAMES: readonly string[] = [
-  'RUN_ID',
-  'TASK_ID',
-  'TASK_SCOPES',
-  'TASKCLUSTER_PROXY_URL',
-];
-
-/**
- * Variables that make a program load or run code it was not built with. A trusted service image
- * holds its role through its proxy; with these, a task author could run their own code inside it.
- */
-export const LOADER_HIJACK_ENV_NAMES: readonly string[] = [
-  'BASH_ENV',
-  'CLASSPATH',
-  'ENV',
-  'GCONV_PATH',
-  'GLIBC_TUNABLES',
-  'HOSTALIASES',
-  'JAVA_TOOL_OPTIONS',
-  'JDK_JAVA_OPTIONS',
-  'LOCPATH',
-  'NLSPATH',
-  'NODE_OPTIONS',
-  'NODE_PATH',
-  'PERL5DB',
-  'PERL5LIB',
-  'PERL5OPT',
-  'PERLLIB',
-  'PYTHONHOME',
-  'PYTHONPATH',
-  'PYTHONSTARTUP',
-  'RESOLV_HOST_CONF',
-  'RUBYLIB',
-  'RUBYOPT',
-  '_JAVA_OPTIONS',
-];
-/** Every `LD_*` (the dynamic loader's) and `DYLD_*` name is refused too. */
-export const LOADER_HIJACK_ENV_PREFIXES: readonly string[] = ['LD_', 'DYLD_'];
-
-export const POSIX_ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** A command's argument count cap; arguments are capped in bytes like env values. */
-export const MAX_COMMAND_ARGS = 256;
-/** Docker health-check durations are capped so that a payload cannot stall readiness for hours. */
-export const MAX_HEALTH_SECONDS = 3600;
-export const MAX_HEALTH_RETRIES = 100;
 
 const SERVICE_FIELDS = 'name, image and optional command, env, healthCheck';
 
@@ -185,8 +127,8 @@ export function envNameProblem(name: string): string | undefined {
     return 'is not a POSIX environment variable name (fix: use letters, digits and \'_\', not starting with a digit, e.g. "MY_SETTING")';
   if (INJECTED_ENV_NAMES.includes(name))
     return `is set by docker-services for every service (fix: remove it; every service receives ${INJECTED_ENV_NAMES.join(', ')})`;
-  if (name.startsWith('TASKCLUSTER_'))
-    return 'is reserved: names starting with TASKCLUSTER_ belong to Taskcluster (fix: rename it; a service reaches Taskcluster through TASKCLUSTER_PROXY_URL)';
+  if (name.startsWith(RESERVED_ENV_PREFIX))
+    return `is reserved: names starting with ${RESERVED_ENV_PREFIX} belong to Taskcluster (fix: rename it; a service reaches Taskcluster through TASKCLUSTER_PROXY_URL)`;
   if (LOADER_HIJACK_ENV_NAMES.includes(name) || LOADER_HIJACK_ENV_PREFIXES.some((p) => name.startsWith(p)))
     return "can load foreign code into the service's programs and is not allowed (fix: remove it; loader and interpreter hooks such as LD_*, NODE_OPTIONS and PYTHONPATH cannot be set)";
   return undefined;
@@ -430,23 +372,4 @@ export function decodeServices(payload: unknown, config: Pick<WorkerConfig, 'lim
   const result = decodeServicesEither(payload, config);
   if (E.isLeft(result)) throw result.left;
   return result.right;
-}
-
-/**
- * A JSON document a person hands the CLI: a whole task definition (it has a `payload` object)
- * or a bare payload. Returns the payload and the task's scopes (none for a bare payload).
- */
-export function readTaskInput(document: unknown): { payload: unknown; scopes: string[] } {
-  if (!isPlainObject(document) || !isPlainObject(own(document, 'payload')))
-    return { payload: document, scopes: [] };
-  const scopes = own(document, 'scopes') ?? [];
-  const errors: PayloadError[] = [];
-  if (!isStringArray(scopes))
-    errors.push({
-      path: 'scopes',
-      value: renderValue(scopes),
-      message: `must be an array of strings; got ${renderValue(scopes)}`,
-    });
-  if (errors.length > 0) throw new PayloadValidationError(errors);
-  return { payload: own(document, 'payload'), scopes: scopes as string[] };
 }

@@ -51,7 +51,3 @@ export function imageReferenceProblems(ref: string): string[] {
   }
   return problems;
 }
-
-export function isImageReference(ref: string): boolean {
-  return imageReferenceProblems(ref).length === 0;
-}

@@ -17,7 +17,7 @@ import type {
 const DOCKER_ZERO_TIME = /^0001-01-01T00:00:00/;
 
 /** Health probe output is a container's text: keep the tail of it only, for error messages. */
-export const MAX_HEALTH_OUTPUT = 1024;
+const MAX_HEALTH_OUTPUT = 1024;
 
 const CONTAINER_STATES: ReadonlySet<string> = new Set<ContainerState>([
   'created',

@@ -34,6 +34,13 @@ describe('input', () => {
       shape: 'payload',
       source: 'p.json',
     });
+    // A payload with services and no image of its own is still a payload.
+    expect(taskInputFromJson({ services: [] }, 'p.json')).toEqual({
+      payload: { services: [] },
+      scopes: [],
+      shape: 'payload',
+      source: 'p.json',
+    });
   });
 
   it.each([

@@ -4,19 +4,19 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { taskInputFromJson } from '../../src/cli/input.js';
 import { compile, emptyGraph } from '../../src/desired-state/compile.js';
 import { ConfigError, PayloadValidationError } from '../../src/desired-state/errors.js';
 import { canonicalJson } from '../../src/desired-state/hash.js';
 import { bindImages, resolveImage } from '../../src/desired-state/images.js';
-import { Label, OWNERSHIP_LABELS } from '../../src/desired-state/labels.js';
-import { readTaskInput } from '../../src/desired-state/payload.js';
+import { Label } from '../../src/desired-state/labels.js';
 import { taskContainerOptions } from '../../src/desired-state/task-container.js';
 import {
   IMAGE_KEY_PLACEHOLDER,
   type DesiredState,
   type ResolvedImage,
 } from '../../src/desired-state/types.js';
-import { TASK_ID, testConfig, testContext } from './support.js';
+import { OWNERSHIP_LABELS, TASK_ID, testConfig, testContext } from './support.js';
 
 function fixture(name: string): unknown {
   return JSON.parse(readFileSync(new URL(`../../fixtures/payloads/${name}`, import.meta.url), 'utf8'));
@@ -33,7 +33,7 @@ function expectGolden(name: string, text: string): void {
 }
 
 function compileFixture(name: string): DesiredState {
-  const { payload, scopes } = readTaskInput(fixture(name));
+  const { payload, scopes } = taskInputFromJson(fixture(name), name);
   return compile(payload, testContext({ scopes }));
 }
 
@@ -110,7 +110,7 @@ describe('compile', () => {
   });
 
   it('refuses a bad payload with every problem and builds nothing', () => {
-    const { payload } = readTaskInput(fixture('invalid.json'));
+    const { payload } = taskInputFromJson(fixture('invalid.json'), 'invalid.json');
     expect(() => compile(payload, testContext())).toThrow(PayloadValidationError);
     try {
       compile(payload, testContext());

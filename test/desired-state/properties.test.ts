@@ -13,12 +13,13 @@ import {
   specHash,
 } from '../../src/desired-state/hash.js';
 import { bindImages, resolveImage } from '../../src/desired-state/images.js';
-import { Label, OWNERSHIP_LABELS } from '../../src/desired-state/labels.js';
+import { Label } from '../../src/desired-state/labels.js';
 import { TASK_NETWORK_NODE, parseOwnedName } from '../../src/desired-state/names.js';
-import { RESERVED_SERVICE_NAMES, envNameProblem } from '../../src/desired-state/payload.js';
+import { envNameProblem } from '../../src/desired-state/payload.js';
+import { RESERVED_SERVICE_NAMES } from '../../src/desired-state/policy.js';
 import { taskContainerOptions } from '../../src/desired-state/task-container.js';
 import type { DesiredState, ResolvedImage } from '../../src/desired-state/types.js';
-import { serviceNameArb, taskIdArb, testConfig } from './support.js';
+import { OWNERSHIP_LABELS, serviceNameArb, taskIdArb, testConfig } from './support.js';
 
 const config = testConfig();
 

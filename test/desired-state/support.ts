@@ -1,8 +1,20 @@
 /** Builders shared by the desired-state tests. */
 import { defaultWorkerConfig, type WorkerConfig } from '../../src/desired-state/config.js';
 import type { CompileContext } from '../../src/desired-state/compile.js';
-import { SERVICE_NAME } from '../../src/desired-state/payload.js';
+import { Label } from '../../src/desired-state/labels.js';
+import { SERVICE_NAME } from '../../src/desired-state/policy.js';
 import fc from 'fast-check';
+
+/** Every object compile creates carries at least these label keys. */
+export const OWNERSHIP_LABELS: readonly string[] = [
+  Label.owner,
+  Label.taskId,
+  Label.runId,
+  Label.node,
+  Label.role,
+  Label.specHash,
+  Label.hashVersion,
+];
 
 /** A slugid-shaped task id (22 characters, with `_` and `-` to exercise name parsing). */
 export const TASK_ID = 'fixture_Task-Id0123456';

@@ -1,62 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { Label } from '../../src/desired-state/labels.js';
-import type { ContainerNode, DesiredState } from '../../src/desired-state/types.js';
 import { evaluateStartup, failureFromReconcileError } from '../../src/library/startup.js';
-import type { ObservedContainer, Snapshot } from '../../src/observed-state/types.js';
 import { ReconcileError } from '../../src/reconciler/errors.js';
-
-const owner = { ownerId: 'w1', taskId: 'T1', runId: 0 };
-
-function node(service: string, role: 'service' | 'proxy', over: Partial<ContainerNode> = {}): ContainerNode {
-  const name = role === 'proxy' ? `ds-T1-0_${service}_proxy` : `ds-T1-0_${service}`;
-  return {
-    kind: 'container',
-    id: `container/${role}/${service}`,
-    name,
-    role,
-    service,
-    image: role === 'proxy' ? 'proxy:1' : `${service}:1`,
-    env: {},
-    limits: { memoryBytes: 64 * 1024 * 1024, pidsLimit: 64, logMaxBytes: 1 << 20 },
-    networks: [],
-    dependsOn: [],
-    needsCredentials: role === 'proxy',
-    labels: {},
-    specHash: 'h',
-    ...over,
-  };
-}
-
-function desired(nodes: ContainerNode[]): DesiredState {
-  return { owner, networks: [], containers: nodes, images: [...new Set(nodes.map((n) => n.image))] };
-}
-
-function observed(n: ContainerNode, over: Partial<ObservedContainer> = {}): ObservedContainer {
-  return {
-    id: `id-${n.name}`,
-    name: n.name,
-    labels: {
-      [Label.owner]: 'w1',
-      [Label.taskId]: 'T1',
-      [Label.runId]: '0',
-      [Label.role]: n.role,
-      [Label.service]: n.service,
-    },
-    image: n.image,
-    imageId: 'sha256:1',
-    state: 'running',
-    exitCode: 0,
-    oomKilled: false,
-    health: 'none',
-    networks: {},
-    startedAt: '2026-01-01T00:00:00Z',
-    ...over,
-  };
-}
-
-function snap(containers: ObservedContainer[], foreign: Snapshot['foreign'] = []): Snapshot {
-  return { time: 't', containers, networks: [], images: [], missingImages: [], foreign };
-}
+import { desired, node, observed, snap } from './support/graph.js';
 
 const db = node('db', 'service', {
   healthCheck: { test: ['CMD', 'true'], intervalNs: 1, timeoutNs: 1, retries: 1, startPeriodNs: 0 },

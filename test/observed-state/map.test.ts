@@ -6,7 +6,6 @@ import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import type { ContainerInspect, ImageInspect, NetworkInspect } from '../../src/docker/client.js';
 import {
-  MAX_HEALTH_OUTPUT,
   containerName,
   dockerTime,
   mapContainer,
@@ -86,7 +85,7 @@ describe('mapContainer on captured inspect output', () => {
     const long = `${'x'.repeat(5000)}the end\n`;
     raw.State.Health!.Log.push({ Start: '', End: '', ExitCode: 1, Output: long });
     const c = mapContainer(raw);
-    expect(c.lastHealthOutput!.length).toBe(MAX_HEALTH_OUTPUT);
+    expect(c.lastHealthOutput!.length).toBe(1024);
     expect(c.lastHealthOutput!.endsWith('the end')).toBe(true);
   });
 
