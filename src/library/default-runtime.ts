@@ -46,7 +46,7 @@ export function defaultRuntime(docker: DockerApi): Runtime {
         ...(input.logger ? { logger: input.logger } : {}),
       }),
     down: async (owner, options) => {
-      await down(docker, owner, options);
+      return down(docker, owner, options);
     },
     collectGarbage: (ownerId, activeTaskIds, options) =>
       collectGarbage(docker, ownerId, activeTaskIds, options),

@@ -13,7 +13,7 @@ import type { DockerApi } from '../docker/client.js';
 import type { ObserveScope } from '../observed-state/scope.js';
 import type { RefreshRequest, Snapshot } from '../observed-state/types.js';
 import type { RestartPolicy } from '../reconciler/restarts.js';
-import type { CollectedTask } from '../loop/teardown.js';
+import type { CollectedTask, Removed } from '../loop/teardown.js';
 
 export type { CollectedTask } from '../loop/teardown.js';
 
@@ -62,7 +62,7 @@ export interface Runtime {
       snapshots?: Observable<Snapshot>;
       refresh?: (request?: RefreshRequest) => void;
     },
-  ): Promise<void>;
+  ): Promise<Pick<Removed, 'disconnected'> | void>;
   /** Reconciles the empty graph for every task of `ownerId` that is not in `activeTaskIds`. */
   collectGarbage(
     ownerId: string,

@@ -48,6 +48,11 @@ export interface SessionFailure {
 export interface StopResult {
   /** Every service's log (all its containers), at most `maxLogBytes` each, secrets redacted. */
   logs: Record<string, string>;
+  /**
+   * Containers that are not ours and were on a network of the task (put there by someone else):
+   * detached so that the network could be removed, and otherwise left alone.
+   */
+  disconnected: { id: string; name?: string; network: string }[];
 }
 
 /** How many events a late subscriber to `events$` is replayed (a session's whole life, normally). */
@@ -243,7 +248,9 @@ export class ServiceSession {
         },
         stopLoop: () => this.stopLoop(),
         logTail: (failure) => this.logCollector.tailOf(failure),
-        teardown: () => this.teardown(),
+        teardown: async () => {
+          await this.teardown();
+        },
       },
     );
   }
@@ -296,6 +303,7 @@ export class ServiceSession {
       initialBackoffMs: r.initialBackoffMs,
       maxBackoffMs: r.maxBackoffMs,
       maxRestarts: r.maxRestarts,
+      resetAfterMs: r.resetAfterMs,
     };
   }
 
@@ -355,8 +363,8 @@ export class ServiceSession {
     this.stateValue = 'stopping';
     await this.stopLoop();
     await this.logCollector.readAll().catch(() => {});
-    await this.teardown();
-    return { logs: this.logCollector.texts(this.services) };
+    const disconnected = await this.teardown();
+    return { logs: this.logCollector.texts(this.services), disconnected };
   }
 
   /**
@@ -364,7 +372,7 @@ export class ServiceSession {
    * snapshots then report the removals) or else by teardown's own and one last look; then ends
    * the events.
    */
-  private async teardown(): Promise<void> {
+  private async teardown(): Promise<StopResult['disconnected']> {
     await this.stopLoop();
     const live = this.live;
     const options = {
@@ -373,11 +381,20 @@ export class ServiceSession {
       ...(live ?? {}),
     };
     try {
-      await this.init.runtime.down(this.owner, options);
+      const removed = await this.init.runtime.down(this.owner, options);
+      const disconnected = removed?.disconnected ?? [];
+      for (const d of disconnected) {
+        this.init.logger?.warn('detached a container that is not ours from a network of the task', {
+          containerId: d.id,
+          container: d.name,
+          network: d.network,
+        });
+      }
       if (!live) {
         const final = await this.init.runtime.collect(this.scope).catch(() => undefined);
         if (final) this.onSnapshot(final);
       }
+      return disconnected;
     } finally {
       this.live = undefined;
       this.stopObserving.next();

@@ -30,6 +30,8 @@ class FakeRuntime implements Runtime {
   collects = 0;
   latest: Snapshot | undefined;
   loopAborted = false;
+  /** What the teardown reports it detached (containers that are not ours). */
+  detached: { id: string; name?: string; network: string }[] = [];
 
   compile: Runtime['compile'] = (payload, input) => (this.desired = compile(payload, input));
   taskContainerOptions: Runtime['taskContainerOptions'] = (desired) => taskContainerOptions(desired);
@@ -50,6 +52,7 @@ class FakeRuntime implements Runtime {
     this.latest = empty();
     // The observer it was handed sees everything go, as the real one would.
     if (options.snapshots) this.snapshots.next(this.latest);
+    return { disconnected: this.detached };
   };
   collectGarbage: Runtime['collectGarbage'] = async () => [];
 
@@ -234,6 +237,19 @@ describe('ServiceSession (fake runtime)', () => {
     expect(removed.sort()).toEqual(['proxy/db', 'service/db']);
     expect(completed).toBe(true);
     expect(session.state).toBe('stopped');
+  });
+
+  it('stop() names the containers that are not ours its teardown detached from the task network', async () => {
+    const { runtime, start } = setup();
+    const started = start([db]);
+    await flush();
+    runtime.push(runtime.containers(), 2_000);
+    const session = await started;
+    runtime.detached = [{ id: 'c0ffee', name: 'someone-elses', network: `ds-${TASK_ID}-0` }];
+    const result = await session.stop();
+    expect(result.disconnected).toEqual([
+      { id: 'c0ffee', name: 'someone-elses', network: `ds-${TASK_ID}-0` },
+    ]);
   });
 
   it('a task without services is ready at once and its container options are empty', async () => {
