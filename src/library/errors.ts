@@ -20,8 +20,8 @@ export type StartFailureReason =
   | { kind: 'name-conflict'; name: string; detail?: string }
   /** The task's deadline passed during startup. */
   | { kind: 'deadline'; deadline: string }
-  /** The caller's abort signal fired. */
-  | { kind: 'aborted' }
+  /** The caller cancelled the start (its abort signal fired): the task's doing, no service's. */
+  | { kind: 'cancelled' }
   /** Anything else the reconciler could not get past (a spec Docker refuses, a crash loop, …). */
   | { kind: 'reconcile-failed'; message: string; code?: string };
 
@@ -51,8 +51,8 @@ export function describeReason(reason: StartFailureReason): string {
       }`;
     case 'deadline':
       return `the task deadline ${reason.deadline} passed before it was ready`;
-    case 'aborted':
-      return 'startup was aborted by the caller';
+    case 'cancelled':
+      return 'startup was cancelled by the caller';
     case 'reconcile-failed':
       return `could not be brought up: ${oneLine(reason.message)}`;
   }
@@ -64,7 +64,7 @@ function oneLine(text: string): string {
 }
 
 export interface ServiceStartErrorDetails {
-  /** The service that failed (the first one found failing); undefined for a task-wide failure (abort). */
+  /** The service that failed (the first one found failing); undefined for a task-wide failure (cancel). */
   service: string | undefined;
   /** Whether the service's own container or its auth proxy failed. */
   role: ServiceRole;
@@ -109,7 +109,10 @@ export class ServiceStartError extends Error {
         : d.role === 'proxy'
           ? `the auth proxy of service ${d.service}`
           : `service ${d.service}`;
-    const head = `${who} failed to start (phase: ${d.phase}): ${describeReason(d.reason)}`;
+    const head =
+      d.reason.kind === 'cancelled'
+        ? `the start of the services of task ${d.taskId} run ${d.runId} was cancelled by the caller`
+        : `${who} failed to start (phase: ${d.phase}): ${describeReason(d.reason)}`;
     if (!d.logTail) return head;
     return `${head}\n--- last lines of its log ---\n${d.logTail}`;
   }

@@ -66,7 +66,9 @@ export class StartupGate {
   private readonly settled: Promise<void>;
   private settle!: { resolve: () => void; reject: (error: unknown) => void };
   private signal: AbortSignal | undefined;
-  private readonly onAbort = (): void => this.fail({ ...this.firstPending(), reason: { kind: 'aborted' } });
+  // A cancel is the task's: no service is blamed (the phase says how far the first pending one got).
+  private readonly onAbort = (): void =>
+    this.fail({ ...this.firstPending(), service: undefined, reason: { kind: 'cancelled' } });
 
   constructor(
     private readonly init: StartupGateInit,

@@ -163,7 +163,7 @@ export function failureFromReconcileError(
     : fallback;
   switch (error.reason) {
     case 'aborted':
-      return { ...who, reason: { kind: 'aborted' } };
+      return { ...who, service: undefined, reason: { kind: 'cancelled' } };
     case 'deadline':
       return { ...who, reason: { kind: 'deadline', deadline: '' } };
     default:

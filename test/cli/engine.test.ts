@@ -196,7 +196,7 @@ describe('docker-services on the engine', () => {
     } finally {
       child.kill('SIGKILL');
     }
-    expect(stderr).toMatch(/^docker-services up: .*startup was aborted by the caller/m);
+    expect(stderr).toMatch(/^docker-services up: .*was cancelled by the caller/m);
     const filter = `label=${Label.taskId}=${interrupted}`;
     expect(await dockerCli('ps', '-aq', '--filter', filter)).toBe('');
     expect(await dockerCli('network', 'ls', '-q', '--filter', filter)).toBe('');

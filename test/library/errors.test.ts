@@ -43,7 +43,7 @@ describe('ServiceStartError', () => {
     [{ kind: 'unhealthy', lastProbeOutput: 'no\nanswer' }, 'last health probe output: no | answer'],
     [{ kind: 'image-not-found', image: 'nope:1' }, 'image nope:1 was not found'],
     [{ kind: 'name-conflict', name: 'ds-T-0_db' }, 'name ds-T-0_db is held by an object'],
-    [{ kind: 'aborted' }, 'aborted'],
+    [{ kind: 'cancelled' }, 'cancelled'],
     [{ kind: 'deadline', deadline: '2026-01-01T00:00:00Z' }, 'deadline 2026-01-01T00:00:00Z passed'],
     [{ kind: 'reconcile-failed', message: 'x' }, 'could not be brought up: x'],
   ])('describes %j', (reason, text) => {

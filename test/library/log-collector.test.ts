@@ -81,7 +81,7 @@ describe('LogCollector', () => {
         service: undefined,
         role: 'service',
         phase: 'pending',
-        reason: { kind: 'aborted' },
+        reason: { kind: 'cancelled' },
       }),
     ).toBe('');
   });

@@ -202,7 +202,12 @@ describe('ServiceManager.start on the real engine', () => {
       (e: unknown) => e as ServiceStartError,
     );
     expect(error).toBeInstanceOf(ServiceStartError);
-    expect(error!.reason).toEqual({ kind: 'aborted' });
+    expect(error!.reason).toEqual({ kind: 'cancelled' });
+    // The task's cancel, not a service's failure.
+    expect(error!.service).toBeUndefined();
+    expect(error!.message).toMatch(
+      /^the start of the services of task \S+ run 0 was cancelled by the caller/,
+    );
     expect(await objectsOf(testOwnerId('lib-start-abort'))).toEqual(NOTHING);
   });
 });

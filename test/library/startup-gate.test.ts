@@ -104,10 +104,10 @@ describe('StartupGate', () => {
     });
   });
 
-  it('an abort before anything was seen blames the first service, pending', async () => {
+  it('a cancel before anything was seen is the task’s, blaming no service', async () => {
     const { gate, calls } = setup();
     const error = await rejection(gate.wait({ deadline: HOUR_LATER(), signal: AbortSignal.abort() }));
-    expect(error).toMatchObject({ service: 'db', phase: 'pending', reason: { kind: 'aborted' } });
+    expect(error).toMatchObject({ service: undefined, phase: 'pending', reason: { kind: 'cancelled' } });
     expect(calls).toEqual(['stopLoop', 'logTail', 'teardown']);
   });
 
