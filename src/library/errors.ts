@@ -6,8 +6,11 @@
 import type { ServicePhase, ServiceRole } from './phases.js';
 
 export type StartFailureReason =
-  /** The service's process exited during startup. */
-  | { kind: 'exited'; exitCode: number }
+  /**
+   * The service's process exited during startup; `beforeStart`: it had already exited when this
+   * start began (a daemon restart, a crash before), and the restart policy does not bring it back.
+   */
+  | { kind: 'exited'; exitCode: number; beforeStart?: true }
   /** The kernel's OOM killer ended it: the memory limit is too small for what it does. */
   | { kind: 'oom-killed'; exitCode: number; memoryBytes?: number }
   /** Its health check failed `retries` times in a row; `lastProbeOutput` is what the last probe printed. */
@@ -30,7 +33,9 @@ export type StartFailureKind = StartFailureReason['kind'];
 export function describeReason(reason: StartFailureReason): string {
   switch (reason.kind) {
     case 'exited':
-      return `exited with code ${reason.exitCode}`;
+      return reason.beforeStart
+        ? `had exited with code ${reason.exitCode} before this start, and the restart policy does not restart it`
+        : `exited with code ${reason.exitCode}`;
     case 'oom-killed':
       return `was killed for running out of memory (OOM, exit code ${reason.exitCode}${
         reason.memoryBytes ? `, memory limit ${reason.memoryBytes} bytes` : ''

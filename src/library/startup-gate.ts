@@ -66,6 +66,8 @@ export class StartupGate {
   private readonly settled: Promise<void>;
   private settle!: { resolve: () => void; reject: (error: unknown) => void };
   private signal: AbortSignal | undefined;
+  /** Daemon time of the first snapshot this start saw: what "before this start" means. */
+  private startedAt: string | undefined;
   // A cancel is the task's: no service is blamed (the phase says how far the first pending one got).
   private readonly onAbort = (): void =>
     this.fail({ ...this.firstPending(), service: undefined, reason: { kind: 'cancelled' } });
@@ -80,7 +82,11 @@ export class StartupGate {
   /** Reads a fresh snapshot (the session has already derived its events). */
   snapshot(snapshot: Snapshot): void {
     if (!this.host.isStarting() || this.failing) return;
-    const status = evaluateStartup(this.init.desired, snapshot, { settleMs: this.init.settleMs });
+    this.startedAt ??= snapshot.time;
+    const status = evaluateStartup(this.init.desired, snapshot, {
+      settleMs: this.init.settleMs,
+      startedAt: this.startedAt,
+    });
     this.status = status;
     if (status.recheckInMs !== undefined && !this.settleTimer) {
       // One look once the settle time has passed; the events bring everything else.
@@ -108,7 +114,11 @@ export class StartupGate {
     void this.host
       .look()
       .then((snapshot) => {
-        const status = evaluateStartup(desired, snapshot, { settleMs });
+        const status = evaluateStartup(desired, snapshot, {
+          settleMs,
+          ...(this.startedAt === undefined ? {} : { startedAt: this.startedAt }),
+          priorExits: 'fail',
+        });
         this.fail(status.failure ?? failureFromReconcileError(desired, error, status.pending), error);
       })
       .catch(() => this.fail(failureFromReconcileError(desired, error, this.status?.pending ?? []), error));

@@ -36,6 +36,14 @@ export interface StartupStatus {
 
 export interface StartupOptions {
   /**
+   * Daemon time at which this start began. A container that had exited before it is not a
+   * failure of this start: the loop restarts it by the restart policy, as \`plan\` says, and the
+   * gate waits (\`priorExits: 'wait'\`); once the loop has given up on it, it is the cause
+   * (\`'fail'\`, with \`beforeStart\`).
+   */
+  startedAt?: string;
+  priorExits?: 'wait' | 'fail';
+  /**
    * A container without a health check counts as ready once it has run this long (daemon time):
    * a process that exits at once is a crash, not a ready service, and would otherwise be caught
    * "running" in the instant between its start and its exit.
@@ -94,7 +102,17 @@ export function evaluateStartup(
       pending.push({ service: node.service, role, phase: 'pending' });
       continue;
     }
+    const exitedBefore =
+      options.startedAt !== undefined &&
+      container.finishedAt !== undefined &&
+      (container.state === 'exited' || container.state === 'dead') &&
+      Date.parse(container.finishedAt) < Date.parse(options.startedAt);
+    if (exitedBefore && options.priorExits !== 'fail') {
+      pending.push({ service: node.service, role, phase: 'exited' });
+      continue;
+    }
     const reason = containerFailure(container);
+    if (exitedBefore && reason?.kind === 'exited') reason.beforeStart = true;
     // The phase the failure happened in, even when the container is already on its way out.
     const phase =
       reason?.kind === 'unhealthy' ? 'unhealthy' : reason !== undefined ? 'exited' : phaseOf(container);

@@ -1,7 +1,8 @@
 /**
  * The CLI against the real engine: `up` (the built bin, as a child process: it exits leaving the
  * services running), then `plan` shows nothing to do; a service killed from outside makes `plan`
- * show it without changing anything on the engine; `down` leaves nothing.
+ * show it without changing anything on the engine; with every container exited, `plan` shows the
+ * restarts and `up` brings the task back; `down` leaves nothing.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { execFile, spawn } from 'node:child_process';
@@ -155,6 +156,36 @@ describe('docker-services on the engine', () => {
     expect(garbage.code).toBe(2);
     expect(garbage.out).toMatch(/Plan: 0 to add, 0 to change, 10 to destroy\./);
     expect(await engineState()).toBe(before);
+
+    // Every container exited, as a dockerd SIGKILL leaves them (137; killing the daemon itself
+    // would take it from under the suites running beside this one): plan says each is restarted,
+    // and up does what plan says and brings the task back.
+    const all = (await dockerCli('ps', '-aq', '--filter', `label=${Label.owner}=${ownerId}`)).split('\n');
+    expect(all).toHaveLength(6);
+    await dockerCli(
+      'kill',
+      ...(await dockerCli('ps', '-q', '--filter', `label=${Label.owner}=${ownerId}`)).split('\n'),
+    );
+    await dockerCli('wait', ...all);
+    const crashed = await cli('plan', payload, ...ids, '--output', 'json');
+    expect(crashed.code).toBe(2);
+    const restarts = JSON.parse(crashed.out) as {
+      actions: { target: { name: string }; cause: string }[];
+      waiting: { name: string; reason: string }[];
+      blocked: unknown[];
+    };
+    // Each is restarted now or after its backoff, a service after its proxy: none is blocked.
+    const toRestart = [...restarts.actions.map((a) => a.target.name), ...restarts.waiting.map((w) => w.name)];
+    expect(new Set(toRestart).size).toBe(6);
+    expect(restarts.actions.every((a) => /exited\(137\) — restart 1 of/.test(a.cause))).toBe(true);
+    expect(restarts.blocked).toEqual([]);
+    const back = await exec('node', ['dist/cli/main.js', 'up', payload, ...ids, '--timeout', '120'], {
+      env,
+      timeout: 180_000,
+    }).catch((error: { code: number; stdout: string; stderr: string }) => error);
+    expect(back).toMatchObject({ stdout: expect.stringContaining('NetworkMode') });
+    expect((await cli('plan', payload, ...ids)).code).toBe(0);
+    expect((await engineState()).match(/ running /g)).toHaveLength(6);
 
     const removed = await cli('down', ...ids);
     expect(removed.code).toBe(0);

@@ -37,6 +37,33 @@ describe('evaluateStartup', () => {
     expect(status.ready).toBe(false);
   });
 
+  it('a container that had exited before this start is waited on (the loop restarts it); once the loop gives up, it is the cause', () => {
+    const exitedEarlier = snap([
+      observed(db, { state: 'exited', exitCode: 137, finishedAt: '2026-01-01T00:00:00Z' }),
+      observed(dbProxy, { health: 'healthy' }),
+    ]);
+    const startedAt = '2026-01-01T00:05:00Z';
+    expect(evaluateStartup(desired([db, dbProxy]), exitedEarlier, { settleMs: 0, startedAt })).toEqual({
+      ready: false,
+      pending: [{ service: 'db', role: 'service', phase: 'exited' }],
+    });
+    expect(
+      evaluateStartup(desired([db, dbProxy]), exitedEarlier, { settleMs: 0, startedAt, priorExits: 'fail' })
+        .failure,
+    ).toMatchObject({
+      service: 'db',
+      phase: 'exited',
+      reason: { kind: 'exited', exitCode: 137, beforeStart: true },
+    });
+    // One that exits after the start began is this start's failure, as before.
+    expect(
+      evaluateStartup(desired([db, dbProxy]), exitedEarlier, {
+        settleMs: 0,
+        startedAt: '2025-12-31T23:59:00Z',
+      }).failure,
+    ).toMatchObject({ service: 'db', reason: { kind: 'exited', exitCode: 137 } });
+  });
+
   it('waits on a container in a state it does not know, as pending: no failure, not ready', () => {
     const status = evaluateStartup(desired([db]), snap([observed(db, { state: 'unknown' })]));
     expect(status).toEqual({ ready: false, pending: [{ service: 'db', role: 'service', phase: 'pending' }] });
