@@ -86,6 +86,8 @@ const enum NetworkStatus {
   Present = 1,
   Planned = 2,
   Blocked = 3,
+  /** Ours, but made from another spec: removed (its endpoints first), then made again. */
+  Replacing = 4,
 }
 
 /** Readiness of a graph container in this plan, computed once: unknown, ready, not ready. */
@@ -130,6 +132,8 @@ class Planner {
   /** Images with a pull in this plan; containers with a removal in it: name → the removal's id. */
   private readonly pulled = new Set<string>();
   private readonly removed = new Map<string, string>();
+  /** Our networks under a desired name whose spec hash differs: network id → the cause. */
+  private readonly replacing = new Map<string, string>();
   private namesById: Map<string, string> | undefined;
 
   /** The graph's networks and containers, in the index's order, with what this plan found for each. */
@@ -259,8 +263,9 @@ class Planner {
   // ── networks ──────────────────────────────────────────────────────────────────────────────────
 
   /**
-   * A network of ours is kept whatever its spec-hash label says: its spec is its name and role (a
-   * bridge without options), and recreating it would mean removing every container on it.
+   * A network of ours whose spec hash differs from the graph's is replaced: removed once its
+   * endpoints are detached (by the orphan pass), made again on a later plan, and its containers
+   * attached again; the containers are kept.
    */
   private planNetworks(): void {
     for (const slot of this.networks) {
@@ -275,8 +280,14 @@ class Planner {
           reason: `a network that is not ours holds this name (${conflict})`,
         });
       } else if (slot.observed !== undefined) {
-        slot.status = NetworkStatus.Present;
-        this.networksMatched++;
+        const observedHash = slot.observed.labels[Label.specHash] ?? '';
+        if (observedHash !== network.specHash) {
+          slot.status = NetworkStatus.Replacing;
+          this.replacing.set(slot.observed.id, `spec hash ${shortHashes(observedHash, network.specHash)}`);
+        } else {
+          slot.status = NetworkStatus.Present;
+          this.networksMatched++;
+        }
       } else {
         slot.status = NetworkStatus.Planned;
         this.add({
@@ -362,11 +373,16 @@ class Planner {
       this.wait(node, 'in a state Docker reports and docker-services does not know');
       return;
     }
-    const blockedNetwork = slot.entry.attachments.find(
-      (a) => a.entry !== undefined && this.networks[a.entry.index]!.status === NetworkStatus.Blocked,
-    );
-    if (blockedNetwork !== undefined) {
-      this.wait(node, `network ${blockedNetwork.network} is blocked`);
+    const unusable = slot.entry.attachments.find((a) => {
+      const status = a.entry === undefined ? undefined : this.networks[a.entry.index]!.status;
+      return status === NetworkStatus.Blocked || status === NetworkStatus.Replacing;
+    });
+    if (unusable !== undefined) {
+      const status = this.networks[unusable.entry!.index]!.status;
+      this.wait(
+        node,
+        `network ${unusable.network} is ${status === NetworkStatus.Blocked ? 'blocked' : 'being replaced'}`,
+      );
       return;
     }
 
@@ -749,7 +765,8 @@ class Planner {
     // Endpoints as the containers report them, by network id: one pass, not one per network.
     const endpoints = new Map<string, string[]>();
     for (const network of this.ourNetworks) {
-      if (this.graph.networkNames.has(network.name)) continue;
+      const replacing = this.replacing.get(network.id);
+      if (replacing === undefined && this.graph.networkNames.has(network.name)) continue;
       if (ourById.size === 0) {
         for (const c of this.ourContainers) {
           ourById.set(c.id, c);
@@ -773,7 +790,11 @@ class Planner {
         else if (ours?.state === 'removing') removing.push(ours.name);
         else {
           const name = ours?.name ?? this.containerName(containerId);
-          const cause = ours ? 'orphan network' : 'stray endpoint of a container that is not ours';
+          const cause = !ours
+            ? 'stray endpoint of a container that is not ours'
+            : replacing === undefined
+              ? 'orphan network'
+              : 'network being replaced';
           after.push(this.disconnect(network, containerId, name, cause, !ours));
         }
       }
@@ -781,7 +802,7 @@ class Planner {
         this.waiting.push({
           node: network.labels[Label.node] ?? '',
           name: network.name,
-          reason: `orphan network; waits for container ${removing.join(', ')} being removed`,
+          reason: `${replacing === undefined ? 'orphan network' : 'network being replaced'}; waits for container ${removing.join(', ')} being removed`,
         });
         continue;
       }
@@ -793,7 +814,7 @@ class Planner {
           node === undefined
             ? { type: 'network', name: network.name, objectId: network.id }
             : { type: 'network', name: network.name, node, objectId: network.id },
-        cause: ORPHAN,
+        cause: replacing ?? ORPHAN,
         dependsOn: inPlanOrder(after),
         networkId: network.id,
       });

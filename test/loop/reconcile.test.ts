@@ -227,6 +227,23 @@ describe('reconcile loop', () => {
     expect(error.message).toMatch(/^not ready by the deadline; ds-loopTask_0123456789abc-0_sick: health /);
   });
 
+  it('replaces a network of ours made from another spec, and attaches its containers to the new one', async () => {
+    const docker = engine();
+    const desired = desiredOf([{ name: 'cache', image: 'img/cache:1' }]);
+    const task = desired.networks.find((n) => n.role === 'task-network')!;
+    const staleId = docker.seedNetwork({
+      name: task.name,
+      labels: { ...task.labels, [Label.specHash]: 'stale0000' },
+    });
+    await converge(options(docker, desired));
+    const world = docker.world();
+    const networks = world.networks.filter((n) => n.name === task.name);
+    expect(networks).toHaveLength(1);
+    expect(networks[0]!.id).not.toBe(staleId);
+    expect(networks[0]!.labels[Label.specHash]).toBe(task.specHash);
+    await expectConverged(docker, desired);
+  });
+
   it('a teardown names the container that is not ours it detached from our network, and leaves it running', async () => {
     const docker = engine();
     const desired = desiredOf([{ name: 'cache', image: 'img/cache:1' }]);

@@ -381,6 +381,14 @@ const cases: Case[] = [
     },
   },
   {
+    // Ours under its name, made from another spec: detached, removed, to be made again; the
+    // containers on it are kept.
+    name: 'network-drifted-replaced',
+    observed: (s) => {
+      s.networks.find((n) => n.name === N.taskNetwork)!.labels[Label.specHash] = 'stale0000';
+    },
+  },
+  {
     name: 'network-missing-running-containers-untouched',
     observed: (s) => {
       // Docker never removes a network with endpoints; a snapshot taken mid-change can still show this.
