@@ -1,6 +1,6 @@
 /**
- * The layers import one way: desired-state ← observed-state ← reconciler ← actions ← loop ←
- * library ← cli (with `util` and the Docker client below them all), and the reconciler's decision
+ * The layers import one way: util ← desired-state ← docker ← proxy ← credentials ←
+ * observed-state ← reconciler ← actions ← loop ← library ← cli, and the reconciler's decision
  * code touches no I/O. The dry run (`plan`) must be `plan()` plus printing: nothing it loads,
  * however indirectly, may execute an action.
  */
@@ -51,7 +51,19 @@ function closure(file: string): Set<string> {
   return seen;
 }
 
-const LAYERS = ['util', 'desired-state', 'docker', 'observed-state', 'reconciler', 'actions', 'loop'];
+const LAYERS = [
+  'util',
+  'desired-state',
+  'docker',
+  'proxy',
+  'credentials',
+  'observed-state',
+  'reconciler',
+  'actions',
+  'loop',
+  'library',
+  'cli',
+];
 const layerOf = (file: string) => file.split('/')[0]!;
 
 describe('layering', () => {
