@@ -188,6 +188,27 @@ describe('concurrent tasks on the real engine', () => {
   }, 400_000);
 });
 
+describe('a busy machine', () => {
+  // Five tasks of three services each, every service with the real proxy image (its health probe
+  // every second), started at once through one manager, with the worker's default startup timeout:
+  // the load that made proxies' probes time out and tasks fail when the probe was a Node process.
+  it('five 3-service tasks started at once all become ready with the default startup timeout', async () => {
+    const m = manager('lib-life-five');
+    const began = Date.now();
+    const started = await Promise.allSettled(
+      Array.from({ length: 5 }, () => m.start(task([sleeper('db'), sleeper('cache'), sleeper('web')]))),
+    );
+    const ok = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    sessions.push(...ok);
+    const failures = started.flatMap((s) => (s.status === 'rejected' ? [String(s.reason)] : []));
+    console.log(`five 3-service tasks (15 services, 15 proxies) ready in ${Date.now() - began} ms`);
+    expect(failures).toEqual([]);
+    expect((await objectsOf(testOwnerId('lib-life-five'))).containers).toHaveLength(30);
+    await Promise.all(ok.map((s) => s.stop()));
+    expect(await objectsOf(testOwnerId('lib-life-five'))).toEqual(NOTHING);
+  }, 400_000);
+});
+
 describe('the manager on the real engine', () => {
   it('collectGarbage removes what a crashed worker left, and keeps active tasks', async () => {
     const crashed = manager('lib-life-gc');
