@@ -187,8 +187,10 @@ export function dockerApi(docker: Docker, options: DockerClientOptions = {}): Do
           }),
         ),
       ),
+    // dockerd makes networks one at a time: under load a create waits its turn, and one given up
+    // on too early still lands, while its retry, racing it, can make a second of the same name.
     createNetwork: (createOptions) =>
-      call(`network create ${createOptions.Name}`, timeoutMs, [], async (abortSignal) => {
+      call(`network create ${createOptions.Name}`, slowTimeoutMs, [], async (abortSignal) => {
         const network = await docker.createNetwork({ ...createOptions, abortSignal });
         return network.id;
       }),

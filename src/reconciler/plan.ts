@@ -132,6 +132,9 @@ class Planner {
   /** Images with a pull in this plan; containers with a removal in it: name → the removal's id. */
   private readonly pulled = new Set<string>();
   private readonly removed = new Map<string, string>();
+  private networkSlotByName: Map<string, NetworkSlot> | undefined;
+  /** Desired network names that two or more networks of ours hold. */
+  private readonly duplicatedNames = new Set<string>();
   /** Our networks under a desired name whose spec hash differs: network id → the cause. */
   private readonly replacing = new Map<string, string>();
   private namesById: Map<string, string> | undefined;
@@ -268,6 +271,12 @@ class Planner {
    * attached again; the containers are kept.
    */
   private planNetworks(): void {
+    // Ours are sorted by name: two of one name stand side by side.
+    for (let i = 1; i < this.ourNetworks.length; i++) {
+      const name = this.ourNetworks[i]!.name;
+      if (name === this.ourNetworks[i - 1]!.name && this.graph.networkNames.has(name))
+        this.duplicatedNames.add(name);
+    }
     for (const slot of this.networks) {
       const network = slot.entry.node;
       const conflict = this.notOurs.network.size > 0 ? this.notOurs.network.get(network.name) : undefined;
@@ -375,14 +384,22 @@ class Planner {
     }
     const unusable = slot.entry.attachments.find((a) => {
       const status = a.entry === undefined ? undefined : this.networks[a.entry.index]!.status;
-      return status === NetworkStatus.Blocked || status === NetworkStatus.Replacing;
+      return (
+        status === NetworkStatus.Blocked ||
+        status === NetworkStatus.Replacing ||
+        this.duplicatedNames.has(a.network)
+      );
     });
     if (unusable !== undefined) {
       const status = this.networks[unusable.entry!.index]!.status;
-      this.wait(
-        node,
-        `network ${unusable.network} is ${status === NetworkStatus.Blocked ? 'blocked' : 'being replaced'}`,
-      );
+      // Docker resolves a network by name: with two of one name, a create or connect fails.
+      const why =
+        status === NetworkStatus.Blocked
+          ? 'is blocked'
+          : status === NetworkStatus.Replacing
+            ? 'is being replaced'
+            : 'has a duplicate being removed';
+      this.wait(node, `network ${unusable.network} ${why}`);
       return;
     }
 
@@ -765,7 +782,7 @@ class Planner {
     // Endpoints as the containers report them, by network id: one pass, not one per network.
     const endpoints = new Map<string, string[]>();
     for (const network of this.ourNetworks) {
-      const replacing = this.replacing.get(network.id);
+      const replacing = this.replacing.get(network.id) ?? this.duplicate(network);
       if (replacing === undefined && this.graph.networkNames.has(network.name)) continue;
       if (ourById.size === 0) {
         for (const c of this.ourContainers) {
@@ -794,7 +811,7 @@ class Planner {
             ? 'stray endpoint of a container that is not ours'
             : replacing === undefined
               ? 'orphan network'
-              : 'network being replaced';
+              : 'network being removed';
           after.push(this.disconnect(network, containerId, name, cause, !ours));
         }
       }
@@ -802,7 +819,7 @@ class Planner {
         this.waiting.push({
           node: network.labels[Label.node] ?? '',
           name: network.name,
-          reason: `${replacing === undefined ? 'orphan network' : 'network being replaced'}; waits for container ${removing.join(', ')} being removed`,
+          reason: `${replacing === undefined ? 'orphan network' : 'network being removed'}; waits for container ${removing.join(', ')} being removed`,
         });
         continue;
       }
@@ -825,6 +842,21 @@ class Planner {
 
   private add(action: Action): void {
     this.byPhase[PHASE_RANK[action.kind]]!.push(action);
+  }
+
+  /**
+   * Why `network` is removed though the graph wants its name: dockerd's duplicate-name check is
+   * best effort, and a create retried while the first one was still under way can leave two of
+   * ours with one name (containers then fail on the ambiguous name). The one the plan pairs with
+   * the graph (the first by id) stays.
+   */
+  private duplicate(network: ObservedNetwork): string | undefined {
+    if (!this.graph.networkNames.has(network.name)) return undefined;
+    this.networkSlotByName ??= new Map(this.networks.map((slot) => [slot.entry.node.name, slot]));
+    const kept = this.networkSlotByName.get(network.name)?.observed;
+    return kept !== undefined && kept.id !== network.id
+      ? `duplicate of network ${kept.id.slice(0, 12)}`
+      : undefined;
   }
 
   /** Whether this plan creates the network of `attachment`. */

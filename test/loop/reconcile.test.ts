@@ -244,6 +244,18 @@ describe('reconcile loop', () => {
     await expectConverged(docker, desired);
   });
 
+  it('removes a second network of ours under a desired name (dockerd made two) and converges on one', async () => {
+    const docker = engine();
+    const desired = desiredOf([{ name: 'cache', image: 'img/cache:1' }]);
+    const task = desired.networks.find((n) => n.role === 'task-network')!;
+    docker.seedNetwork({ name: task.name, labels: task.labels });
+    docker.seedNetwork({ name: task.name, labels: task.labels });
+    expect(docker.world().networks.filter((n) => n.name === task.name)).toHaveLength(2);
+    await converge(options(docker, desired));
+    expect(docker.world().networks.filter((n) => n.name === task.name)).toHaveLength(1);
+    await expectConverged(docker, desired);
+  });
+
   it('a teardown names the container that is not ours it detached from our network, and leaves it running', async () => {
     const docker = engine();
     const desired = desiredOf([{ name: 'cache', image: 'img/cache:1' }]);

@@ -389,6 +389,23 @@ const cases: Case[] = [
     },
   },
   {
+    // dockerd made the task network twice (a create retried while the first was under way): the
+    // first by id stays, the other goes, and the container on it is made again on the right one.
+    name: 'network-duplicate-removed',
+    observed: (s) => {
+      const kept = s.networks.find((n) => n.name === N.taskNetwork)!;
+      const twin = {
+        ...kept,
+        id: 'f'.repeat(64),
+        labels: { ...kept.labels },
+        containerIds: [c(s, N.service('redis')).id],
+      };
+      s.networks.push(twin);
+      kept.containerIds = kept.containerIds.filter((id) => id !== c(s, N.service('redis')).id);
+      c(s, N.service('redis')).networks[N.taskNetwork]!.networkId = twin.id;
+    },
+  },
+  {
     name: 'network-missing-running-containers-untouched',
     observed: (s) => {
       // Docker never removes a network with endpoints; a snapshot taken mid-change can still show this.
