@@ -308,7 +308,7 @@ describe('faults', () => {
     expect(proxy.pending()).toEqual([record]);
     client.abort();
     expect(String(await answer)).toContain('abort');
-    await proxy.waitFor((r) => r.done, 'the request to be over');
+    await proxy.whenIdle();
     expect(record).toMatchObject({ forwarded: false, clientGone: true });
     expect(record.answered).toBeUndefined();
     expect(upstream.seen).toEqual([]);
@@ -416,6 +416,8 @@ describe('faults', () => {
     });
     expect(record.answered).toBeUndefined();
     expect(JSON.parse(record.body)).toMatchObject({ Image: 'i' });
+    // What the client never saw: the id of what the engine made.
+    expect(JSON.parse(record.upstreamBody)).toEqual({ Id: 'c1', Warnings: [] });
   });
 
   it('forward-then drop: a client that gives up before the engine answers does not stop the work', async () => {
@@ -487,6 +489,8 @@ describe('faults', () => {
     const over = proxy.outage(60_000);
     expect(await stream.ended).toBe('error');
     await expect(send(proxy, 'GET', '/during')).rejects.toThrow(/socket hang up|ECONNRESET|EPIPE/);
+    expect(proxy.refused).toBe(1);
+    expect(proxy.count('GET /during')).toBe(0);
     proxy.endOutage();
     await over;
     expect((await send(proxy, 'GET', '/after')).status).toBe(200);

@@ -116,6 +116,8 @@ export interface ProxiedRequest {
   upstreamDone: boolean;
   /** When the engine's answer ended (epoch ms). */
   upstreamDoneAt?: number;
+  /** The first 64 KiB of the engine's answer (e.g. the id a create returned, though the client never saw it). */
+  upstreamBody: string;
   /** The status the client got from the proxy (the engine's, or a fault's); none if never answered. */
   answered?: number;
   /** When the client was answered, reset or cut off (epoch ms). */
@@ -176,6 +178,8 @@ interface Exchange {
 export class FaultProxy {
   /** Every request, in arrival order. */
   readonly requests: ProxiedRequest[] = [];
+  /** Connections closed as they arrived, during an outage. */
+  refused = 0;
   private readonly server: Server;
   private readonly rules: Rule[] = [];
   private readonly sockets = new Set<Socket>();
@@ -198,7 +202,10 @@ export class FaultProxy {
     this.server.requestTimeout = 0;
     this.server.timeout = 0;
     this.server.on('connection', (socket: Socket) => {
-      if (this.outageEnds || this.closed) return void socket.destroy();
+      if (this.outageEnds || this.closed) {
+        this.refused += 1;
+        return void socket.destroy();
+      }
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
@@ -295,6 +302,22 @@ export class FaultProxy {
     return this.matching(endpoint, where).length;
   }
 
+  /** Resolves once no request is pending; rejects after `timeoutMs`, naming what still is. */
+  async whenIdle(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.pending().length > 0) {
+      const left = deadline - Date.now();
+      const pending = this.pending();
+      await this.waitFor((r) => r.done && pending.includes(r), 'a pending request to end', left).catch(() => {
+        throw new Error(
+          `fault proxy: still pending after ${timeoutMs} ms: ${this.pending()
+            .map((r) => r.endpoint)
+            .join(', ')}`,
+        );
+      });
+    }
+  }
+
   /** Requests not yet over (answered or given up by the client, and nothing still at the engine). */
   pending(): ProxiedRequest[] {
     return this.requests.filter((r) => !r.done);
@@ -357,6 +380,7 @@ export class FaultProxy {
       query: url.searchParams,
       receivedAt: Date.now(),
       body: '',
+      upstreamBody: '',
       forwarded: false,
       upstreamDone: false,
       clientGone: false,
@@ -488,7 +512,7 @@ export class FaultProxy {
           this.upstreamEnded(record);
           this.afterwards(exchange, then);
         });
-        upstreamRes.resume();
+        upstreamRes.on('data', (chunk: Buffer) => this.captureAnswer(record, chunk));
         return;
       }
       const relay = () => {
@@ -548,6 +572,7 @@ export class FaultProxy {
         cutHere = true;
       }
       bytes += end;
+      this.captureAnswer(record, chunk.subarray(0, end));
       const more = end > 0 ? res.write(chunk.subarray(0, end)) : true;
       if (cutHere) return cutNow();
       if (!more) upstreamRes.pause();
@@ -598,7 +623,7 @@ export class FaultProxy {
         upstream.on('response', (upstreamRes) => {
           record.upstreamStatus = upstreamRes.statusCode;
           upstreamRes.on('end', () => this.upstreamEnded(record));
-          upstreamRes.resume();
+          upstreamRes.on('data', (chunk: Buffer) => this.captureAnswer(record, chunk));
         });
         upstream.on('error', () => {});
         upstream.on('close', () => {
@@ -649,6 +674,11 @@ export class FaultProxy {
     record.upstreamDone = true;
     record.upstreamDoneAt = Date.now();
     this.changed(record);
+  }
+
+  private captureAnswer(record: ProxiedRequest, chunk: Buffer): void {
+    if (record.upstreamBody.length < BODY_LIMIT)
+      record.upstreamBody += chunk.toString('utf8', 0, BODY_LIMIT - record.upstreamBody.length);
   }
 
   private capture(record: ProxiedRequest, chunk: Buffer): void {
