@@ -332,7 +332,8 @@ describe('faults', () => {
     for (const id of ['a', 'b', 'c', 'd'])
       statuses.push((await send(proxy, 'DELETE', `/containers/${id}`)).status);
     expect(statuses).toEqual([204, 500, 500, 204]);
-    expect(rule).toMatchObject({ matched: 4, fired: 2 });
+    // Spent after the third: the fourth is not even matched.
+    expect(rule).toMatchObject({ matched: 3, fired: 2 });
     expect(upstream.seen.map((s) => s.url)).toEqual(['/containers/a', '/containers/d']);
     const answer = await send(proxy, 'GET', '/x');
     expect(answer.status).toBe(200);
@@ -352,6 +353,19 @@ describe('faults', () => {
     expect((error as Error).message).toBe(
       'container remove abc: removal of container abc is already in progress',
     );
+  });
+
+  it('a spent rule steps aside for the next rule of the same endpoint', async () => {
+    const first = proxy.addRule({
+      endpoint: 'GET /x',
+      fault: { kind: 'error', status: 500, message: 'first' },
+      times: 1,
+    });
+    proxy.addRule({ endpoint: 'GET /x', fault: { kind: 'error', status: 409, message: 'then' } });
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push((await send(proxy, 'GET', '/x')).status);
+    expect(answers).toEqual([500, 409, 409]);
+    expect(first).toMatchObject({ matched: 1, fired: 1 });
   });
 
   it('a removed rule applies to no further request', async () => {

@@ -6,8 +6,8 @@
  *
  * Rules match an endpoint (`POST /containers/create`, `DELETE /containers/:id`, `GET /events`; the
  * `/v1.41` prefix and the query are ignored), optionally a further condition, and apply their fault
- * to `times` matching requests (default: all) after letting `after` through. Without a rule, or
- * once a rule is spent, a request is forwarded as is. Responses are streamed chunk by chunk, never
+ * to `times` matching requests (default: all) after letting `after` through. The first rule that
+ * matches and is not spent decides; without one, a request is forwarded as is. Responses are streamed chunk by chunk, never
  * buffered: `/events` and pull progress reach the client as the engine writes them.
  *
  * Every request is recorded (endpoint, query, the first 64 KiB of its body, what the engine
@@ -86,7 +86,7 @@ export interface FaultRule {
 }
 
 export interface RuleHandle {
-  /** Matching requests seen, let through or not. */
+  /** Matching requests seen while the rule was not spent, let through or not. */
   readonly matched: number;
   /** Requests the fault was applied to. */
   readonly fired: number;
@@ -409,11 +409,15 @@ export class FaultProxy {
     if (this.closed || this.outageEnds) return this.reset(exchange);
     if (exchange.clientOver) return;
 
-    const rule = this.rules.find((r) => !r.removed && r.test(method, path) && (r.where?.(record) ?? true));
+    // A spent rule steps aside, so that rules for one endpoint can follow each other.
+    const rule = this.rules.find(
+      (r) =>
+        !r.removed && r.fired < (r.times ?? Infinity) && r.test(method, path) && (r.where?.(record) ?? true),
+    );
     let fault: Fault | undefined;
     if (rule) {
       rule.matched += 1;
-      if (rule.matched > (rule.after ?? 0) && rule.fired < (rule.times ?? Infinity)) {
+      if (rule.matched > (rule.after ?? 0)) {
         rule.fired += 1;
         fault = rule.fault;
         record.fault = fault.kind;
