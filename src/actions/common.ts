@@ -3,7 +3,12 @@
  * ownership check by labels, exact-name lookups (Docker's name filters match substrings) and the
  * bounded wait for something to disappear.
  */
-import { DockerApiError, DockerTimeoutError, statusCodeOf } from '../docker/client.js';
+import {
+  DockerApiError,
+  DockerTimeoutError,
+  DockerUnreachableError,
+  statusCodeOf,
+} from '../docker/client.js';
 import type { ContainerInspect, NetworkInspect } from '../docker/client.js';
 import { Label } from '../desired-state/labels.js';
 import type { OwnerRef } from '../desired-state/types.js';
@@ -13,6 +18,13 @@ import { ofRun } from '../reconciler/ownership.js';
 
 export function isTimeout(error: unknown): boolean {
   return error instanceof DockerTimeoutError;
+}
+
+/** The failure, or one of its causes, is the engine being out of reach (not the call failing). */
+export function engineUnreachable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++)
+    if (e instanceof DockerUnreachableError) return true;
+  return false;
 }
 
 /** Passes our own error types through; turns anything else into a retryable or terminal one. */

@@ -16,12 +16,17 @@ import type { Action, Plan } from '../reconciler/actions.js';
 import { describeAction, type ActionInfo } from '../reconciler/describe.js';
 import { ReconcileError, RetryableError, TerminalError } from '../reconciler/errors.js';
 import { exponentialBackoffMs } from '../util/backoff.js';
+import { engineUnreachable } from './common.js';
 import { executeAction, type ActionResult, type ExecuteContext } from './execute.js';
 
 export interface RetryPolicy {
   initialBackoffMs: number;
   maxBackoffMs: number;
-  /** Attempts of one action (by id) before the run gives up with `retries-exhausted`. */
+  /**
+   * Failed attempts of one action (by id) before the run gives up with `retries-exhausted`. An
+   * attempt that could not reach the engine does not count: it says nothing about the action, and
+   * a restarting dockerd may be away longer than the budget lasts; the deadline bounds that wait.
+   */
   maxAttempts: number;
 }
 
@@ -148,8 +153,14 @@ export class PlanExecutor {
   private readonly unobserved = new Map<string, { token: number; result: ActionResult }>();
   private readonly inFlight = new Map<string, string[]>();
   private readonly busy = new Set<string>();
-  /** Actions failing retryably: how often, when to try again, and the last error. */
-  private readonly attempts = new Map<string, { count: number; retryAt: number; lastError: string }>();
+  /**
+   * Actions failing retryably: how often, how many of those spent the retry budget, when to try
+   * again, and the last error.
+   */
+  private readonly attempts = new Map<
+    string,
+    { count: number; spent: number; retryAt: number; lastError: string }
+  >();
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private halted = false;
   private disposed = false;
@@ -270,7 +281,8 @@ export class PlanExecutor {
       );
       return hooks.settled();
     }
-    if (attempt >= retry.maxAttempts) {
+    const spent = (this.attempts.get(action.id)?.spent ?? 0) + (engineUnreachable(error) ? 0 : 1);
+    if (spent >= retry.maxAttempts) {
       hooks.emit({ type: 'action-failed', action: described, error: err, retryable: true, attempt });
       hooks.failed(
         new ReconcileError(
@@ -287,7 +299,7 @@ export class PlanExecutor {
     }
     const delay = exponentialBackoffMs(retry.initialBackoffMs, retry.maxBackoffMs, attempt - 1);
     const retryAt = this.options.now() + delay;
-    this.attempts.set(action.id, { count: attempt, retryAt, lastError: err.message });
+    this.attempts.set(action.id, { count: attempt, spent, retryAt, lastError: err.message });
     hooks.emit({ type: 'action-failed', action: described, error: err, retryable: true, attempt, retryAt });
     logger?.debug('action failed, will retry', { actionId: action.id, attempt, message: err.message });
     if (this.halted) return hooks.settled();

@@ -58,7 +58,7 @@ export class DockerTimeoutError extends Error {
 
 /** An error the engine answered with; `statusCode` is what callers branch on, never the text. */
 export class DockerApiError extends Error {
-  override readonly name = 'DockerApiError';
+  override readonly name: string = 'DockerApiError';
   constructor(
     readonly operation: string,
     readonly statusCode: number | undefined,
@@ -67,6 +67,35 @@ export class DockerApiError extends Error {
     super(`${operation}: ${message}`);
   }
 }
+
+/**
+ * The engine could not be reached, or closed the connection before it had answered: its socket is
+ * missing or refuses (dockerd stopped or restarting) or the connection was reset. It says nothing
+ * about the call itself; whether the engine did the work is unknown, as after a timeout. A
+ * `DockerApiError` without a status, so that whoever catches those still catches it.
+ */
+export class DockerUnreachableError extends DockerApiError {
+  override readonly name: string = 'DockerUnreachableError';
+  constructor(
+    operation: string,
+    /** The socket error: `ECONNREFUSED`, `ENOENT` (no socket), `ECONNRESET` (`socket hang up`), … */
+    readonly code: string,
+    message: string,
+  ) {
+    super(operation, undefined, message);
+  }
+}
+
+/** Socket errors of a connection to the engine, not of the request it carried. */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOENT',
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 
 export function statusCodeOf(error: unknown): number | undefined {
   if (error instanceof DockerApiError) return error.statusCode;
@@ -113,6 +142,9 @@ export function dockerApi(docker: Docker, options: DockerClientOptions = {}): Do
       const statusCode = statusCodeOf(error);
       const json = (error as { json?: { message?: string } }).json;
       const message = json?.message ?? (error as Error).message ?? String(error);
+      const code = (error as { code?: unknown } | null)?.code;
+      if (statusCode === undefined && typeof code === 'string' && UNREACHABLE_CODES.has(code))
+        throw new DockerUnreachableError(operation, code, message);
       throw new DockerApiError(operation, statusCode, message);
     } finally {
       clearTimeout(timer);

@@ -12,7 +12,12 @@ import Docker from 'dockerode';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { DockerApiError, DockerTimeoutError, dockerApi } from '../../src/docker/client.js';
+import {
+  DockerApiError,
+  DockerTimeoutError,
+  DockerUnreachableError,
+  dockerApi,
+} from '../../src/docker/client.js';
 
 // A socket that does not exist: a call that reached the network would fail with ENOENT instead.
 const api = dockerApi(new Docker({ socketPath: '/nonexistent/docker.sock' }));
@@ -35,6 +40,49 @@ describe('dockerApi', () => {
 
   it('a call with ids reaches the engine (here: the missing socket)', async () => {
     await expect(api.inspectNetwork('some-network')).rejects.toThrow(/ENOENT|connect/);
+  });
+});
+
+describe('an engine out of reach', () => {
+  const unreachable = async (call: Promise<unknown>) => {
+    const error = await call.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(DockerUnreachableError);
+    // Still a DockerApiError, without a status: whoever catches those catches this too.
+    expect(error).toBeInstanceOf(DockerApiError);
+    expect(error).toMatchObject({ statusCode: undefined });
+    return error as DockerUnreachableError;
+  };
+
+  it('no socket: ENOENT', async () => {
+    const error = await unreachable(api.createNetwork({ Name: 'n' }));
+    expect(error.code).toBe('ENOENT');
+    expect(error.message).toMatch(/^network create n: connect ENOENT \/nonexistent\/docker.sock/);
+  });
+
+  it('nothing listening: ECONNREFUSED', async () => {
+    const { server } = await standIn(() => {});
+    const { port } = server.address() as AddressInfo;
+    server.close();
+    const refused = dockerApi(new Docker({ protocol: 'http', host: '127.0.0.1', port }));
+    expect((await unreachable(refused.listContainers({}))).code).toBe('ECONNREFUSED');
+  });
+
+  it('the connection closed before an answer: ECONNRESET', async () => {
+    const { docker } = await standIn((req) => req.socket.destroy());
+    expect((await unreachable(dockerApi(docker).startContainer('c1'))).code).toBe('ECONNRESET');
+  });
+
+  it('an answer, even a 500 without a body, is not out of reach', async () => {
+    const { docker } = await standIn((_req, res) => void res.writeHead(500).end());
+    const error = await dockerApi(docker)
+      .startContainer('c1')
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DockerApiError);
+    expect(error).not.toBeInstanceOf(DockerUnreachableError);
+    expect(error).toMatchObject({ statusCode: 500 });
   });
 });
 

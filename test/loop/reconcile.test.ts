@@ -189,6 +189,57 @@ describe('reconcile loop', () => {
     expect(docker.calls.filter((c) => c.op === 'image pull')).toHaveLength(4);
   });
 
+  it('an engine away for longer than the retry budget lasts does not spend it: the loop converges once it is back', async () => {
+    // dockerd restarting: its socket refuses every call for a while.
+    let refusals = 0;
+    const docker = engine({
+      fault: (call) =>
+        call.op === 'network create' && refusals++ < 10 ? { kind: 'unreachable' } : undefined,
+    });
+    const desired = desiredOf([{ name: 'cache', image: 'img/cache:1' }]);
+    const events: LoopEvent[] = [];
+    await converge({ ...options(docker, desired), onEvent: (e) => events.push(e) });
+    await expectConverged(docker, desired);
+    const failures = events.filter((e) => e.type === 'action-failed');
+    // More failed attempts than `maxAttempts` (4), each retryable and naming the refusal.
+    expect(failures.length).toBe(10);
+    for (const failure of failures) {
+      expect(failure).toMatchObject({ retryable: true });
+      expect(failure.type === 'action-failed' && failure.error.message).toContain('ECONNREFUSED');
+    }
+  });
+
+  it('an engine that stays away: the loop ends at its deadline, naming what kept failing and why', async () => {
+    const docker = engine({
+      fault: (call) => (call.op === 'network create' ? { kind: 'unreachable' } : undefined),
+    });
+    const desired = desiredOf([{ name: 'cache', image: 'img/cache:1' }]);
+    const error = await failureOf(converge(options(docker, desired, { deadline: Date.now() + 300 })));
+    expect(error.reason).toBe('deadline');
+    expect(error.message).toMatch(
+      /^not ready by the deadline; create-network:\S+ keeps failing: .*ECONNREFUSED/,
+    );
+  });
+
+  it('refusals between failures that count neither spend the budget nor reset it', async () => {
+    // Per network: a 500 (spends the budget of 4), then a refusal, and so on.
+    const calls = new Map<string, number>();
+    const docker = engine({
+      fault: (call) => {
+        if (call.op !== 'network create') return undefined;
+        const name = (call.args[0] as { Name: string }).Name;
+        const n = calls.get(name) ?? 0;
+        calls.set(name, n + 1);
+        return n % 2 === 0 ? { kind: 'error', statusCode: 500, message: 'boom' } : { kind: 'unreachable' };
+      },
+    });
+    const desired = desiredOf([{ name: 'cache', image: 'img/cache:1' }]);
+    const error = await failureOf(converge(options(docker, desired)));
+    expect(error.reason).toBe('retries-exhausted');
+    // The fourth 500 is the seventh attempt.
+    expect(error.message).toMatch(/^create-network:\S+ failed 7 times; last: .*boom/);
+  });
+
   it('fails terminally when the registry has no such image', async () => {
     const docker = engine({ registry: [] });
     const desired = desiredOf([{ name: 'gone', image: 'img/missing:1' }]);

@@ -22,6 +22,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import {
   DockerApiError,
   DockerTimeoutError,
+  DockerUnreachableError,
   type ContainerCreateOptions,
   type ContainerInspect,
   type ContainerSummary,
@@ -38,7 +39,9 @@ export type FakeFault =
   /** Times out before the daemon acts. */
   | { kind: 'timeout-before' }
   /** The daemon acts, the answer never arrives. */
-  | { kind: 'timeout-after' };
+  | { kind: 'timeout-after' }
+  /** The daemon's socket refuses the connection: nothing is done. */
+  | { kind: 'unreachable' };
 
 export type EventFault = 'deliver' | 'drop' | 'duplicate' | 'hold';
 
@@ -701,6 +704,8 @@ export class FakeDocker implements DockerApi {
       if (fault?.kind === 'error')
         throw new DockerApiError(op, fault.statusCode, fault.message ?? `injected fault ${fault.statusCode}`);
       if (fault?.kind === 'timeout-before') throw new DockerTimeoutError(op, 0);
+      if (fault?.kind === 'unreachable')
+        throw new DockerUnreachableError(op, 'ECONNREFUSED', 'connect ECONNREFUSED /var/run/docker.sock');
       const result = effect();
       // Resolve the objects again after the effect: a create now has an id.
       record.objects = [...new Set([...record.objects, ...objects()])];
