@@ -49,6 +49,8 @@ export interface EventStreamHandlers {
   stalled(): void;
   /** A failed connection attempt, or why a stream was lost. */
   error(error: unknown): void;
+  /** An attempt to open a stream failed (after `error`); another follows with backoff. */
+  connectFailed(): void;
 }
 
 export class EventStream {
@@ -96,6 +98,7 @@ export class EventStream {
     } catch (error) {
       if (overtaken()) return;
       this.handlers.error(error);
+      this.handlers.connectFailed();
       this.scheduleReconnect();
       return;
     }

@@ -94,6 +94,7 @@ export function observe(
         event: (event) => cache.onEvent(event),
         lost: () => cache.streamLost(),
         stalled: () => cache.relistSoon(),
+        connectFailed: () => cache.connectFailed(),
         error: reportError,
       },
     );

@@ -95,11 +95,9 @@ export class SnapshotCache {
 
   /** Starts the periodic relist. */
   start(): void {
-    this.relistTimer = setInterval(() => {
-      // While disconnected, the reconnect relists anyway.
-      if (!this.streamOpen) return;
-      this.relistSoon();
-    }, this.options.relistIntervalMs);
+    // Disconnected too: a stream that cannot be reopened while the rest of the API answers would
+    // otherwise leave the cache unwatched (each failed attempt relists as well: `connectFailed`).
+    this.relistTimer = setInterval(() => this.relistSoon(), this.options.relistIntervalMs);
   }
 
   close(): void {
@@ -118,6 +116,14 @@ export class SnapshotCache {
       this.pumpTimer = undefined;
     }
     this.schedulePump();
+  }
+
+  /**
+   * An attempt to open a stream failed. While there is none, nothing reports changes: a relist per
+   * attempt (they back off) keeps the snapshots from going stale without anyone saying so.
+   */
+  connectFailed(): void {
+    if (!this.streamOpen && this.haveBaseline) this.relistSoon();
   }
 
   /** The stream was lost: relist at once, and hold snapshots back until such a relist succeeds. */

@@ -46,6 +46,8 @@ function fakeDocker({ realClock = false } = {}) {
   /** Ids whose inspect always fails. */
   const broken = new Set<string>();
   let failing = false;
+  /** `/events` alone fails (the rest of the API answers). */
+  let eventsBroken = false;
   const guard = (name: string, id?: string) => {
     calls.push(name);
     if (failing) return Promise.reject(new Error(`${name}: daemon down`));
@@ -67,6 +69,7 @@ function fakeDocker({ realClock = false } = {}) {
     inspectImage: async (ref: string) => (await guard(`inspect image ${ref}`), undefined),
     events: async (options: { since?: string }) => {
       await guard(`events since ${options.since}`);
+      if (eventsBroken) throw new Error('events: cannot open');
       const stream = new PassThrough();
       streams.push(stream);
       return stream;
@@ -79,6 +82,7 @@ function fakeDocker({ realClock = false } = {}) {
     streams,
     broken,
     setFailing: (value: boolean) => (failing = value),
+    setEventsBroken: (value: boolean) => (eventsBroken = value),
     emit: (stream: PassThrough, id: string, action: string, timeMs?: number) =>
       stream.write(
         `${JSON.stringify({
@@ -367,6 +371,24 @@ describe('observe protocol', () => {
         'a relist at once and one after reconnecting',
       );
       expect(errors.map(String)).toContain('Error: socket hang up');
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
+  it('relists on every failed attempt to reopen the stream: a stream that cannot come back leaves no stale view', async () => {
+    const docker = fakeDocker();
+    docker.containers.set('a', inspect('a'));
+    const { snapshots, subscription } = collect(observe(docker.api, scope, fast));
+    try {
+      await until(() => snapshots.length === 1, 'the first snapshot');
+      docker.setEventsBroken(true);
+      docker.streams[0]!.end();
+      await until(() => names(snapshots.at(-1))?.length === 1 && snapshots.length >= 2, 'the loss relist');
+      // Nothing reports this change but a relist: the stream is gone and does not come back.
+      docker.containers.set('b', inspect('b'));
+      await until(() => names(snapshots.at(-1))?.includes('b:running') === true, 'a relist that sees b');
+      expect(docker.streams).toHaveLength(1);
     } finally {
       subscription.unsubscribe();
     }
