@@ -42,4 +42,10 @@ export {
   type RestartConfig,
   type ProxyConfig,
 } from './desired-state/config.js';
-export { dockerApi, DockerApiError, DockerTimeoutError, type DockerApi } from './docker/client.js';
+export {
+  dockerApi,
+  DockerApiError,
+  DockerTimeoutError,
+  DockerUnreachableError,
+  type DockerApi,
+} from './docker/client.js';

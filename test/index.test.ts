@@ -36,6 +36,7 @@ describe('entry points', () => {
       'DEFAULT_RESTART',
       'DockerApiError',
       'DockerTimeoutError',
+      'DockerUnreachableError',
       'PayloadValidationError',
       'ReconcileError',
       'ServiceManager',
