@@ -35,9 +35,19 @@ an idle machine, tens of ms on a loaded one); the samples only count how often o
 With the legacy backend there is no monitor, and `iptables -S` may take the xtables lock that
 dockerd's own iptables calls wait for: --sample-ms 0 keeps the sampler from shifting the gaps.
 
+Summary fields: probes (from B; closed = blocked), breaches (probes that connected: open = the
+reply came back too, connected = it did not), server_saw_b (distinct connections from B the
+server held in any TCP state, seen by netstat every second: it also counts SYNs that crossed
+without their SYN-ACK, and SYNs that nc retransmitted at 1 s which crossed after its timeout had
+fired, so it can exceed breaches), control_ok (the control on A, once a second), forward_samples
+and jump_missing (samples of FORWARD without the DOCKER-ISOLATION-STAGE-1 jump), jump_gaps and
+gap_ms (from the monitor: how many times that jump was deleted and re-added, and for how long),
+breaches_in_our_creates / breaches_in_gap (how many breaches overlapped one of this run's
+network creates / a monitored gap), load (1-minute load average at start and end).
+
 Prints one summary line at the end; the raw logs stay in the logs directory. Exit status: 0 no
 breach; 3 breached (a probe from B connected to the server, or the server saw a connection from
-B's address); 2 the measurement is void (setup or baseline failed, no probes, or the control could
+B, which arrives masqueraded as A's gateway); 2 the measurement is void (setup or baseline failed, no probes, or the control could
 not reach the server during churn); 1 usage.
 EOF
 }
@@ -118,26 +128,30 @@ log "run $run: backend ${backend:-unknown}, dockerd $dockerd, logs in $logs"
 # closed (the connect timed out) or error (anything else, e.g. unreachable). nc runs a helper once
 # connected that says so on stderr, so a connection is known without guessing from timings,
 # which a loaded machine stretches by seconds. Probes overlap: a blocked one takes a second.
+# Times come from /proc/uptime (10 ms steps, no fork) plus an offset to the wall clock taken once:
+# each fork counts when the machine is loaded, and the probe rate is what is being measured with.
 read -r -d '' probe_sh <<'EOF'
 target=$1 port=$2 want=$3 pause_us=$4 max=$5
 helper='echo connected >&2; read -r r; echo "reply $r" >&2'
-ts() { adjtimex | awk '/tv_sec/ { s = $2 } /tv_usec/ { printf "%d.%06d", s, $2 }'; }
+read -r u _ </proc/uptime
+now=$(adjtimex | awk '/tv_sec/ { s = $2 } /tv_usec/ { printf "%d%02d", s, int($2 / 10000) }')
+off=$((now - ${u%.*}${u#*.}))
 i=0
 while [ "$i" -lt "$max" ] && [ ! -e /tmp/ds-iso-stop ]; do
   i=$((i + 1))
   (
-    t0=$(ts)
     read -r u0 _ </proc/uptime
     out=$(timeout -s KILL 3 nc -w 1 "$target" "$port" -e sh -c "$helper" 2>&1 </dev/null)
     read -r u1 _ </proc/uptime
-    el=$(awk "BEGIN { printf \"%.2f\", $u1 - $u0 }")
+    c0=${u0%.*}${u0#*.} c1=${u1%.*}${u1#*.}
+    t=$((c0 + off)) el=$((c1 - c0))
     case $out in
       *"reply $want"*) r=open ;;
       *connected*) r=connected ;;
       *"timed out"*) r=closed ;;
       *) r=error ;;
     esac
-    echo "probe $i $t0 $el $r"
+    printf 'probe %d %d.%02d %d.%02d %s\n' "$i" $((t / 100)) $((t % 100)) $((el / 100)) $((el % 100)) "$r"
   ) 2>/dev/null &
   usleep "$pause_us"
 done
