@@ -47,8 +47,8 @@ network creates / a monitored gap), load (1-minute load average at start and end
 
 Prints one summary line at the end; the raw logs stay in the logs directory. Exit status: 0 no
 breach; 3 breached (a probe from B connected to the server, or the server saw a connection from
-B, which arrives masqueraded as A's gateway); 2 the measurement is void (setup or baseline failed, no probes, or the control could
-not reach the server during churn); 1 usage.
+B, which arrives masqueraded as A's gateway); 2 the measurement is void (setup or baseline
+failed, no probes, or the control could not reach the server during churn); 1 usage.
 EOF
 }
 
