@@ -16,6 +16,7 @@ import type { Action, Plan } from '../reconciler/actions.js';
 import { describeAction, type ActionInfo } from '../reconciler/describe.js';
 import { ReconcileError, RetryableError, TerminalError } from '../reconciler/errors.js';
 import { exponentialBackoffMs } from '../util/backoff.js';
+import { Timers } from '../util/timers.js';
 import { engineUnreachable } from './common.js';
 import { executeAction, type ActionResult, type ExecuteContext } from './execute.js';
 
@@ -161,7 +162,7 @@ export class PlanExecutor {
     string,
     { count: number; spent: number; retryAt: number; lastError: string }
   >();
-  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly timers = new Timers(() => !this.disposed);
   private halted = false;
   private disposed = false;
 
@@ -218,7 +219,6 @@ export class PlanExecutor {
   dispose(): void {
     this.halted = true;
     this.disposed = true;
-    for (const handle of this.timers) clearTimeout(handle);
     this.timers.clear();
   }
 
@@ -303,22 +303,11 @@ export class PlanExecutor {
     hooks.emit({ type: 'action-failed', action: described, error: err, retryable: true, attempt, retryAt });
     logger?.debug('action failed, will retry', { actionId: action.id, attempt, message: err.message });
     if (this.halted) return hooks.settled();
-    this.after(delay, () => {
+    this.timers.after(delay, () => {
       hooks.refresh();
       this.pump();
     });
     hooks.refresh();
     this.pump();
-  }
-
-  private after(ms: number, run: () => void): void {
-    const handle = setTimeout(
-      () => {
-        this.timers.delete(handle);
-        if (!this.disposed) run();
-      },
-      Math.max(0, ms),
-    );
-    this.timers.add(handle);
   }
 }

@@ -41,6 +41,7 @@ import {
   type RestartLedger,
   type RestartPolicy,
 } from '../reconciler/restarts.js';
+import { Timers } from '../util/timers.js';
 
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../actions/executor.js';
 export type { ActionInfo } from '../reconciler/describe.js';
@@ -146,7 +147,7 @@ class Run {
   private stopping: { error?: ReconcileError } | undefined;
   private closed = false;
   private subscription: Subscription | undefined;
-  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly timers = new Timers(() => !this.closed);
   private pollTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly onAbort = () =>
     this.stop(new ReconcileError('aborted', 'reconcile aborted', { cause: this.options.signal?.reason }));
@@ -208,7 +209,8 @@ class Run {
       return () => {};
     }
     signal?.addEventListener('abort', this.onAbort, { once: true });
-    if (deadline !== undefined) this.after(deadline - this.now(), () => this.stop(this.deadlineError()));
+    if (deadline !== undefined)
+      this.timers.after(deadline - this.now(), () => this.stop(this.deadlineError()));
     // A shared observer may replay a snapshot older than this run (a session's teardown after its
     // start loop): planning from it is harmless, but only a snapshot whose observation began after
     // this point may say ready or converged. The token is sent once subscribed, so that a cold
@@ -259,7 +261,7 @@ class Run {
     this.reportWaiting(next);
     if (this.settle(next, snapshot)) return;
     const wakeAt = next.waiting.map((w) => w.until).filter((u): u is number => u !== undefined);
-    if (wakeAt.length > 0) this.after(Math.min(...wakeAt) - this.now(), () => this.requestRefresh());
+    if (wakeAt.length > 0) this.timers.after(Math.min(...wakeAt) - this.now(), () => this.requestRefresh());
     this.executor.pump();
     this.armPoll();
   }
@@ -381,17 +383,6 @@ class Run {
     if (!this.closed) this.subscriber.next(event);
   }
 
-  private after(ms: number, run: () => void): void {
-    const handle = setTimeout(
-      () => {
-        this.timers.delete(handle);
-        if (!this.closed) run();
-      },
-      Math.max(0, ms),
-    );
-    this.timers.add(handle);
-  }
-
   private stop(error?: ReconcileError): void {
     if (this.stopping) return;
     this.stopping = error ? { error } : {};
@@ -416,7 +407,6 @@ class Run {
   }
 
   private clearAll(): void {
-    for (const handle of this.timers) clearTimeout(handle);
     this.timers.clear();
     if (this.pollTimer) clearTimeout(this.pollTimer);
     this.pollTimer = undefined;

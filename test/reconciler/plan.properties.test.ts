@@ -580,6 +580,26 @@ function permuted(s: Snapshot, seed: number): Snapshot {
   };
 }
 
+/** compile()'s graph of `payload` (with the default bindImages to come) and an empty engine. */
+function compiledOnEmptyEngine(payload: unknown): { desired: DesiredState; w: World } {
+  const config = defaultWorkerConfig({
+    ownerId: OWNER.ownerId,
+    provisionerId: 'proj-ci',
+    workerType: 'linux',
+    rootUrl: 'https://tc.example.com',
+    proxy: { image: 'ds-fixtures/proxy:latest' },
+  });
+  const desired = compile(payload, { config, taskId: OWNER.taskId, runId: OWNER.runId, scopes: [] });
+  const w: World = {
+    snapshot: { time: BASE_TIME, containers: [], networks: [], images: [], missingImages: [], foreign: [] },
+    now: BASE_NOW,
+    ledger: {},
+    hasHealthCheck: new Set(desired.containers.filter((c) => c.healthCheck).map((c) => c.name)),
+    serial: 0,
+  };
+  return { desired, w };
+}
+
 describe('plan properties', () => {
   test('fixpoint: repeated plan → apply reaches an empty plan and the desired state, touching nothing else', () => {
     fc.assert(fixpointProperty(realPlan), { numRuns: RUNS });
@@ -590,13 +610,6 @@ describe('plan properties', () => {
   });
 
   test('fixpoint for a graph made by compile() and bound by the default bindImages', () => {
-    const config = defaultWorkerConfig({
-      ownerId: OWNER.ownerId,
-      provisionerId: 'proj-ci',
-      workerType: 'linux',
-      rootUrl: 'https://tc.example.com',
-      proxy: { image: 'ds-fixtures/proxy:latest' },
-    });
     fc.assert(
       fc.property(
         fc.uniqueArray(serviceArb, { selector: (s) => s.name, minLength: 1, maxLength: 3 }),
@@ -609,21 +622,7 @@ describe('plan properties', () => {
               ...(s.env ? { env: s.env } : {}),
             })),
           };
-          const desired = compile(payload, { config, taskId: OWNER.taskId, runId: OWNER.runId, scopes: [] });
-          const w: World = {
-            snapshot: {
-              time: BASE_TIME,
-              containers: [],
-              networks: [],
-              images: [],
-              missingImages: [],
-              foreign: [],
-            },
-            now: BASE_NOW,
-            ledger: {},
-            hasHealthCheck: new Set(desired.containers.filter((c) => c.healthCheck).map((c) => c.name)),
-            serial: 0,
-          };
+          const { desired, w } = compiledOnEmptyEngine(payload);
           const pick = lcg(seed);
           for (let round = 0; round < MAX_ROUNDS; round++) {
             const p = realPlan(desired, w.snapshot, optionsAt(w, true));
@@ -644,34 +643,13 @@ describe('plan properties', () => {
   });
 
   test('a plan cache kept across a run changes no plan, tags moving under it included', () => {
-    const config = defaultWorkerConfig({
-      ownerId: OWNER.ownerId,
-      provisionerId: 'proj-ci',
-      workerType: 'linux',
-      rootUrl: 'https://tc.example.com',
-      proxy: { image: 'ds-fixtures/proxy:latest' },
-    });
     fc.assert(
       fc.property(
         fc.uniqueArray(serviceArb, { selector: (s) => s.name, minLength: 1, maxLength: 3 }),
         fc.integer(),
         (services, seed) => {
           const payload = { services: services.map((s) => ({ name: s.name, image: s.image })) };
-          const desired = compile(payload, { config, taskId: OWNER.taskId, runId: OWNER.runId, scopes: [] });
-          const w: World = {
-            snapshot: {
-              time: BASE_TIME,
-              containers: [],
-              networks: [],
-              images: [],
-              missingImages: [],
-              foreign: [],
-            },
-            now: BASE_NOW,
-            ledger: {},
-            hasHealthCheck: new Set(desired.containers.filter((c) => c.healthCheck).map((c) => c.name)),
-            serial: 0,
-          };
+          const { desired, w } = compiledOnEmptyEngine(payload);
           const cache = new PlanCache();
           const pick = lcg(seed);
           for (let round = 0; round < MAX_ROUNDS; round++) {
