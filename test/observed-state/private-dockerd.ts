@@ -27,7 +27,7 @@ export interface PrivateDockerd {
   destroy(): Promise<void>;
 }
 
-export async function startPrivateDockerd(): Promise<PrivateDockerd> {
+export async function startPrivateDockerd(options: { liveRestore?: boolean } = {}): Promise<PrivateDockerd> {
   const dir = mkdtempSync('/tmp/ds-dockerd-');
   const socket = `${dir}/docker.sock`;
   const host = `unix://${socket}`;
@@ -63,6 +63,7 @@ export async function startPrivateDockerd(): Promise<PrivateDockerd> {
         '--iptables=false',
         '--ip-masq=false',
         '--ip-forward=false',
+        ...(options.liveRestore ? ['--live-restore'] : []),
       ],
       { detached: true, stdio: ['ignore', log, log] },
     );
