@@ -133,6 +133,11 @@ class Planner {
   private readonly pulled = new Set<string>();
   private readonly removed = new Map<string, string>();
   private networkSlotByName: Map<string, NetworkSlot> | undefined;
+  /** Made once per plan: readiness asks it of every container. */
+  private readonly ourNetworkView = {
+    of: (attachment: Attachment) => this.ourNetworkOf(attachment),
+    has: (name: string) => this.ourNetworkByName().has(name),
+  };
   /** Desired network names that two or more networks of ours hold. */
   private readonly duplicatedNames = new Set<string>();
   /** Our networks under a desired name whose spec hash differs: network id → the cause. */
@@ -638,14 +643,7 @@ class Planner {
     const { observed, entry } = slot;
     return (
       observed !== undefined &&
-      readyAs(
-        node,
-        observed,
-        entry.attachments,
-        entry.attachedCount,
-        (attachment) => this.ourNetworkOf(attachment),
-        (name) => this.ourNetworkByName().has(name),
-      )
+      readyAs(node, observed, entry.attachments, entry.attachedCount, this.ourNetworkView)
     );
   }
 

@@ -20,29 +20,34 @@ export function runsHealthy(observed: ObservedContainer): boolean {
   return observed.state === 'running' && (observed.health === 'none' || observed.health === 'healthy');
 }
 
+/** Our networks as a plan sees them: of an attachment's name, and whether a name is one of ours. */
+export interface OurNetworks<A> {
+  of(attachment: A): ObservedNetwork | undefined;
+  has(name: string): boolean;
+}
+
 /**
  * `observed` is ready as the bound `node`. `attachments` are the networks it wants, by name, and
- * `attachedCount` how many different ones; `ourNetwork` finds our network of an attachment's name
- * and `isOurNetwork` tells whether a name is one of ours.
+ * `attachedCount` how many different ones.
  */
 export function readyAs<A extends { network: string }>(
   node: ContainerNode,
   observed: ObservedContainer,
   attachments: readonly A[],
   attachedCount: number,
-  ourNetwork: (attachment: A) => ObservedNetwork | undefined,
-  isOurNetwork: (name: string) => boolean,
+  ours: OurNetworks<A>,
 ): boolean {
   if (!runsHealthy(observed) || observed.labels[Label.specHash] !== node.specHash) return false;
   for (const attachment of attachments) {
-    const ours = ourNetwork(attachment);
-    if (ours === undefined || observed.networks[attachment.network]?.networkId !== ours.id) return false;
+    const network = ours.of(attachment);
+    if (network === undefined || observed.networks[attachment.network]?.networkId !== network.id)
+      return false;
   }
   let endpoints = 0;
   for (const _ in observed.networks) endpoints++;
   if (endpoints === attachedCount) return true;
   for (const name in observed.networks) {
-    if (!attachments.some((a) => a.network === name) && isOurNetwork(name)) return false;
+    if (!attachments.some((a) => a.network === name) && ours.has(name)) return false;
   }
   return true;
 }
