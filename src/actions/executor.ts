@@ -79,7 +79,7 @@ export interface ExecutorOptions {
 }
 
 /** The Docker objects an action acts on: at most one action per object is in flight. */
-export function objectKeys(action: Action): string[] {
+function objectKeys(action: Action): string[] {
   const keys = [`${action.target.type}:${action.target.name}`];
   if (action.target.objectId) keys.push(`${action.target.type}#${action.target.objectId}`);
   switch (action.kind) {
@@ -106,11 +106,7 @@ export function objectKeys(action: Action): string[] {
 }
 
 /** What `action` changed, for the observer to look at again (any order; all ours). */
-export function touchedBy(
-  action: Action,
-  result: ActionResult,
-  snapshot: Snapshot | undefined,
-): RefreshRequest {
+function touchedBy(action: Action, result: ActionResult, snapshot: Snapshot | undefined): RefreshRequest {
   const containers = new Set<string>();
   const networks = new Set<string>();
   if (result.containerId) containers.add(result.containerId);

@@ -58,7 +58,7 @@ export type Binder = (
   resolve: (ref: string) => ResolvedImage | undefined,
 ) => ContainerNode | undefined;
 
-export function indexGraph(desired: DesiredState): GraphIndex {
+function indexGraph(desired: DesiredState): GraphIndex {
   const networkNodes = [...desired.networks].sort(byNameThenId);
   const containerNodes = [...desired.containers].sort(byNameThenId);
   const networks = networkNodes.map((node, index): NetworkEntry => ({
@@ -151,7 +151,7 @@ interface LastBinding {
   node: ContainerNode;
 }
 
-export function createNetworkId(name: string): string {
+function createNetworkId(name: string): string {
   return `create-network:${name}`;
 }
 
