@@ -16,6 +16,14 @@ else
   echo "node_modules matches package-lock.json"
 fi
 
+step "host tools"
+# nft: the isolation guard (src/host/isolation-guard.ts) and its tests.
+if ! command -v nft >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null; }
+fi
+nft --version
+
 step "docker engine"
 scripts/docker-engine.sh
 

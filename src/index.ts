@@ -24,6 +24,7 @@ export {
 } from './library/errors.js';
 export { PayloadValidationError, ConfigError, type PayloadError } from './desired-state/errors.js';
 export { ReconcileError } from './reconciler/errors.js';
+export { IsolationGuardError } from './host/isolation-guard.js';
 export {
   WorkerCredentials,
   CredentialsError,

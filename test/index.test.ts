@@ -37,6 +37,7 @@ describe('entry points', () => {
       'DockerApiError',
       'DockerTimeoutError',
       'DockerUnreachableError',
+      'IsolationGuardError',
       'PayloadValidationError',
       'ReconcileError',
       'ServiceManager',

@@ -6,6 +6,7 @@
 import type { Logger } from 'winston';
 import type { DockerApi } from '../docker/client.js';
 import type { ContainerNode, OwnerRef } from '../desired-state/types.js';
+import type { IsolationGuard } from '../host/isolation-guard.js';
 
 export interface ExecuteContext {
   docker: DockerApi;
@@ -20,6 +21,11 @@ export interface ExecuteContext {
    * whose owner, task or run label differs (the loop sets it from the desired graph).
    */
   owner?: OwnerRef;
+  /**
+   * The isolation guard, when the worker turned it on: a network we create or adopt is put in it
+   * before the executor returns (so before any container on it starts), and taken out once removed.
+   */
+  isolation?: IsolationGuard;
   /** How long a remove waits for a removal Docker already has in progress (default 30 s). */
   removalWaitMs?: number;
   /** Poll interval of that wait (default 100 ms). */

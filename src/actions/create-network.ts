@@ -32,8 +32,10 @@ export async function executeCreateNetwork(
   const what = `create network ${network.name}`;
   try {
     const networkId = await ctx.docker.createNetwork(networkCreateOptions(network));
+    await guard(networkId, ctx, what);
     return { networkId };
   } catch (error) {
+    if (error instanceof TerminalError) throw error;
     if (!isTimeout(error) && statusCodeOf(error) !== 409) throw classify(what, error);
     const existing = await networksByName(ctx, network.name).catch((inspectError) => {
       throw classify(what, inspectError);
@@ -51,7 +53,25 @@ export async function executeCreateNetwork(
       throw new RetryableError(
         `${what}: our network of that name has another spec hash; it is replaced first`,
       );
+    await guard(same.Id, ctx, what);
     ctx.logger?.debug('adopted network', { action: action.id, networkId: same.Id });
     return { networkId: same.Id, adopted: true };
+  }
+}
+
+/**
+ * Terminal: once this returns, the network exists and the next plan will not create it again, so
+ * a network the guard did not take would carry containers unguarded. The task fails instead.
+ */
+async function guard(networkId: string, ctx: ExecuteContext, what: string): Promise<void> {
+  if (!ctx.isolation) return;
+  try {
+    await ctx.isolation.protect(networkId);
+  } catch (error) {
+    throw new TerminalError(
+      'isolation-guard',
+      `${what}: the isolation guard could not take it: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
 }

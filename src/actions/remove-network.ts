@@ -17,15 +17,32 @@ export async function executeRemoveNetwork(
   const networkId = action.networkId;
   try {
     await ctx.docker.removeNetwork(networkId);
+    await release(networkId, ctx);
     return { networkId };
   } catch (error) {
     const status = statusCodeOf(error);
-    if (status === 404) return { networkId, alreadyDone: true };
+    if (status === 404) {
+      await release(networkId, ctx);
+      return { networkId, alreadyDone: true };
+    }
     if (status === 403 || status === 409) {
       throw new RetryableError(`${what}: it still has active endpoints`, { cause: error });
     }
     const after = await ctx.docker.inspectNetwork(networkId).catch(() => null);
-    if (after === undefined) return { networkId };
+    if (after === undefined) {
+      await release(networkId, ctx);
+      return { networkId };
+    }
     throw classify(what, error);
   }
+}
+
+/** Tidying only: an interface that is gone matches nothing, and the guard prunes it at its next start. */
+async function release(networkId: string, ctx: ExecuteContext): Promise<void> {
+  await ctx.isolation?.release(networkId).catch((error: unknown) =>
+    ctx.logger?.warn('isolation guard: could not release a removed network', {
+      networkId,
+      error: (error as Error).message,
+    }),
+  );
 }

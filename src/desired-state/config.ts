@@ -148,6 +148,17 @@ export const RestartConfig = strictStruct(
 );
 export type RestartConfig = t.TypeOf<typeof RestartConfig>;
 
+const IsolationGuardMode = checked(
+  'IsolationGuardMode',
+  (u): u is 'off' | 'nftables' => u === 'off' || u === 'nftables',
+  (u) =>
+    u === 'off' || u === 'nftables'
+      ? []
+      : [
+          `must be "off" (Docker's own rules only) or "nftables" (also drop traffic between our networks and other bridges in a table of our own; needs nft and root); got ${renderValue(u)}`,
+        ],
+);
+
 export const WorkerConfig = strictStruct(
   'WorkerConfig',
   {
@@ -160,6 +171,8 @@ export const WorkerConfig = strictStruct(
     restart: withDefault(RestartConfig, { ...DEFAULT_RESTART }),
     startupTimeoutMs: withDefault(integer('startupTimeoutMs', 1), 120_000),
     concurrency: withDefault(integer('concurrency', 1, 1000), 8),
+    // Off by default: it changes the host's packet filter, which a worker owner opts into.
+    isolationGuard: withDefault(IsolationGuardMode, 'off'),
   },
   {},
   {
@@ -203,6 +216,7 @@ export interface WorkerConfigInput {
   restart?: Partial<RestartConfig>;
   startupTimeoutMs?: number;
   concurrency?: number;
+  isolationGuard?: 'off' | 'nftables';
 }
 
 /** A full configuration from identity and proxy image, defaults for the rest; validated. */

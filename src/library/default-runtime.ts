@@ -6,6 +6,7 @@
 import { compile } from '../desired-state/compile.js';
 import { taskContainerOptions } from '../desired-state/task-container.js';
 import type { DockerApi } from '../docker/client.js';
+import type { IsolationGuard } from '../host/isolation-guard.js';
 import { collectSnapshot } from '../observed-state/collect.js';
 import { observe } from '../observed-state/observe.js';
 import { reconcile } from '../loop/reconcile.js';
@@ -19,7 +20,14 @@ import type { Runtime } from './runtime.js';
  */
 const LOOP_SAFETY_POLL_MS = 30_000;
 
-export function defaultRuntime(docker: DockerApi): Runtime {
+/** What the runtime is given of the host besides Docker. */
+export interface RuntimeHost {
+  /** The isolation guard, when the worker turned it on (`isolationGuard: "nftables"`). */
+  isolation?: IsolationGuard;
+}
+
+export function defaultRuntime(docker: DockerApi, host: RuntimeHost = {}): Runtime {
+  const isolation = host.isolation ? { isolation: host.isolation } : {};
   return {
     compile: (payload, input) => compile(payload, input),
     taskContainerOptions: (desired) => taskContainerOptions(desired),
@@ -41,14 +49,18 @@ export function defaultRuntime(docker: DockerApi): Runtime {
         concurrency: input.concurrency,
         restart: input.restart,
         pollIntervalMs: LOOP_SAFETY_POLL_MS,
-        execute: { credentials: input.credentials, ...(input.logger ? { logger: input.logger } : {}) },
+        execute: {
+          credentials: input.credentials,
+          ...(input.logger ? { logger: input.logger } : {}),
+          ...isolation,
+        },
         ...(input.signal ? { signal: input.signal } : {}),
         ...(input.logger ? { logger: input.logger } : {}),
       }),
     down: async (owner, options) => {
-      return down(docker, owner, options);
+      return down(docker, owner, { ...options, ...isolation });
     },
     collectGarbage: (ownerId, activeTaskIds, options) =>
-      collectGarbage(docker, ownerId, activeTaskIds, options),
+      collectGarbage(docker, ownerId, activeTaskIds, { ...options, ...isolation }),
   };
 }

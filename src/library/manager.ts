@@ -12,6 +12,7 @@ import { decodeWorkerCredentials, type WorkerCredentials } from '../credentials/
 import type { WorkerConfig } from '../desired-state/config.js';
 import { decodeServices } from '../desired-state/payload.js';
 import { dockerApi, type DockerApi } from '../docker/client.js';
+import { NftablesGuard } from '../host/isolation-guard.js';
 import type { PushResult } from '../credentials/source.js';
 import { DEFAULT_MAX_LOG_BYTES } from './logs.js';
 import type { CollectedTask, Runtime } from './runtime.js';
@@ -62,6 +63,7 @@ export class ServiceManager {
   private readonly config: WorkerConfig;
   private readonly logger: Logger | undefined;
   private readonly runtime: Runtime;
+  private readonly isolation: NftablesGuard | undefined;
   private readonly maxLogBytes: number;
   private readonly readySettleMs: number;
   private credentials: WorkerCredentials | undefined;
@@ -72,7 +74,9 @@ export class ServiceManager {
     this.config = options.config;
     this.logger = options.logger;
     this.credentials = options.credentials ? decodeWorkerCredentials(options.credentials) : undefined;
-    this.runtime = options.runtime ?? defaultRuntime(this.docker);
+    this.isolation = this.config.isolationGuard === 'nftables' ? new NftablesGuard() : undefined;
+    this.runtime =
+      options.runtime ?? defaultRuntime(this.docker, this.isolation ? { isolation: this.isolation } : {});
     this.maxLogBytes = options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
     this.readySettleMs = options.readySettleMs ?? DEFAULT_READY_SETTLE_MS;
   }
@@ -80,9 +84,12 @@ export class ServiceManager {
   /**
    * Brings up the task's services and resolves once every one is ready (running, and healthy
    * where the image or the payload has a health check). Rejects with a `ServiceStartError` (or a
-   * `PayloadValidationError` before anything was created) and leaves nothing behind.
+   * `PayloadValidationError` or `IsolationGuardError` before anything was created) and leaves
+   * nothing behind.
    */
   async start(task: StartTask): Promise<ServiceSession> {
+    // Before anything is created: a guard that cannot work fails the start with its reason.
+    await this.isolation?.ensure();
     const key = `${task.taskId}/${task.runId}`;
     if (this.sessions.has(key)) throw new Error(`task ${key} already has a session`);
     const desired = this.runtime.compile(task.payload, {

@@ -8,6 +8,7 @@ import type { Logger } from 'winston';
 import { emptyGraph } from '../desired-state/compile.js';
 import type { OwnerRef } from '../desired-state/types.js';
 import type { DockerApi } from '../docker/client.js';
+import type { IsolationGuard } from '../host/isolation-guard.js';
 import { collectSnapshot } from '../observed-state/collect.js';
 import { Subject, type Observable } from 'rxjs';
 import { observe } from '../observed-state/observe.js';
@@ -33,6 +34,8 @@ export interface TeardownOptions {
   snapshots?: Observable<Snapshot>;
   refresh?: (request?: RefreshRequest) => void;
   onEvent?: (event: LoopEvent) => void;
+  /** The isolation guard, when on: each removed network is taken out of it. */
+  isolation?: IsolationGuard;
 }
 
 export interface Removed {
@@ -77,7 +80,11 @@ export async function down(
   const result = await converge({
     docker,
     desired,
-    execute: { credentials: noCredentials, ...(options.logger ? { logger: options.logger } : {}) },
+    execute: {
+      credentials: noCredentials,
+      ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.isolation ? { isolation: options.isolation } : {}),
+    },
     until: 'converged',
     deadline: now() + (options.timeoutMs ?? 120_000),
     retry: { ...TEARDOWN_RETRY, ...options.retry },

@@ -10,7 +10,13 @@ import type { Blocked } from './actions.js';
 import type { ActionInfo } from './describe.js';
 
 export type TerminalCode =
-  'name-conflict' | 'image-not-ours' | 'image-not-found' | 'crash-loop' | 'image-missing' | 'bad-spec';
+  | 'name-conflict'
+  | 'image-not-ours'
+  | 'image-not-found'
+  | 'crash-loop'
+  | 'image-missing'
+  | 'bad-spec'
+  | 'isolation-guard';
 
 export class TerminalError extends Error {
   override readonly name = 'TerminalError';

@@ -358,6 +358,60 @@ describe('create-network', () => {
   });
 });
 
+/** A guard that records what it was told, and what Docker held when it was told it. */
+function recordingGuard(docker: FakeDocker, fail?: 'protect' | 'release') {
+  const seen: { op: 'protect' | 'release'; networkId: string; networksThen: number }[] = [];
+  const record = (op: 'protect' | 'release') => async (networkId: string) => {
+    seen.push({ op, networkId, networksThen: docker.world().networks.length });
+    if (fail === op) throw new Error('nft: Operation not permitted');
+  };
+  return { seen, guard: { protect: record('protect'), release: record('release') } };
+}
+
+describe('the isolation guard in the network executors', () => {
+  it('a created network is in the guard before create-network returns; an adopted one too', async () => {
+    const docker = engine();
+    const { seen, guard } = recordingGuard(docker);
+    const created = await executeAction(createNetwork(taskNetwork), { ...context(docker), isolation: guard });
+    const adopted = await executeAction(createNetwork(taskNetwork), { ...context(docker), isolation: guard });
+    expect(adopted).toEqual({ networkId: created.networkId, adopted: true });
+    expect(seen).toEqual([
+      { op: 'protect', networkId: created.networkId, networksThen: 1 },
+      { op: 'protect', networkId: created.networkId, networksThen: 1 },
+    ]);
+  });
+
+  it('a guard that cannot take the network fails the action terminally (no container may use it unguarded)', async () => {
+    const docker = engine();
+    const { guard } = recordingGuard(docker, 'protect');
+    const error = await executeAction(createNetwork(taskNetwork), {
+      ...context(docker),
+      isolation: guard,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TerminalError);
+    expect((error as TerminalError).code).toBe('isolation-guard');
+    expect((error as Error).message).toBe(
+      `create network ${taskNetwork.name}: the isolation guard could not take it: nft: Operation not permitted`,
+    );
+  });
+
+  it('a removed network (or one already gone) is released; a release that fails does not fail the removal', async () => {
+    const docker = engine();
+    const { networkId } = await executeAction(createNetwork(taskNetwork), context(docker));
+    const { seen, guard } = recordingGuard(docker, 'release');
+    const remove = removeNetwork(taskNetwork.name, networkId!);
+    expect(await executeAction(remove, { ...context(docker), isolation: guard })).toEqual({ networkId });
+    expect(await executeAction(remove, { ...context(docker), isolation: guard })).toEqual({
+      networkId,
+      alreadyDone: true,
+    });
+    expect(seen).toEqual([
+      { op: 'release', networkId, networksThen: 0 },
+      { op: 'release', networkId, networksThen: 0 },
+    ]);
+  });
+});
+
 describe('connect-network and start-container', () => {
   it('connects a created container; connecting it again succeeds and changes nothing', async () => {
     const docker = engine();

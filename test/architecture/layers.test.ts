@@ -1,5 +1,5 @@
 /**
- * The layers import one way: util ← desired-state ← docker ← proxy ← credentials ←
+ * The layers import one way: util ← desired-state ← docker ← host ← proxy ← credentials ←
  * observed-state ← reconciler ← actions ← loop ← library ← cli, and the reconciler's decision
  * code touches no I/O. The dry run (`plan`) must be `plan()` plus printing: nothing it loads,
  * however indirectly, may execute an action.
@@ -55,6 +55,7 @@ const LAYERS = [
   'util',
   'desired-state',
   'docker',
+  'host',
   'proxy',
   'credentials',
   'observed-state',

@@ -43,6 +43,7 @@ describe('worker configuration', () => {
       },
       startupTimeoutMs: 120000,
       concurrency: 8,
+      isolationGuard: 'off',
     });
   });
 
@@ -79,6 +80,7 @@ describe('worker configuration', () => {
         limits: { maxServices: -1, memoryBytes: 1024 },
         restart: { mode: 'always' },
         concurrency: 0,
+        isolationGuard: 'iptables',
         extra: true,
       }),
     ).toEqual([
@@ -92,7 +94,8 @@ describe('worker configuration', () => {
       'limits.memoryBytes: must be an integer from 6291456 to 9007199254740991; got 1024',
       'restart.mode: must be "restart" (restart a died service with backoff) or "fail" (fail the task); got "always"',
       'concurrency: must be an integer from 1 to 1000; got 0',
-      'extra: unknown field; allowed: ownerId, provisionerId, workerType, rootUrl, proxy, limits, restart, startupTimeoutMs, concurrency',
+      'isolationGuard: must be "off" (Docker\'s own rules only) or "nftables" (also drop traffic between our networks and other bridges in a table of our own; needs nft and root); got "iptables"',
+      'extra: unknown field; allowed: ownerId, provisionerId, workerType, rootUrl, proxy, limits, restart, startupTimeoutMs, concurrency, isolationGuard',
     ]);
   });
 
