@@ -25,6 +25,9 @@ for the given time while the prober on B tries to connect to the server every ~5
       --sample-ms MS   pause between two `iptables -S FORWARD` samples (default 20; 0: none)
       --logs DIR       where the raw logs go (default: a new /tmp/ds-iso-<run>.XXXX)
       --image IMG      busybox image with nc (default ds-fixtures/busybox:latest; never pulled)
+      --guard          put A and B in docker-services' isolation guard (isolationGuard:
+                       "nftables", src/host/isolation-guard.ts) before the baseline, and take
+                       them out at the end: a breach then means the guard does not hold
   -h, --help
 
 Churn: create a labelled bridge network, remove the oldest once more than --churn-max are alive,
@@ -52,7 +55,7 @@ failed, no probes, or the control could not reach the server during churn); 1 us
 EOF
 }
 
-duration=60 probe_ms=50 churn_ms=200 churn_max=3 sample_ms=20 logs="" image=ds-fixtures/busybox:latest
+duration=60 probe_ms=50 churn_ms=200 churn_max=3 sample_ms=20 logs="" image=ds-fixtures/busybox:latest guard=off
 while [ $# -gt 0 ]; do
   case $1 in
     -d | --duration) duration=${2:?}; shift 2 ;;
@@ -62,6 +65,7 @@ while [ $# -gt 0 ]; do
     --sample-ms) sample_ms=${2:?}; shift 2 ;;
     --logs) logs=${2:?}; shift 2 ;;
     --image) image=${2:?}; shift 2 ;;
+    --guard) guard=on; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "isolation: unknown argument $1 (see --help)" >&2; exit 1 ;;
   esac
@@ -88,7 +92,7 @@ mkfifo "$logs/.pause"
 exec {pause_fd}<>"$logs/.pause"
 pause_ms() { read -r -t "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))" -u "$pause_fd" || true; }
 
-bg_pids=()
+bg_pids=() guarded=()
 monitor_pidfile=$logs/monitor.pid
 cleanup() {
   local rc=$?
@@ -100,6 +104,7 @@ cleanup() {
   for pid in "${bg_pids[@]}"; do wait "$pid" 2>/dev/null; done
   # Containers first: the throwaway may still be attached to a churn network.
   local ids nets left
+  [ "${#guarded[@]}" -gt 0 ] && guard_op release "${guarded[@]}"
   ids=$(timeout 30 docker ps -aq --filter "label=$label")
   [ -n "$ids" ] && timeout 60 docker rm -f $ids >/dev/null 2>&1
   nets=$(timeout 30 docker network ls -q --filter "label=$label")
@@ -183,6 +188,12 @@ log "setting up"
 for n in a b park; do
   dk network create --label "$label" "$prefix-$n" >/dev/null || fail "cannot create network $prefix-$n"
 done
+guard_op() { (cd "$(dirname "$0")/.." && timeout 60 node --import tsx bench/src/guard.ts "$@"); }
+if [ "$guard" = on ]; then
+  guarded=($(dk network inspect -f '{{.Id}}' "$prefix-a" "$prefix-b")) || fail "cannot read the ids of A and B"
+  guard_op protect "${guarded[@]}" || fail "the isolation guard did not take A and B"
+  log "guard: A and B are in the isolation guard"
+fi
 run_c --name "$prefix-server" --network "$prefix-a" "$image" nc -ll -p "$port" -e echo "$reply" || fail "server did not start"
 run_c --name "$prefix-control" --network "$prefix-a" "$image" sleep 86400 || fail "control did not start"
 run_c --name "$prefix-prober" --network "$prefix-b" "$image" sleep 86400 || fail "prober did not start"
@@ -392,7 +403,7 @@ if [ "$monitor" = on ]; then
   fi
 fi
 
-summary="isolation: backend=${backend:-unknown} dockerd=$dockerd duration=${churn_s}s"
+summary="isolation: backend=${backend:-unknown} dockerd=$dockerd guard=$guard duration=${churn_s}s"
 summary+=" churn_ops=$ops_ok(create=$creates,rm=$removes,connect=$connects,disconnect=$disconnects,failed=$ops_failed)"
 summary+=" probes=$attempts(every=${probe_every}ms,closed=$closed,error=$errored) breaches=$breaches(open=$opened,connected=$connected) breach_at=$breach_list"
 summary+=" server_saw_b=$server_saw control_ok=$ctl_ok/$ctl_n"
