@@ -11,6 +11,8 @@
 # The daemon's rules live in that namespace only; the host's packet filter is not touched. The
 # busybox fixture image is copied in from the shared daemon. Everything (daemon, containerd, the
 # namespace, the temp dir) is removed on exit; the command's exit status is returned.
+# DS_DOCKERD_ARGS adds daemon flags (word-split), e.g. "--default-address-pool base=10.1.0.0/16,size=24".
+# Without them the daemon has Docker's default address pools, as on a stock host.
 set -uo pipefail
 
 backend=${1:-}
@@ -64,7 +66,7 @@ in_ns ip link set lo up
 
 log "starting dockerd in namespace $ns with iptables-$backend (dir $dir)"
 in_ns nohup dockerd -H "$sock" --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/docker.pid" \
-  >"$dir/dockerd.log" 2>&1 </dev/null &
+  ${DS_DOCKERD_ARGS:-} >"$dir/dockerd.log" 2>&1 </dev/null &
 for _ in $(seq 120); do
   timeout 5 docker -H "$sock" info >/dev/null 2>&1 && break
   sleep 0.5
