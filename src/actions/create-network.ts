@@ -36,6 +36,7 @@ export async function executeCreateNetwork(
     return { networkId };
   } catch (error) {
     if (error instanceof TerminalError) throw error;
+    if (poolExhausted(error)) throw poolExhaustedError(what, error);
     if (!isTimeout(error) && statusCodeOf(error) !== 409) throw classify(what, error);
     const existing = await networksByName(ctx, network.name).catch((inspectError) => {
       throw classify(what, inspectError);
@@ -57,6 +58,28 @@ export async function executeCreateNetwork(
     ctx.logger?.debug('adopted network', { action: action.id, networkId: same.Id });
     return { networkId: same.Id, adopted: true };
   }
+}
+
+/**
+ * dockerd 20.10 answers 404 ("could not find an available, non-overlapping IPv4 address pool among
+ * the defaults"), newer ones "all predefined address pools have been fully subnetted". Retrying
+ * only waits for another task to end, so the task fails at once with the fix.
+ */
+function poolExhausted(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return /non-overlapping IPv4 address pool|address pools have been fully subnetted/i.test(message);
+}
+
+function poolExhaustedError(what: string, error: unknown): TerminalError {
+  return new TerminalError(
+    'network-pool-exhausted',
+    `${what}: the Docker engine has no address range left for another network (${
+      (error as Error).message
+    }). A task uses one network plus one per service: give the engine more networks with ` +
+      '`default-address-pools` in daemon.json (e.g. [{"base": "10.200.0.0/16", "size": 24}] holds 256) ' +
+      'or run fewer tasks at once',
+    { cause: error },
+  );
 }
 
 /**

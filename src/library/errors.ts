@@ -21,6 +21,8 @@ export type StartFailureReason =
   | { kind: 'timeout'; timeoutMs: number }
   /** A container or network of that name exists and is not ours: it was left alone. */
   | { kind: 'name-conflict'; name: string; detail?: string }
+  /** The engine has no address range left for one of the task's networks (`default-address-pools`). */
+  | { kind: 'network-pool-exhausted'; network: string; detail?: string }
   /** The task's deadline passed during startup. */
   | { kind: 'deadline'; deadline: string }
   /** The caller cancelled the start (its abort signal fired): the task's doing, no service's. */
@@ -54,6 +56,8 @@ export function describeReason(reason: StartFailureReason): string {
       return `name ${reason.name} is held by an object that docker-services does not own${
         reason.detail ? ` (${oneLine(reason.detail)})` : ''
       }`;
+    case 'network-pool-exhausted':
+      return `network ${reason.network} could not be created: the Docker engine has no address range left (raise its default-address-pools in daemon.json, or run fewer tasks at once)`;
     case 'deadline':
       return `the task deadline ${reason.deadline} passed before it was ready`;
     case 'cancelled':

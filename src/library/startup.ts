@@ -218,6 +218,11 @@ export function failureFromReconcileError(
         ...who,
         reason: { kind: 'name-conflict', name: blocked?.name ?? node?.name ?? '', detail: error.message },
       };
+    case 'network-pool-exhausted':
+      return {
+        ...who,
+        reason: { kind: 'network-pool-exhausted', network: action?.target.name ?? '', detail: error.message },
+      };
     default:
       return { ...who, reason: { kind: 'reconcile-failed', message: error.message, ...codeOf(error) } };
   }

@@ -16,7 +16,8 @@ export type TerminalCode =
   | 'crash-loop'
   | 'image-missing'
   | 'bad-spec'
-  | 'isolation-guard';
+  | 'isolation-guard'
+  | 'network-pool-exhausted';
 
 export class TerminalError extends Error {
   override readonly name = 'TerminalError';

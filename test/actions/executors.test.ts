@@ -348,6 +348,25 @@ describe('create-network', () => {
     expect(docker.world().networks).toHaveLength(1);
   });
 
+  it('an engine out of address pools fails at once, naming default-address-pools (dockerd 20.10 says 404)', async () => {
+    const docker = engine({
+      fault: (call) =>
+        call.op === 'network create'
+          ? {
+              kind: 'error',
+              statusCode: 404,
+              message:
+                'could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network',
+            }
+          : undefined,
+    });
+    const error = await executeAction(createNetwork(taskNetwork), context(docker)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TerminalError);
+    expect((error as TerminalError).code).toBe('network-pool-exhausted');
+    expect((error as Error).message).toContain('`default-address-pools` in daemon.json');
+    expect(docker.world().networks).toEqual([]);
+  });
+
   it('fails retryably on a server error', async () => {
     const docker = engine({
       fault: (call) => (call.op === 'network create' ? { kind: 'error', statusCode: 500 } : undefined),

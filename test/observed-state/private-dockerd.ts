@@ -27,7 +27,13 @@ export interface PrivateDockerd {
   destroy(): Promise<void>;
 }
 
-export async function startPrivateDockerd(options: { liveRestore?: boolean } = {}): Promise<PrivateDockerd> {
+export async function startPrivateDockerd(
+  options: {
+    liveRestore?: boolean;
+    /** `--default-address-pool` (e.g. `base=10.235.0.0/26,size=28`); else Docker's defaults. */
+    addressPool?: string;
+  } = {},
+): Promise<PrivateDockerd> {
   const dir = mkdtempSync('/tmp/ds-dockerd-');
   const socket = `${dir}/docker.sock`;
   const host = `unix://${socket}`;
@@ -64,6 +70,7 @@ export async function startPrivateDockerd(options: { liveRestore?: boolean } = {
         '--ip-masq=false',
         '--ip-forward=false',
         ...(options.liveRestore ? ['--live-restore'] : []),
+        ...(options.addressPool ? ['--default-address-pool', options.addressPool] : []),
       ],
       { detached: true, stdio: ['ignore', log, log] },
     );
