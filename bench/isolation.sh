@@ -92,7 +92,7 @@ mkfifo "$logs/.pause"
 exec {pause_fd}<>"$logs/.pause"
 pause_ms() { read -r -t "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))" -u "$pause_fd" || true; }
 
-bg_pids=() guarded=()
+bg_pids=() guarded=() guard_table=none
 monitor_pidfile=$logs/monitor.pid
 cleanup() {
   local rc=$?
@@ -105,6 +105,8 @@ cleanup() {
   # Containers first: the throwaway may still be attached to a churn network.
   local ids nets left
   [ "${#guarded[@]}" -gt 0 ] && guard_op release "${guarded[@]}"
+  # The host's packet filter is left as found: the table goes if this run made it.
+  [ "$guard_table" = made ] && nft delete table inet docker_services_isolation 2>/dev/null
   ids=$(timeout 30 docker ps -aq --filter "label=$label")
   [ -n "$ids" ] && timeout 60 docker rm -f $ids >/dev/null 2>&1
   nets=$(timeout 30 docker network ls -q --filter "label=$label")
@@ -190,6 +192,7 @@ for n in a b park; do
 done
 guard_op() { (cd "$(dirname "$0")/.." && timeout 60 node --import tsx bench/src/guard.ts "$@"); }
 if [ "$guard" = on ]; then
+  nft list table inet docker_services_isolation >/dev/null 2>&1 && guard_table=found || guard_table=made
   guarded=($(dk network inspect -f '{{.Id}}' "$prefix-a" "$prefix-b")) || fail "cannot read the ids of A and B"
   guard_op protect "${guarded[@]}" || fail "the isolation guard did not take A and B"
   log "guard: A and B are in the isolation guard"
