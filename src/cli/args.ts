@@ -208,6 +208,28 @@ Example:
   docker-services validate fixtures/payloads/three-services.json
 `,
   },
+  {
+    name: 'schema',
+    summary: 'print the JSON Schema of payload.services, for a host to validate payloads',
+    positionals: { min: 0, max: 0 },
+    options: { help },
+    help: `Usage: docker-services schema
+
+Prints, on stdout, the JSON Schema (draft-07, using only what draft-06 has too) of a payload's
+"services" property at the default worker limits, for a host that validates payloads before
+the worker sees them: d2g's docker-worker payload schema refuses unknown properties, so it must
+list "services" (docs/d2g.md). The schema has no $ref and no $id: drop its "$schema" and paste it
+under the host schema's "properties" as "services".
+
+It states every rule the worker applies except three that JSON Schema cannot express: unique
+service names, byte (not character) caps on values and arguments, and a service's total
+environment size. The worker still refuses those when the task starts, naming the path.
+Contacts nothing.
+
+Example:
+  docker-services schema > services.schema.json
+`,
+  },
 ];
 
 export const MAIN_HELP = `Usage: docker-services <command> [options]

@@ -10,7 +10,7 @@ import type { CliIo, OutputStream } from './io.js';
 
 export type CommandHandler = (parsed: ParsedCommand, io: CliIo) => Promise<ExitCode>;
 
-/** Loaded on demand: `--help` and `validate` must not pay for (or depend on) the Docker stack. */
+/** Loaded on demand: `--help`, `validate` and `schema` must not pay for (or depend on) the Docker stack. */
 const HANDLERS: Record<string, () => Promise<CommandHandler>> = {
   plan: async () => (await import('./commands/plan.js')).planCommand,
   up: async () => (await import('./commands/up.js')).upCommand,
@@ -18,6 +18,7 @@ const HANDLERS: Record<string, () => Promise<CommandHandler>> = {
   gc: async () => (await import('./commands/gc.js')).gcCommand,
   status: async () => (await import('./commands/status.js')).statusCommand,
   validate: async () => (await import('./commands/validate.js')).validateCommand,
+  schema: async () => (await import('./commands/schema.js')).schemaCommand,
 };
 
 export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {

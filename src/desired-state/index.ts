@@ -9,6 +9,7 @@ export * from './names.js';
 export * from './hash.js';
 export * from './images.js';
 export * from './reference.js';
+export * from './schema.js';
 export {
   compile,
   emptyGraph,

@@ -26,7 +26,11 @@ const pathComponent = `${alphaNumeric}(?:${separator}${alphaNumeric})*`;
 const name = `(?:${domain}/)?${pathComponent}(?:/${pathComponent})*`;
 const tag = '[\\w][\\w.-]{0,127}';
 const digest = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
-const REFERENCE = new RegExp(`^${name}(?::${tag})?(?:@${digest})?$`);
+/**
+ * The whole grammar, anchored. Written for both JavaScript and RE2 (Go's regexp, which a host's
+ * JSON Schema validator uses): no lookaround, no backreferences.
+ */
+export const IMAGE_REFERENCE = new RegExp(`^${name}(?::${tag})?(?:@${digest})?$`);
 
 /** Why `ref` is not an image reference we accept; empty when it is one. */
 export function imageReferenceProblems(ref: string): string[] {
@@ -36,7 +40,7 @@ export function imageReferenceProblems(ref: string): string[] {
     problems.push(`is ${ref.length} characters; at most ${MAX_IMAGE_REFERENCE_CHARS}`);
   if (ref.startsWith('-')) problems.push("must not start with '-'");
   if (/\s/.test(ref)) problems.push('must not contain whitespace');
-  if (problems.length === 0 && !REFERENCE.test(ref)) {
+  if (problems.length === 0 && !IMAGE_REFERENCE.test(ref)) {
     const path = ref.split('@')[0]!.replace(/:[\w][\w.-]*$/, '');
     problems.push(
       /[A-Z]/.test(

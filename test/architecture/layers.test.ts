@@ -106,4 +106,11 @@ describe('layering', () => {
     expect(seen.size).toBeGreaterThan(5);
     expect([...seen].filter((f) => f.startsWith('actions/') || f.startsWith('loop/'))).toEqual([]);
   });
+
+  it('schema loads nothing that talks to Docker: it is the desired state printed', () => {
+    const seen = [...closure('cli/commands/schema.ts')];
+    expect(seen).toContain('desired-state/schema.ts');
+    const allowed = (f: string) => /^(cli|desired-state|util)\//.test(f) || !graph.has(f);
+    expect(seen.filter((f) => !allowed(f) || f === 'dockerode')).toEqual([]);
+  });
 });
