@@ -28,6 +28,7 @@ import {
   MAX_COMMAND_ARGS,
   MAX_HEALTH_RETRIES,
   MAX_HEALTH_SECONDS,
+  MIN_HEALTH_PROBE_SECONDS,
   POSIX_ENV_NAME,
   RESERVED_ENV_PREFIX,
   RESERVED_SERVICE_NAMES,
@@ -230,9 +231,8 @@ export function healthCheckCodec(limits: LimitsConfig) {
       }),
     },
     {
-      // Docker refuses a non-zero interval or timeout under 1 ms.
-      interval: seconds('interval', 0.001),
-      timeout: seconds('timeout', 0.001),
+      interval: seconds('interval', MIN_HEALTH_PROBE_SECONDS),
+      timeout: seconds('timeout', MIN_HEALTH_PROBE_SECONDS),
       startPeriod: seconds('startPeriod', 0),
       retries: checked('retries', isNumber, (u) =>
         typeof u === 'number' && Number.isInteger(u) && u >= 1 && u <= MAX_HEALTH_RETRIES

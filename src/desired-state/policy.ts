@@ -76,4 +76,6 @@ export const POSIX_ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const MAX_COMMAND_ARGS = 256;
 /** Docker health-check durations are capped so that a payload cannot stall readiness for hours. */
 export const MAX_HEALTH_SECONDS = 3600;
+/** Docker refuses a non-zero health-check interval or timeout under 1 ms. */
+export const MIN_HEALTH_PROBE_SECONDS = 0.001;
 export const MAX_HEALTH_RETRIES = 100;

@@ -24,6 +24,7 @@ import {
   MAX_COMMAND_ARGS,
   MAX_HEALTH_RETRIES,
   MAX_HEALTH_SECONDS,
+  MIN_HEALTH_PROBE_SECONDS,
   POSIX_ENV_NAME,
   RESERVED_ENV_PREFIX,
   RESERVED_SERVICE_NAMES,
@@ -145,22 +146,30 @@ function seconds(min: number, description: string): JsonSchema {
   return { type: 'number', minimum: min, maximum: MAX_HEALTH_SECONDS, description };
 }
 
+/** An object with these fields and no other, as `strictStruct` decodes it. */
+function strictObject(
+  about: { title: string; description: string },
+  required: string[],
+  properties: Record<string, JsonSchema>,
+): JsonSchema {
+  return { ...about, type: 'object', required, additionalProperties: false, properties };
+}
+
 function healthCheckSchema(limits: SchemaLimits): JsonSchema {
-  return {
-    title: 'Health check',
-    description:
-      "Replaces the image's HEALTHCHECK: the service is ready once the probe succeeds. Durations in seconds.",
-    type: 'object',
-    required: ['command'],
-    additionalProperties: false,
-    properties: {
+  return strictObject(
+    {
+      title: 'Health check',
+      description:
+        "Replaces the image's HEALTHCHECK: the service is ready once the probe succeeds. Durations in seconds.",
+    },
+    ['command'],
+    {
       command: argumentList(limits, {
         minItems: 1,
         description: 'The probe\'s argv, run in the service container, e.g. ["redis-cli", "ping"].',
       }),
-      // Docker refuses a non-zero interval or timeout under 1 ms.
-      interval: seconds(0.001, 'Time between probes.'),
-      timeout: seconds(0.001, 'Time a probe may take.'),
+      interval: seconds(MIN_HEALTH_PROBE_SECONDS, 'Time between probes.'),
+      timeout: seconds(MIN_HEALTH_PROBE_SECONDS, 'Time a probe may take.'),
       startPeriod: seconds(0, 'Time after start during which failing probes do not count.'),
       retries: {
         type: 'integer',
@@ -169,18 +178,18 @@ function healthCheckSchema(limits: SchemaLimits): JsonSchema {
         description: 'Failures in a row that make the service unhealthy.',
       },
     },
-  };
+  );
 }
 
 function serviceSchema(limits: SchemaLimits): JsonSchema {
-  return {
-    title: 'Service',
-    description:
-      "A container started before the task, on the task's network. There is no field for entrypoint, privileged mode, capabilities, devices, mounts, ports, network mode, restart policy, labels or links.",
-    type: 'object',
-    required: ['name', 'image'],
-    additionalProperties: false,
-    properties: {
+  return strictObject(
+    {
+      title: 'Service',
+      description:
+        "A container started before the task, on the task's network. There is no field for entrypoint, privileged mode, capabilities, devices, mounts, ports, network mode, restart policy, labels or links.",
+    },
+    ['name', 'image'],
+    {
       name: nameSchema(),
       image: imageSchema(),
       command: argumentList(limits, {
@@ -191,7 +200,7 @@ function serviceSchema(limits: SchemaLimits): JsonSchema {
       env: envSchema(limits),
       healthCheck: healthCheckSchema(limits),
     },
-  };
+  );
 }
 
 /** The JSON Schema of `payload.services` under the worker's limits. */
