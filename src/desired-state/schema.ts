@@ -9,7 +9,7 @@
  * comes from the constants the codecs enforce (`policy.ts`, `reference.ts`, the worker's limits),
  * and `test/desired-state/schema.test.ts` runs the schema (ajv) and the codec over the payload
  * fixtures, the bad-payload table and generated payloads, and fails on any verdict that differs
- * other than by `SCHEMA_GAPS`.
+ * other than by `schemaGaps()`.
  *
  * Draft-07 is declared, but only keywords that draft-06 has as well are used (Taskcluster's
  * docker-worker schema is draft-06), and every pattern is valid in RE2 (Go's regexp, which
@@ -78,9 +78,12 @@ export function schemaGaps(limits: SchemaLimits): string[] {
   ];
 }
 
-/** A pattern that matches any string starting with one of `prefixes`. */
+/**
+ * A pattern that matches any string starting with one of `prefixes`. Only syntax characters are
+ * escaped: JavaScript's Unicode mode, which ajv uses, refuses any other escaped character.
+ */
 function startsWithAny(prefixes: readonly string[]): string {
-  const escaped = prefixes.map((prefix) => prefix.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&'));
+  const escaped = prefixes.map((prefix) => prefix.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&'));
   return `^(?:${escaped.join('|')})`;
 }
 
