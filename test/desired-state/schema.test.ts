@@ -111,15 +111,22 @@ describe('the schema document', () => {
   });
 
   /** Every schema object below `schema`, each with its path. */
+  /**
+   * Every schema object below `schema`, each with its path: under `properties` each value, and under
+   * any other keyword an object or an array's objects (`items`, `not`, `anyOf`, `oneOf`, …), so a
+   * keyword added later is walked too. `enum` holds values, not schemas.
+   */
   function subschemas(s: JsonSchema, path = '#'): Array<[string, JsonSchema]> {
-    const below: Array<[string, JsonSchema]> = [];
-    for (const [name, child] of Object.entries(s.properties ?? {}))
-      below.push(...subschemas(child, `${path}/properties/${name}`));
-    for (const key of ['items', 'additionalProperties', 'propertyNames', 'not'] as const) {
-      const child = s[key];
-      if (isObject(child)) below.push(...subschemas(child as JsonSchema, `${path}/${key}`));
-    }
-    (s.anyOf ?? []).forEach((child, i) => below.push(...subschemas(child, `${path}/anyOf/${i}`)));
+    const below = Object.entries(s).flatMap(([key, value]): Array<[string, JsonSchema]> => {
+      if (key === 'enum') return [];
+      if (key === 'properties')
+        return Object.entries(value as Record<string, JsonSchema>).flatMap(([name, child]) =>
+          subschemas(child, `${path}/properties/${name}`),
+        );
+      if (Array.isArray(value))
+        return value.flatMap((child, i) => (isObject(child) ? subschemas(child, `${path}/${key}/${i}`) : []));
+      return isObject(value) ? subschemas(value, `${path}/${key}`) : [];
+    });
     return [[path, s], ...below];
   }
 
