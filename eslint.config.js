@@ -14,6 +14,14 @@ export default tseslint.config(
     },
   },
   {
+    // Plain JavaScript that Node runs as it is (scripts/bundle.mjs, the packaged-module tests'
+    // consumers): Node's globals.
+    files: ['**/*.{mjs,cjs}'],
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', Buffer: 'readonly' },
+    },
+  },
+  {
     // Only the edges talk to Docker: the desired state and the planner stay pure.
     files: ['src/desired-state/**', 'src/reconciler/plan*.ts', 'src/reconciler/format*.ts'],
     rules: {

@@ -10,4 +10,6 @@ import { main } from './run.js';
 const controller = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => controller.abort());
 
-process.exit(await main(process.argv.slice(2), processIo(controller.signal)));
+// No top-level await: the single executable (`npm run package`) runs this file as one CommonJS
+// bundle, where top-level await does not exist. `main` never rejects: every failure is an exit code.
+void main(process.argv.slice(2), processIo(controller.signal)).then((code) => process.exit(code));
