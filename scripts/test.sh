@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one test command (`npm test`): from a fresh machine it installs what the tests need, starts
-# the Docker engine, builds the package, the local images and the single executable, then runs typecheck, lint and every jest suite
-# (unit, property and integration against the real engine), and finally fails if the run left any
-# container or network behind. Extra arguments go to jest (e.g. a path filter).
+# the Docker engine, builds the package, the local images and the single executable, then runs
+# typecheck, lint and every jest suite (unit, property and integration against the real engine),
+# and finally fails if the run left any container or network behind. Extra arguments go to jest
+# (e.g. a path filter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
