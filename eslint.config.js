@@ -22,6 +22,12 @@ export default tseslint.config(
     },
   },
   {
+    // The packaging tests' consumers are embedders written as CommonJS: require() is their point.
+    files: ['test/package/consumer/**'],
+    languageOptions: { globals: { require: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Only the edges talk to Docker: the desired state and the planner stay pure.
     files: ['src/desired-state/**', 'src/reconciler/plan*.ts', 'src/reconciler/format*.ts'],
     rules: {

@@ -11,13 +11,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { main } from '../../src/cli/run.js';
 import { Label } from '../../src/desired-state/labels.js';
 import { captureIo } from '../cli/support/io.js';
 import { dockerCli, removeMadeByThisRun, testDocker, testOwnerId } from '../support/docker.js';
+import { requireFreshBuild } from './support.js';
 
 const BINARY = resolve('dist/bin/docker-services');
 const PAYLOADS = resolve('fixtures/payloads');
@@ -59,25 +60,8 @@ function withoutTimes(result: Result): Result {
   return { ...result, out: strip(result.out), err: strip(result.err) };
 }
 
-/** Fails with what to do when the binary is missing or older than what it is built from. */
-function requireFreshBinary(): void {
-  let built: number;
-  try {
-    built = statSync(BINARY).mtimeMs;
-  } catch {
-    throw new Error(`${BINARY} is missing: run \`npm run package\` (scripts/test.sh does before jest)`);
-  }
-  const sources = readdirSync('src', { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => join(entry.parentPath, entry.name))
-    .concat('package-lock.json', 'scripts/bundle.mjs');
-  const newer = sources.filter((file) => statSync(file).mtimeMs > built);
-  if (newer.length > 0)
-    throw new Error(`${BINARY} is older than ${newer.slice(0, 3).join(', ')}: run \`npm run package\``);
-}
-
 beforeAll(() => {
-  requireFreshBinary();
+  requireFreshBuild([BINARY], 'npm run package');
   work = mkdtempSync(join(tmpdir(), 'ds-binary-'));
   emptyPath = join(work, 'empty-path');
   mkdirSync(emptyPath);
