@@ -14,20 +14,6 @@ export default tseslint.config(
     },
   },
   {
-    // Plain JavaScript that Node runs as it is (scripts/bundle.mjs, the packaged-module tests'
-    // consumers): Node's globals.
-    files: ['**/*.{mjs,cjs}'],
-    languageOptions: {
-      globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', Buffer: 'readonly' },
-    },
-  },
-  {
-    // The packaging tests' consumers are embedders written as CommonJS: require() is their point.
-    files: ['test/package/consumer/**'],
-    languageOptions: { globals: { require: 'readonly' } },
-    rules: { '@typescript-eslint/no-require-imports': 'off' },
-  },
-  {
     // Only the edges talk to Docker: the desired state and the planner stay pure.
     files: ['src/desired-state/**', 'src/reconciler/plan*.ts', 'src/reconciler/format*.ts'],
     rules: {

@@ -9,6 +9,7 @@
  *                                       application, which runs where no `node` is installed
  *                                       (`npm run package`)
  */
+/* global process, console */
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import {

@@ -10,7 +10,6 @@
  * Needs `npm run build` (scripts/prepare.sh does it).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   copyFileSync,
@@ -25,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Label } from '../../src/desired-state/labels.js';
 import { removeMadeByThisRun, testDocker, testOwnerId } from '../support/docker.js';
-import { requireFreshBuild } from './support.js';
+import { requireFreshBuild, runFile, type Result } from './support.js';
 
 const ROOT = resolve('.');
 const CONSUMERS = resolve('test/package/consumer');
@@ -33,24 +32,9 @@ const ownerId = testOwnerId('cjs');
 
 let work: string;
 
-interface Result {
-  code: number;
-  out: string;
-  err: string;
-}
-
+/** Runs `file` in `cwd` (the temporary install) with PATH and `env`. */
 function run(file: string, args: string[], env: Record<string, string> = {}, cwd = work): Promise<Result> {
-  return new Promise((done) => {
-    execFile(
-      file,
-      args,
-      { cwd, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 180_000, maxBuffer: 16 * 1024 ** 2 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        done({ code, out: stdout, err: stderr });
-      },
-    );
-  });
+  return runFile(file, args, { cwd, env: { PATH: process.env.PATH ?? '', ...env } });
 }
 
 beforeAll(async () => {

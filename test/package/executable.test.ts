@@ -9,7 +9,7 @@
  * scripts/test.sh builds the binary before jest; run `npm run package` before running this alone.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +18,7 @@ import { main } from '../../src/cli/run.js';
 import { Label } from '../../src/desired-state/labels.js';
 import { captureIo } from '../cli/support/io.js';
 import { dockerCli, removeMadeByThisRun, testDocker, testOwnerId } from '../support/docker.js';
-import { requireFreshBuild } from './support.js';
+import { requireFreshBuild, runFile, type Result } from './support.js';
 
 const BINARY = resolve('dist/bin/docker-services');
 const PAYLOADS = resolve('fixtures/payloads');
@@ -31,20 +31,9 @@ let work: string;
 let emptyPath: string;
 let env: Record<string, string>;
 
-interface Result {
-  code: number;
-  out: string;
-  err: string;
-}
-
 /** The binary, from `work`, with only `env`. */
 function binary(...argv: string[]): Promise<Result> {
-  return new Promise((done) => {
-    execFile(BINARY, argv, { cwd: work, env, timeout: 180_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      done({ code, out: stdout, err: stderr });
-    });
-  });
+  return runFile(BINARY, argv, { cwd: work, env });
 }
 
 /** The same command through `main()` in this process, with the same environment and directory. */

@@ -1,4 +1,5 @@
-/** Shared by the packaging tests: they test built files, which must exist and be current. */
+/** Shared by the packaging tests: they run built files, which must exist and be current. */
+import { execFile } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -27,4 +28,29 @@ export function requireFreshBuild(files: readonly string[], command: string): vo
     }
     if (built < newest.mtimeMs) throw new Error(`${file} is older than ${newest.file}: run \`${command}\``);
   }
+}
+
+export interface Result {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/** Runs `file` to its end with exactly `env` (nothing inherited) and says how it ended. */
+export function runFile(
+  file: string,
+  args: readonly string[],
+  options: { cwd: string; env: Record<string, string> },
+): Promise<Result> {
+  return new Promise((done) => {
+    execFile(
+      file,
+      args,
+      { ...options, timeout: 180_000, maxBuffer: 16 * 1024 ** 2 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        done({ code, out: stdout, err: stderr });
+      },
+    );
+  });
 }

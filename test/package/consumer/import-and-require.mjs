@@ -4,6 +4,7 @@
  * or `instanceof` fails across them (the dual-package hazard). Run by test/package/commonjs.test.ts;
  * prints what it found as one line of JSON.
  */
+/* global console */
 import { createRequire } from 'node:module';
 import Docker from 'dockerode';
 import * as imported from 'docker-services';

@@ -4,6 +4,8 @@
  * stopped. Run by test/package/commonjs.test.ts with DS_OWNER_ID and DS_TASK_ID; asserts as it
  * goes and prints what it saw as one line of JSON for the test to check.
  */
+/* eslint-disable @typescript-eslint/no-require-imports */
+/* global require, process, console */
 'use strict';
 const assert = require('node:assert/strict');
 const Docker = require('dockerode');

@@ -1,5 +1,6 @@
 // A TypeScript CommonJS embedder: the `require` condition's declarations (dist/*.d.cts) give the
 // library's types, not `any` (each @ts-expect-error fails the check if they were `any`).
+/* eslint-disable @typescript-eslint/no-require-imports */
 import ds = require('docker-services');
 import types = require('docker-services/types');
 import Docker = require('dockerode');
