@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { COMMANDS } from '../../src/cli/args.js';
 import { main } from '../../src/cli/run.js';
 import { Label } from '../../src/desired-state/labels.js';
 import { captureIo } from '../cli/support/io.js';
@@ -86,6 +87,8 @@ describe('the packaged executable', () => {
       ['validate', 'invalid.json'],
       ['--help'],
       ['plan', '--no-such-option'],
+      // Every command the CLI has, as it gains them.
+      ...COMMANDS.map((command) => [command.name, '--help']),
     ].map((argv) => [argv.join(' '), argv] as const),
   )('%s: prints and exits as the CLI does', async (_title, argv) => {
     const packaged = withoutTimes(await binary(...argv));
