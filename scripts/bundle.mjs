@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 /**
- * The two bundles the TypeScript build cannot make (README, "Packaging"):
+ * The two bundles the TypeScript build cannot make (README: "From CommonJS", "A standalone
+ * executable"):
  *
- *   node scripts/bundle.mjs library     dist/index.cjs and dist/types.cjs, what `require('docker-services')`
- *                                       loads, with their declarations and the ESM entry over them
- *                                       (part of `npm run build`, after tsc)
- *   node scripts/bundle.mjs executable  dist/bin/docker-services: the CLI as a Node single executable
- *                                       application, which runs where no `node` is installed
- *                                       (`npm run package`)
+ *   node scripts/bundle.mjs library      part of `npm run build`, after tsc: dist/index.cjs and
+ *                                        dist/types.cjs, what `require('docker-services')` loads,
+ *                                        their `.d.cts` declarations and the ESM entry over them
+ *   node scripts/bundle.mjs executable   `npm run package`: dist/bin/docker-services, the CLI as a
+ *                                        Node single executable, which runs where no `node` is
  */
 /* global process, console */
 import { build } from 'esbuild';
