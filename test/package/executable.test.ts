@@ -86,6 +86,7 @@ describe('the packaged executable', () => {
       ['plan', '--offline', 'no-services.json'],
       ['validate', 'three-services.json'],
       ['validate', 'invalid.json'],
+      ['schema'],
       ['--help'],
       ['plan', '--no-such-option'],
       // Every command the CLI has, as it gains them.
