@@ -55,13 +55,13 @@ expect() {
 }
 
 step "plan (exit 2: changes planned)"
-expect 2 plan "$payload" "${ids[@]}"
+expect 2 plan "$payload" "${ids[@]}" --pull-policy if-not-present
 
 step "up"
-expect 0 up "$payload" "${ids[@]}"
+expect 0 up "$payload" "${ids[@]}" --pull-policy if-not-present
 
 step "plan again (exit 0: nothing to do)"
-expect 0 plan "$payload" "${ids[@]}"
+expect 0 plan "$payload" "${ids[@]}" --pull-policy if-not-present
 
 step "status"
 expect 0 status --owner-id "$owner_id"

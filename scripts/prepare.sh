@@ -27,6 +27,15 @@ nft --version
 step "docker engine"
 scripts/docker-engine.sh
 
+# The image tests start a real registry (distribution 2.8) with htpasswd (bcrypt) logins.
+step "registry for the image tests"
+if ! command -v docker-registry >/dev/null || ! command -v htpasswd >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker-registry apache2-utils \
+    || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker-registry apache2-utils; }
+else
+  echo "docker-registry and htpasswd are installed"
+fi
+
 step "build"
 npm run --silent build
 

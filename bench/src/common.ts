@@ -69,6 +69,8 @@ export function taskId(): string {
 export function workerConfig(): WorkerConfig {
   return defaultWorkerConfig({
     ownerId: OWNER_ID,
+    // Fixture images are built here, never in a registry: nothing to pull.
+    images: { pullPolicy: 'if-not-present' },
     provisionerId: 'bench',
     workerType: 'bench',
     rootUrl: 'http://taskcluster.invalid',

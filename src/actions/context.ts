@@ -5,8 +5,10 @@
  */
 import type { Logger } from 'winston';
 import type { DockerApi } from '../docker/client.js';
+import type { RegistryLogin } from '../desired-state/config.js';
 import type { ContainerNode, OwnerRef } from '../desired-state/types.js';
 import type { IsolationGuard } from '../host/isolation-guard.js';
+import type { ArtifactFetcher } from './artifacts.js';
 
 export interface ExecuteContext {
   docker: DockerApi;
@@ -30,6 +32,19 @@ export interface ExecuteContext {
   removalWaitMs?: number;
   /** Poll interval of that wait (default 100 ms). */
   pollMs?: number;
+  /** Registry logins by registry host, sent with a pull to that host. Secret: never logged or shown. */
+  registries?: Readonly<Record<string, RegistryLogin>>;
+  /** A pull or download that moves no byte for `stallMs` fails; none lasts longer than `totalMs`. */
+  imageTimeouts?: { stallMs: number; totalMs: number };
+  /** Fetches task artifacts (queue and index); without it an artifact image cannot be loaded. */
+  artifacts?: ArtifactFetcher;
+  /** Progress of a pull or a download: bytes done, and the total when known. */
+  onImageProgress?: (image: string, progress: ImageProgress) => void;
+}
+
+export interface ImageProgress {
+  currentBytes: number;
+  totalBytes?: number;
 }
 
 /** What an executor did; the loop turns it into events. */

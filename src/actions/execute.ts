@@ -8,6 +8,7 @@ import type { ActionResult, ExecuteContext } from './context.js';
 import { executeCreateContainer } from './create-container.js';
 import { executeCreateNetwork } from './create-network.js';
 import { executeDisconnectNetwork } from './disconnect-network.js';
+import { executeLoadImage } from './load-image.js';
 import { executePullImage } from './pull-image.js';
 import { executeRemoveContainer } from './remove-container.js';
 import { executeRemoveNetwork } from './remove-network.js';
@@ -19,6 +20,8 @@ export async function executeAction(action: Action, ctx: ExecuteContext): Promis
   switch (action.kind) {
     case 'pull-image':
       return executePullImage(action, ctx);
+    case 'load-image':
+      return executeLoadImage(action, ctx);
     case 'create-network':
       return executeCreateNetwork(action, ctx);
     case 'create-container':

@@ -129,6 +129,7 @@ function touchedBy(action: Action, result: ActionResult, snapshot: Snapshot | un
       networks.add(action.networkId);
       break;
     case 'pull-image':
+    case 'load-image':
       return { images: true };
     default:
       break;

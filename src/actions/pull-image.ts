@@ -1,9 +1,11 @@
 /**
- * `pull-image`: make an image present locally. There may be no registry at all (air-gapped
- * workers, this test machine): a registry that says the image cannot be had is terminal; any
- * other pull failure is retryable, and the loop's retry budget bounds it.
+ * `pull-image`: make an image present locally, or fetch what its tag names now (pull policy
+ * `always`). There may be no registry at all (air-gapped workers, this test machine): a registry
+ * that says the image cannot be had is terminal, as is one that refuses our login; any other pull
+ * failure (5xx, 429, a stall) is retryable, and the loop's retry budget and backoff bound it.
  */
-import { DockerApiError, statusCodeOf } from '../docker/client.js';
+import { DockerApiError, DockerStallError, statusCodeOf } from '../docker/client.js';
+import { registryOf } from '../desired-state/image-source.js';
 import type { PullImage } from '../reconciler/actions.js';
 import { RetryableError, TerminalError } from '../reconciler/errors.js';
 import { classify } from './common.js';
@@ -14,12 +16,36 @@ export async function executePullImage(action: PullImage, ctx: ExecuteContext): 
   const present = await ctx.docker.inspectImage(action.image).catch((error) => {
     throw classify(what, error);
   });
-  if (present) return { imageId: present.Id, alreadyDone: true };
+  // An image that is present is pulled again only to refresh its tag (the planner asked for it).
+  const refresh = present !== undefined && action.refresh === true;
+  if (present && !refresh) return { imageId: present.Id, alreadyDone: true };
+  const registry = registryOf(action.image);
+  const login = ctx.registries?.[registry];
   try {
-    await ctx.docker.pullImage(action.image);
+    await ctx.docker.pullImage(action.image, {
+      ...(login
+        ? { auth: { username: login.username, password: login.password, serveraddress: registry } }
+        : {}),
+      ...(ctx.imageTimeouts
+        ? { stallMs: ctx.imageTimeouts.stallMs, totalMs: ctx.imageTimeouts.totalMs }
+        : {}),
+      onProgress: (progress) => ctx.onImageProgress?.(action.image, progress),
+    });
   } catch (error) {
+    if (unauthorized(error)) {
+      throw new TerminalError(
+        'image-pull-unauthorized',
+        `registry ${registry} refused to let this worker pull ${action.image} (${login ? 'with the login configured for it' : 'no login is configured for it'}): ` +
+          `check registries["${registry}"] in the worker configuration, and that the login may read this repository`,
+        { cause: error },
+      );
+    }
+    if (error instanceof DockerStallError)
+      throw new RetryableError(`${what}: the registry sent nothing for ${error.stallMs} ms`, {
+        cause: error,
+      });
     // A pull that timed out (or failed late) may still have landed the image.
-    const landed = await ctx.docker.inspectImage(action.image).catch(() => undefined);
+    const landed = refresh ? undefined : await ctx.docker.inspectImage(action.image).catch(() => undefined);
     if (landed) return { imageId: landed.Id };
     if (cannotBeHad(error)) {
       throw new TerminalError(
@@ -36,6 +62,27 @@ export async function executePullImage(action: PullImage, ctx: ExecuteContext): 
   });
   if (!pulled) throw new RetryableError(`${what}: the pull finished but the image is not there`);
   return { imageId: pulled.Id };
+}
+
+/**
+ * A registry that answered 401 or 403 to the login we sent. dockerd 20.10 passes the registry's
+ * words through ("unauthorized: authentication required", "denied: requested access to the
+ * resource is denied", "no basic auth credentials"), with status 500 or 404 depending on the
+ * build, so the words decide. Without a login, `denied`/`unauthorized` are also how a registry
+ * hides a repository that does not exist: either way, asking again gets the same answer.
+ */
+const UNAUTHORIZED = [
+  /\bunauthorized\b/i,
+  /^denied\b/i,
+  /requested access to the resource is denied/i,
+  /no basic auth credentials/i,
+  /authentication required/i,
+  /incorrect username or password/i,
+];
+
+function unauthorized(error: unknown): boolean {
+  const message = engineMessage(error);
+  return UNAUTHORIZED.some((pattern) => pattern.test(message)) && !/repository does not exist/i.test(message);
 }
 
 /**
@@ -63,7 +110,6 @@ const CANNOT_BE_HAD = [
   /manifest for \S+ not found/i,
   // A registry's bare 404 without an error body: dockerd quotes the body it could not parse.
   /"404 page not found"/i,
-  /^(denied|unauthorized)\b/i,
 ];
 
 function cannotBeHad(error: unknown): boolean {

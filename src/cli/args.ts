@@ -33,6 +33,7 @@ const worker = {
   'provisioner-id': { type: 'string' },
   'worker-type': { type: 'string' },
   'proxy-image': { type: 'string' },
+  'pull-policy': { type: 'string' },
 } satisfies Record<string, OptionSpec>;
 
 const IDENTITY_HELP = `  --task-id ID          task id (default ${DEFAULT_TASK_ID})
@@ -40,7 +41,9 @@ const IDENTITY_HELP = `  --task-id ID          task id (default ${DEFAULT_TASK_I
   --owner-id ID         owner (worker) id written on every object (default cli-<hostname>)`;
 const WORKER_HELP = `  --provisioner-id ID   provisioner id, part of each proxy's role scope (default ${DEFAULT_PROVISIONER_ID})
   --worker-type NAME    worker type, part of each proxy's role scope (default ${DEFAULT_WORKER_TYPE})
-  --proxy-image REF     auth proxy image (default ${DEFAULT_PROXY_IMAGE})`;
+  --proxy-image REF     auth proxy image (default ${DEFAULT_PROXY_IMAGE})
+  --pull-policy P       always (pull tags on every start; digests when missing), if-not-present or never
+                        (default always)`;
 const INPUT_HELP = `  FILE is a whole task definition (its "payload" and "scopes" are used) or a bare payload
   (an object with "services"); "-" reads it from stdin.`;
 

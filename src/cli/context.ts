@@ -47,6 +47,9 @@ export function workerConfigOf(
     workerType: stringOption(values, 'worker-type') ?? DEFAULT_WORKER_TYPE,
     rootUrl: env.TASKCLUSTER_ROOT_URL || PLACEHOLDER_ROOT_URL,
     proxy: { image: stringOption(values, 'proxy-image') ?? DEFAULT_PROXY_IMAGE },
+    ...(stringOption(values, 'pull-policy') === undefined
+      ? {}
+      : { images: { pullPolicy: stringOption(values, 'pull-policy') } }),
     ...extra,
   });
 }

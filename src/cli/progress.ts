@@ -6,8 +6,11 @@
 import type { OutputStream } from './io.js';
 
 export interface Progress {
-  /** Records a service's phase; only a change is shown. */
-  update(service: string, phase: string, detail?: string): void;
+  /**
+   * Records a service's phase; only a change is shown. `meter` (bytes of a pull, say) is redrawn
+   * on a terminal and left out of plain lines, where each change would be a line of its own.
+   */
+  update(service: string, phase: string, detail?: string, meter?: string): void;
   /** Final redraw; nothing is written after it. */
   done(): void;
 }
@@ -42,7 +45,7 @@ class PlainProgress implements Progress {
 }
 
 class TtyProgress implements Progress {
-  private readonly lines = new Map<string, { phase: string; detail?: string }>();
+  private readonly lines = new Map<string, { phase: string; detail?: string; meter?: string }>();
   private drawn = 0;
   private finished = false;
 
@@ -54,10 +57,11 @@ class TtyProgress implements Progress {
     this.draw();
   }
 
-  update(service: string, phase: string, detail?: string): void {
+  update(service: string, phase: string, detail?: string, meter?: string): void {
     const previous = this.lines.get(service);
-    if (previous && previous.phase === phase && previous.detail === detail) return;
-    this.lines.set(service, { phase, ...(detail ? { detail } : {}) });
+    if (previous && previous.phase === phase && previous.detail === detail && previous.meter === meter)
+      return;
+    this.lines.set(service, { phase, ...(detail ? { detail } : {}), ...(meter ? { meter } : {}) });
     this.draw();
   }
 
@@ -72,9 +76,9 @@ class TtyProgress implements Progress {
     // A pty without a size (e.g. under `script`) reports 0 columns.
     const columns = this.stream.columns || 100;
     let text = this.drawn > 0 ? `\x1b[${this.drawn}A` : '';
-    for (const [service, { phase, detail }] of this.lines) {
+    for (const [service, { phase, detail, meter }] of this.lines) {
       const marker = READY_PHASES.has(phase) ? '✔' : FAILED_PHASES.has(phase) ? '✖' : '…';
-      const line = ` ${marker} ${service.padEnd(width)}  ${phase}${detail ? ` (${detail})` : ''}`;
+      const line = ` ${marker} ${service.padEnd(width)}  ${phase}${meter ? ` ${meter}` : ''}${detail ? ` (${detail})` : ''}`;
       text += `\x1b[2K${line.slice(0, columns - 1)}\n`;
     }
     this.drawn = this.lines.size;

@@ -12,7 +12,8 @@
  */
 import { HASH_VERSION, containerHashInput, networkHashInput, specHash } from './hash.js';
 import type { WorkerConfig } from './config.js';
-import { ConfigError, renderValue, type PayloadError } from './errors.js';
+import { satisfiesExpression } from 'taskcluster-lib-scopes';
+import { ConfigError, PayloadValidationError, renderValue, type PayloadError } from './errors.js';
 import { Label } from './labels.js';
 import {
   TASK_NETWORK_NODE,
@@ -27,6 +28,7 @@ import {
   taskNetworkName,
 } from './names.js';
 import { decodeServices, type HealthCheckSpec, type ServiceSpec } from './payload.js';
+import { imageSource, type ImageSource } from './image-source.js';
 import {
   IMAGE_KEY_PLACEHOLDER,
   type ContainerLimits,
@@ -146,7 +148,7 @@ function container(
   return { ...spec, labels: ownershipLabels(owner, node, hash), specHash: hash };
 }
 
-function serviceNodes(owner: OwnerRef, context: CompileContext, service: ServiceSpec) {
+function serviceNodes(owner: OwnerRef, context: CompileContext, service: ServiceSpec, image: ImageSource) {
   const { taskId, runId } = owner;
   const { config } = context;
   const privateNetwork = network(owner, {
@@ -169,7 +171,7 @@ function serviceNodes(owner: OwnerRef, context: CompileContext, service: Service
     limits: limitsOf(config),
     networks: [{ network: privateNetwork.id, aliases: [PROXY_ALIAS] }],
     dependsOn: [privateNetwork.id],
-    imageKeyOf: service.image,
+    imageKeyOf: image.ref,
     needsCredentials: true,
   });
   const scopes = [...new Set(context.scopes)].sort();
@@ -178,7 +180,7 @@ function serviceNodes(owner: OwnerRef, context: CompileContext, service: Service
     name: serviceContainerName(taskId, runId, service.name),
     role: 'service',
     service: service.name,
-    image: service.image,
+    image: image.ref,
     ...(service.command !== undefined ? { cmd: [...service.command] } : {}),
     env: {
       ...service.env,
@@ -199,6 +201,28 @@ function serviceNodes(owner: OwnerRef, context: CompileContext, service: Service
   return { privateNetwork, proxy, serviceContainer };
 }
 
+/**
+ * The worker downloads a task's image artifacts with its own credentials, which can read any
+ * artifact: so the task must hold what reading it directly would need. An artifact whose name
+ * does not start with `public/` needs `queue:get-artifact:<name>` in the task's scopes.
+ */
+function checkArtifactScopes(services: ServiceSpec[], scopes: string[]): void {
+  const errors: PayloadError[] = [];
+  services.forEach((service, i) => {
+    const image = service.image;
+    if (typeof image === 'string' || image.type === 'docker-image' || image.path.startsWith('public/'))
+      return;
+    const needed = `queue:get-artifact:${image.path}`;
+    if (!satisfiesExpression(scopes, needed))
+      errors.push({
+        path: `services[${i}].image.path`,
+        value: renderValue(image.path),
+        message: `is a private artifact: the task's scopes must include ${JSON.stringify(needed)} (fix: add that scope to the task, or publish the image under public/)`,
+      });
+  });
+  if (errors.length > 0) throw new PayloadValidationError(errors);
+}
+
 function byId<T extends { id: string }>(a: T, b: T): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
@@ -211,6 +235,7 @@ function byId<T extends { id: string }>(a: T, b: T): number {
 export function compile(payload: unknown, context: CompileContext): DesiredState {
   checkContext(context);
   const services = decodeServices(payload, context.config);
+  checkArtifactScopes(services, context.scopes);
   const owner: OwnerRef = { ownerId: context.config.ownerId, taskId: context.taskId, runId: context.runId };
   if (services.length === 0) return emptyGraph(owner);
   const networks: NetworkNode[] = [
@@ -221,11 +246,19 @@ export function compile(payload: unknown, context: CompileContext): DesiredState
     }),
   ];
   const containers: ContainerNode[] = [];
+  const sources = new Map<string, ImageSource>();
   for (const service of [...services].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const nodes = serviceNodes(owner, context, service);
+    const source = imageSource(service.image, context.config.images.pullPolicy);
+    sources.set(source.ref, source);
+    const nodes = serviceNodes(owner, context, service, source);
     networks.push(nodes.privateNetwork);
     containers.push(nodes.proxy, nodes.serviceContainer);
   }
+  const proxyImage = context.config.proxy.image;
+  // The proxy image is the worker's own, not a task's: fetched when missing (unless "never").
+  const proxyPolicy = context.config.images.pullPolicy === 'never' ? 'never' : 'if-not-present';
+  if (!sources.has(proxyImage)) sources.set(proxyImage, imageSource(proxyImage, proxyPolicy));
   const images = [...new Set(containers.map((c) => c.image))].sort();
-  return { owner, networks: networks.sort(byId), containers: containers.sort(byId), images };
+  const imageSources = [...sources.values()].sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+  return { owner, networks: networks.sort(byId), containers: containers.sort(byId), images, imageSources };
 }

@@ -3,10 +3,11 @@
  * creates), which proxy image serves credentials, and the limits a task's services must fit in.
  * Decoded once at the door; everything inside works with the plain `WorkerConfig`.
  */
-import type * as t from 'io-ts';
-import { checked, strictStruct, toPayloadErrors, withDefault } from './codec.js';
+import * as t from 'io-ts';
+import { checked, isPlainObject, markSecret, strictStruct, toPayloadErrors, withDefault } from './codec.js';
 import { ConfigError, renderValue } from './errors.js';
 import { imageReferenceProblems } from './reference.js';
+import { PULL_POLICIES, type PullPolicy } from './image-source.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -159,6 +160,92 @@ const IsolationGuardMode = checked(
         ],
 );
 
+const PullPolicyCodec = checked(
+  'PullPolicy',
+  (u): u is PullPolicy => PULL_POLICIES.includes(u as PullPolicy),
+  (u) =>
+    PULL_POLICIES.includes(u as PullPolicy)
+      ? []
+      : [
+          `must be "always" (a tag is pulled on every start, a digest when missing), "if-not-present" or "never"; got ${renderValue(u)}`,
+        ],
+);
+
+export const DEFAULT_IMAGES = {
+  pullPolicy: 'always',
+  /** A pull or download that moves no byte for this long has failed. */
+  stallTimeoutMs: 60_000,
+  /** Whatever progress it makes, a pull or download ends by then. */
+  timeoutMs: 30 * 60_000,
+} as const;
+
+export const ImagesConfig = strictStruct(
+  'ImagesConfig',
+  {
+    pullPolicy: withDefault(PullPolicyCodec, DEFAULT_IMAGES.pullPolicy),
+    stallTimeoutMs: withDefault(integer('stallTimeoutMs', 100), DEFAULT_IMAGES.stallTimeoutMs),
+    timeoutMs: withDefault(integer('timeoutMs', 1000), DEFAULT_IMAGES.timeoutMs),
+  },
+  {},
+  { describe: 'an object with pullPolicy, stallTimeoutMs and timeoutMs', hints: {} },
+);
+export type ImagesConfig = t.TypeOf<typeof ImagesConfig>;
+
+const NonEmpty = (name: string) =>
+  checked(name, isString, (u) =>
+    typeof u === 'string' && u.length > 0 && u.length <= 4096 ? [] : [`must be a non-empty string`],
+  );
+
+/** One registry's login; the password is a secret (its errors never show it). */
+const RegistryLogin = markSecret(
+  strictStruct(
+    'RegistryLogin',
+    { username: NonEmpty('username'), password: NonEmpty('password') },
+    {},
+    {
+      describe: 'an object with username and password',
+      hints: { username: 'the login', password: 'its password' },
+    },
+  ),
+);
+export type RegistryLogin = t.TypeOf<typeof RegistryLogin>;
+
+// A registry host as Docker names it in a reference: a DNS name or IP literal with an optional port.
+const REGISTRY_HOST =
+  /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]{1,5})?$/;
+
+/** `registries`: per registry host (`registry.example.com`, `127.0.0.1:5000`), its login. */
+export const RegistriesConfig = new t.Type<Record<string, RegistryLogin>, unknown, unknown>(
+  'RegistriesConfig',
+  (u): u is Record<string, RegistryLogin> => isPlainObject(u),
+  (u, c) => {
+    if (!isPlainObject(u))
+      return t.failure(
+        u,
+        c,
+        `must be an object mapping registry hosts to {username, password}; got ${renderValue(u)}`,
+      );
+    const errors: t.ValidationError[] = [];
+    const out: Record<string, RegistryLogin> = {};
+    for (const host of Object.keys(u)) {
+      const value = u[host];
+      if (!REGISTRY_HOST.test(host))
+        // In the login's own context, so that the report never shows the password.
+        errors.push({
+          value,
+          context: t.appendContext(c, host, RegistryLogin, value),
+          message:
+            'is not a registry host (fix: the host as images name it, e.g. "registry.example.com" or "127.0.0.1:5000")',
+        });
+      const login = RegistryLogin.validate(value, t.appendContext(c, host, RegistryLogin, value));
+      if (login._tag === 'Left') errors.push(...login.left);
+      else out[host] = login.right;
+    }
+    return errors.length > 0 ? t.failures(errors) : t.success(out);
+  },
+  t.identity,
+);
+
 export const WorkerConfig = strictStruct(
   'WorkerConfig',
   {
@@ -173,6 +260,8 @@ export const WorkerConfig = strictStruct(
     concurrency: withDefault(integer('concurrency', 1, 1000), 8),
     // Off by default: it changes the host's packet filter, which a worker owner opts into.
     isolationGuard: withDefault(IsolationGuardMode, 'off'),
+    images: withDefault(ImagesConfig, { ...DEFAULT_IMAGES }),
+    registries: withDefault(RegistriesConfig, {}),
   },
   {},
   {
@@ -217,6 +306,8 @@ export interface WorkerConfigInput {
   startupTimeoutMs?: number;
   concurrency?: number;
   isolationGuard?: 'off' | 'nftables';
+  images?: Partial<ImagesConfig>;
+  registries?: Record<string, RegistryLogin>;
 }
 
 /** A full configuration from identity and proxy image, defaults for the rest; validated. */

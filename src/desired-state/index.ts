@@ -10,6 +10,7 @@ export * from './hash.js';
 export * from './images.js';
 export * from './reference.js';
 export * from './schema.js';
+export * from './image-source.js';
 export {
   compile,
   emptyGraph,

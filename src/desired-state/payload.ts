@@ -33,8 +33,14 @@ import {
   RESERVED_ENV_PREFIX,
   RESERVED_SERVICE_NAMES,
   SERVICE_NAME,
+  ARTIFACT_NAME,
+  MAX_ARTIFACT_NAME_CHARS,
+  INDEX_NAMESPACE,
+  MAX_INDEX_NAMESPACE_CHARS,
 } from './policy.js';
 import { imageReferenceProblems } from './reference.js';
+import type { ImageSpec } from './image-source.js';
+import { isTaskId } from './names.js';
 
 const SERVICE_FIELDS = 'name, image and optional command, env, healthCheck';
 
@@ -73,6 +79,90 @@ export const ImageReference = checked('ImageReference', isString, (u) => {
         `${renderValue(u)} is not an image reference: ${problems.join('; ')} (fix: use a reference such as "redis:7" or "postgres@sha256:<digest>")`,
       ];
 });
+
+const ArtifactPath = checked('ArtifactPath', isString, (u) =>
+  typeof u === 'string' && u.length <= MAX_ARTIFACT_NAME_CHARS && ARTIFACT_NAME.test(u)
+    ? []
+    : [
+        `must be an artifact name: '/'-separated parts, none empty, "." or "..", no spaces, at most ${MAX_ARTIFACT_NAME_CHARS} characters (fix: e.g. "public/image.tar.zst"); got ${renderValue(u)}`,
+      ],
+);
+
+const TaskId = checked('TaskId', isString, (u) =>
+  typeof u === 'string' && isTaskId(u)
+    ? []
+    : [`must be a Taskcluster task id (22 of A-Z, a-z, 0-9, '-', '_'); got ${renderValue(u)}`],
+);
+
+const IndexNamespace = checked('IndexNamespace', isString, (u) =>
+  typeof u === 'string' && u.length <= MAX_INDEX_NAMESPACE_CHARS && INDEX_NAMESPACE.test(u)
+    ? []
+    : [
+        `must be an index path such as "project.images.latest" (dot-separated words, at most ${MAX_INDEX_NAMESPACE_CHARS} characters); got ${renderValue(u)}`,
+      ],
+);
+
+const IMAGE_SHAPES =
+  'a reference string such as "redis:7", or an object {"type": "docker-image", "name"}, {"type": "indexed-image", "namespace", "path"} or {"type": "task-image", "taskId", "path"}';
+
+const imageObjectCodecs = {
+  'docker-image': strictStruct(
+    'DockerImage',
+    { type: t.literal('docker-image'), name: ImageReference },
+    {},
+    { describe: 'a docker-image', hints: { name: 'an image reference such as "redis:7"' } },
+  ),
+  'indexed-image': strictStruct(
+    'IndexedImage',
+    { type: t.literal('indexed-image'), namespace: IndexNamespace, path: ArtifactPath },
+    {},
+    {
+      describe: 'an indexed-image',
+      hints: {
+        namespace: 'the index path of the task that made the image, e.g. "project.images.latest"',
+        path: 'the artifact name, e.g. "public/image.tar.zst"',
+      },
+    },
+  ),
+  'task-image': strictStruct(
+    'TaskImage',
+    { type: t.literal('task-image'), taskId: TaskId, path: ArtifactPath },
+    {},
+    {
+      describe: 'a task-image',
+      hints: {
+        taskId: 'the id of the task that made the image',
+        path: 'the artifact name, e.g. "public/image.tar.zst"',
+      },
+    },
+  ),
+} as const;
+
+/** `services[].image`: one of the four shapes docker payloads use. */
+export const ServiceImage = new t.Type<ImageSpec, unknown, unknown>(
+  'ServiceImage',
+  (u): u is ImageSpec => ServiceImage.validate(u, [{ key: '', type: t.unknown, actual: u }])._tag === 'Right',
+  (u, c) => {
+    if (typeof u === 'string') return ImageReference.validate(u, c);
+    if (!isPlainObject(u)) return t.failure(u, c, `must be ${IMAGE_SHAPES}; got ${renderValue(u)}`);
+    const type = own(u, 'type');
+    const codec =
+      typeof type === 'string' && Object.prototype.hasOwnProperty.call(imageObjectCodecs, type)
+        ? imageObjectCodecs[type as keyof typeof imageObjectCodecs]
+        : undefined;
+    if (codec === undefined)
+      return t.failures([
+        failureAt(
+          c,
+          'type',
+          type,
+          `must be "docker-image", "indexed-image" or "task-image"; got ${renderValue(type)} (fix: ${IMAGE_SHAPES})`,
+        ),
+      ]);
+    return codec.validate(u, c) as t.Validation<ImageSpec>;
+  },
+  t.identity,
+);
 
 function argumentList(
   name: string,
@@ -250,7 +340,7 @@ export function healthCheckCodec(limits: LimitsConfig) {
 export function serviceSpecCodec(limits: LimitsConfig) {
   return strictStruct(
     'ServiceSpec',
-    { name: ServiceName, image: ImageReference },
+    { name: ServiceName, image: ServiceImage },
     {
       command: argumentList('Command', {
         maxBytes: limits.maxValueBytes,
@@ -265,7 +355,7 @@ export function serviceSpecCodec(limits: LimitsConfig) {
       describe: `an object with ${SERVICE_FIELDS}`,
       hints: {
         name: 'a DNS label such as "db"; the task reaches the service by it',
-        image: 'an image reference such as "redis:7"',
+        image: IMAGE_SHAPES,
       },
     },
   );

@@ -79,3 +79,16 @@ export const MAX_HEALTH_SECONDS = 3600;
 /** Docker refuses a non-zero health-check interval or timeout under 1 ms. */
 export const MIN_HEALTH_PROBE_SECONDS = 0.001;
 export const MAX_HEALTH_RETRIES = 100;
+
+/**
+ * An artifact name a service image may come from: `/`-separated segments, none empty, `.` or
+ * `..` (the name goes into the queue's URL path, where those would walk to another endpoint),
+ * no whitespace. Written for RE2 too (no lookahead): the JSON Schema states the same pattern.
+ */
+const ARTIFACT_SEGMENT = '(?:[^/\\s.][^/\\s]*|\\.[^/\\s.][^/\\s]*|\\.\\.[^/\\s]+)';
+export const ARTIFACT_NAME = new RegExp(`^${ARTIFACT_SEGMENT}(?:/${ARTIFACT_SEGMENT})*$`);
+export const MAX_ARTIFACT_NAME_CHARS = 1024;
+
+/** The index's namespace grammar: dot-separated parts of 1–100 URL-safe characters. */
+export const INDEX_NAMESPACE = /^[\w!$'()*+,;=@~-]{1,100}(?:\.[\w!$'()*+,;=@~-]{1,100})*$/;
+export const MAX_INDEX_NAMESPACE_CHARS = 255;

@@ -29,7 +29,12 @@ import {
   RESERVED_ENV_PREFIX,
   RESERVED_SERVICE_NAMES,
   SERVICE_NAME,
+  ARTIFACT_NAME,
+  MAX_ARTIFACT_NAME_CHARS,
+  INDEX_NAMESPACE,
+  MAX_INDEX_NAMESPACE_CHARS,
 } from './policy.js';
+import { TASK_ID } from './names.js';
 import { IMAGE_REFERENCE, MAX_IMAGE_REFERENCE_CHARS } from './reference.js';
 
 export const JSON_SCHEMA_DRAFT = 'http://json-schema.org/draft-07/schema#';
@@ -56,6 +61,7 @@ export interface JsonSchema {
   maximum?: number;
   not?: JsonSchema;
   anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
 }
 
 /** What the worker's limits contribute to the schema; the rest of `LimitsConfig` is not the payload's. */
@@ -104,14 +110,40 @@ function argumentList(limits: SchemaLimits, options: { minItems: number; descrip
 
 /** The service's `image`: the one place its shape is stated, so a new image form changes only this. */
 export function imageSchema(): JsonSchema {
-  return {
-    title: 'Service image',
-    description:
-      'A Docker image reference: [registry/]name[:tag][@sha256:digest], lowercase repository, e.g. "redis:7" or "postgres@sha256:<digest>". A proxy scope names the image by its digest, never its tag.',
+  const reference: JsonSchema = {
     type: 'string',
     minLength: 1,
     maxLength: MAX_IMAGE_REFERENCE_CHARS,
     pattern: IMAGE_REFERENCE.source,
+  };
+  const artifact: JsonSchema = {
+    type: 'string',
+    maxLength: MAX_ARTIFACT_NAME_CHARS,
+    pattern: ARTIFACT_NAME.source,
+    description:
+      'The artifact name, e.g. "public/image.tar.zst"; one not under public/ needs queue:get-artifact:<name> in the task scopes.',
+  };
+  const typed = (type: string, description: string, properties: Record<string, JsonSchema>): JsonSchema =>
+    strictObject({ title: type, description }, ['type', ...Object.keys(properties)], {
+      type: { enum: [type] },
+      ...properties,
+    });
+  return {
+    title: 'Service image',
+    description:
+      'A Docker image reference ([registry/]name[:tag][@sha256:digest], lowercase repository, e.g. "redis:7"), or an object naming one, or a docker save tarball (.tar, .tar.zst, .tar.lz4) that an earlier task published as an artifact. A proxy scope names the image by its digest or image id, never its tag.',
+    oneOf: [
+      reference,
+      typed('docker-image', 'A registry image, spelled out.', { name: reference }),
+      typed('indexed-image', 'An artifact of the task an index path names now.', {
+        namespace: { type: 'string', maxLength: MAX_INDEX_NAMESPACE_CHARS, pattern: INDEX_NAMESPACE.source },
+        path: artifact,
+      }),
+      typed('task-image', 'An artifact of the given task.', {
+        taskId: { type: 'string', pattern: TASK_ID.source },
+        path: artifact,
+      }),
+    ],
   };
 }
 

@@ -3,6 +3,8 @@
  * Nothing here talks to Docker; the reconciler diffs this against a `Snapshot`.
  */
 
+import type { ImageSource } from './image-source.js';
+
 /** Stable id of a node in the graph, e.g. `network/task`, `container/service/db`. */
 export type NodeId = string;
 
@@ -92,6 +94,11 @@ export interface DesiredState {
   containers: ContainerNode[];
   /** Every image reference a container of this graph runs. */
   images: string[];
+  /**
+   * Where each of `images` comes from, sorted by `ref`. An image without a source is a registry
+   * reference fetched only when missing (graphs built by hand, the empty graph).
+   */
+  imageSources?: ImageSource[];
 }
 
 /** Stands in a proxy's `cmd` for the key of the image it serves until `bindImages()` resolves it. */

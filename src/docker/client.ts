@@ -41,9 +41,40 @@ export interface DockerApi {
   connectNetwork(network: string, container: string, aliases: string[]): Promise<void>;
   disconnectNetwork(network: string, container: string): Promise<void>;
   inspectImage(ref: string): Promise<ImageInspect | undefined>;
-  pullImage(ref: string): Promise<void>;
+  /**
+   * Pulls `ref`, with `auth` when given (sent in the `X-Registry-Auth` header, never logged).
+   * Fails with a `DockerStallError` when `stallMs` pass without a line of progress; its overall
+   * deadline is `totalMs` (default: the client's slow deadline).
+   */
+  pullImage(ref: string, options?: PullOptions): Promise<void>;
+  /**
+   * `docker load` of an image tarball (`docker save` format, uncompressed); resolves with what the
+   * engine says it loaded: `name:tag` references and, for untagged images, `sha256:` ids.
+   */
+  loadImage(tarball: Readable, options?: { totalMs?: number }): Promise<string[]>;
+  /** Tags image `id` as `repo:tag` (moving the tag if it named another image). */
+  tagImage(id: string, repo: string, tag: string): Promise<void>;
   /** The raw `/events` byte stream; frame it with `src/observed-state/frames.ts`. */
   events(options: { since?: string; filters?: Filters }): Promise<Readable>;
+}
+
+export interface PullOptions {
+  auth?: { username: string; password: string; serveraddress: string };
+  /** Bytes done and total, summed over the layers the engine has reported so far. */
+  onProgress?: (progress: { currentBytes: number; totalBytes?: number }) => void;
+  stallMs?: number;
+  totalMs?: number;
+}
+
+/** A pull or a download that made no progress for `stallMs`: the other end accepted and went quiet. */
+export class DockerStallError extends Error {
+  override readonly name = 'DockerStallError';
+  constructor(
+    readonly operation: string,
+    readonly stallMs: number,
+  ) {
+    super(`${operation} made no progress for ${stallMs} ms`);
+  }
 }
 
 export class DockerTimeoutError extends Error {
@@ -137,7 +168,7 @@ export function dockerApi(docker: Docker, options: DockerClientOptions = {}): Do
     try {
       return await Promise.race([run(controller.signal), deadline]);
     } catch (error) {
-      if (error instanceof DockerTimeoutError) throw error;
+      if (error instanceof DockerTimeoutError || error instanceof DockerStallError) throw error;
       if (controller.signal.aborted) throw new DockerTimeoutError(operation, ms);
       const statusCode = statusCodeOf(error);
       const json = (error as { json?: { message?: string } }).json;
@@ -259,19 +290,53 @@ export function dockerApi(docker: Docker, options: DockerClientOptions = {}): Do
           (abortSignal) => docker.getImage(ref).inspect({ abortSignal } as object) as Promise<ImageInspect>,
         ),
       ),
-    pullImage: (ref) =>
-      call(`image pull ${ref}`, slowTimeoutMs, [ref], async (abortSignal) => {
-        const stream = (await docker.pull(ref, { abortSignal })) as Readable;
-        const progress = await new Promise<PullProgress[]>((resolve, reject) => {
-          docker.modem.followProgress(stream, (error: Error | null, output: PullProgress[]) =>
-            error ? reject(error) : resolve(output),
+    pullImage: (ref, pullOptions = {}) =>
+      call(`image pull ${ref}`, pullOptions.totalMs ?? slowTimeoutMs, [ref], async (abortSignal) => {
+        const watch = new StallWatch(`image pull ${ref}`, pullOptions.stallMs, abortSignal);
+        try {
+          // dockerd sends its answer's headers only with the first line of progress: a registry
+          // that never answers stalls the request itself, before any stream exists.
+          const stream = (await watch.race(
+            docker.pull(ref, {
+              abortSignal: watch.signal,
+              ...(pullOptions.auth ? { authconfig: pullOptions.auth } : {}),
+            }) as Promise<Readable>,
+          )) as Readable;
+          const progress = new PullProgressTally();
+          const lines = await watch.race(
+            followProgress(docker, stream, (line) => {
+              watch.touch();
+              if (progress.add(line)) pullOptions.onProgress?.(progress.current());
+            }),
           );
+          // dockerd answers 200 once it has written any progress, so a failure after that (a
+          // manifest list without this platform, a blob the registry lacks) is a line with
+          // `error`, which followProgress hands back as output rather than as an error.
+          const failure = lines.find((line) => line.error !== undefined || line.errorDetail !== undefined);
+          if (failure) throw new Error(failure.errorDetail?.message ?? failure.error ?? 'pull failed');
+        } finally {
+          watch.stop();
+        }
+      }),
+    loadImage: (tarball, loadOptions = {}) =>
+      call('image load', loadOptions.totalMs ?? slowTimeoutMs, [], async (abortSignal) => {
+        abortSignal.addEventListener('abort', () => tarball.destroy(), { once: true });
+        const stream = (await docker.loadImage(tarball, { quiet: true, abortSignal } as object)) as Readable;
+        const lines = await followProgress(docker, stream, () => undefined);
+        const failure = lines.find((line) => line.error !== undefined || line.errorDetail !== undefined);
+        if (failure) throw new Error(failure.errorDetail?.message ?? failure.error ?? 'load failed');
+        // "Loaded image: name:tag" for each tag, "Loaded image ID: sha256:…" for an untagged image.
+        return lines
+          .map((line) => /^Loaded image(?: ID)?: (\S+)/.exec((line.stream ?? line.status ?? '').trim())?.[1])
+          .filter((loaded): loaded is string => loaded !== undefined);
+      }),
+    tagImage: (id, repo, tag) =>
+      call(`image tag ${id} ${repo}:${tag}`, timeoutMs, [id, repo, tag], async (abortSignal) => {
+        await loose<{ tag(o: object): Promise<unknown> }>(docker.getImage(id)).tag({
+          repo,
+          tag,
+          abortSignal,
         });
-        // dockerd answers 200 once it has written any progress, so a failure after that (a manifest
-        // list without this platform, a blob the registry lacks) is a line with `error`, which
-        // followProgress hands back as output rather than as an error.
-        const failure = progress.find((line) => line.error !== undefined || line.errorDetail !== undefined);
-        if (failure) throw new Error(failure.errorDetail?.message ?? failure.error ?? 'pull failed');
       }),
     events: (eventOptions) =>
       call('events', timeoutMs, [], async (abortSignal) => {
@@ -289,11 +354,115 @@ export function dockerApi(docker: Docker, options: DockerClientOptions = {}): Do
   };
 }
 
-/** One line of the progress stream of `POST /images/create`. */
+/** One line of the progress stream of `POST /images/create` or `POST /images/load`. */
 interface PullProgress {
   status?: string;
+  stream?: string;
+  id?: string;
+  progressDetail?: { current?: number; total?: number };
   error?: string;
   errorDetail?: { message?: string };
+}
+
+/** Follows a progress stream to its end, handing each line to `onLine` as it comes. */
+function followProgress(
+  docker: Docker,
+  stream: Readable,
+  onLine: (line: PullProgress) => void,
+): Promise<PullProgress[]> {
+  return new Promise<PullProgress[]>((resolve, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (error: Error | null, output: PullProgress[]) => (error ? reject(error) : resolve(output)),
+      onLine,
+    );
+  });
+}
+
+/**
+ * Aborts a request that makes no progress for `stallMs` (each `touch()` is progress), or when
+ * `outer` aborts. `race()` rejects with a `DockerStallError` once it has stalled. Without
+ * `stallMs` it only follows `outer`.
+ */
+export class StallWatch {
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly stalled: Promise<never>;
+  private fail: (error: Error) => void = () => {};
+
+  constructor(
+    private readonly operation: string,
+    private readonly stallMs: number | undefined,
+    outer: AbortSignal,
+  ) {
+    this.stalled = new Promise<never>((_, reject) => (this.fail = reject));
+    // Nobody may be racing when it fires: the rejection is handled here, and seen through race().
+    this.stalled.catch(() => {});
+    if (outer.aborted) this.controller.abort();
+    else outer.addEventListener('abort', () => this.controller.abort(), { once: true });
+    this.touch();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  touch(): void {
+    if (this.stallMs === undefined || this.controller.signal.aborted) return;
+    const stallMs = this.stallMs;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.fail(new DockerStallError(this.operation, stallMs));
+      this.controller.abort();
+    }, stallMs);
+  }
+
+  race<T>(work: Promise<T>): Promise<T> {
+    return Promise.race([work, this.stalled]);
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+/**
+ * Bytes of a pull, summed over layers: a layer counts its `Downloading` progress, and its whole
+ * size once complete. What is reported never goes down (a layer's retry starts again from zero).
+ */
+export class PullProgressTally {
+  private readonly layers = new Map<string, { current: number; total?: number }>();
+  private reported = -1;
+
+  /** Takes one line; true when the bytes done grew. */
+  add(line: PullProgress): boolean {
+    const id = line.id;
+    if (id === undefined) return false;
+    const layer = this.layers.get(id) ?? { current: 0 };
+    const detail = line.progressDetail ?? {};
+    if (line.status === 'Downloading') {
+      if (typeof detail.current === 'number') layer.current = Math.max(layer.current, detail.current);
+      if (typeof detail.total === 'number' && detail.total > 0) layer.total = detail.total;
+    } else if (line.status === 'Download complete' && layer.total !== undefined) {
+      layer.current = layer.total;
+    } else return false;
+    this.layers.set(id, layer);
+    const { currentBytes } = this.current();
+    if (currentBytes <= this.reported) return false;
+    this.reported = currentBytes;
+    return true;
+  }
+
+  current(): { currentBytes: number; totalBytes?: number } {
+    let currentBytes = 0;
+    let totalBytes: number | undefined = 0;
+    for (const layer of this.layers.values()) {
+      currentBytes += layer.current;
+      totalBytes =
+        layer.total === undefined || totalBytes === undefined ? undefined : totalBytes + layer.total;
+    }
+    return totalBytes === undefined ? { currentBytes } : { currentBytes, totalBytes };
+  }
 }
 
 /** @types/dockerode 4 lags dockerode 5: some calls take `abortSignal` that the types do not list. */

@@ -53,6 +53,7 @@ export function defaultRuntime(docker: DockerApi, host: RuntimeHost = {}): Runti
           credentials: input.credentials,
           ...(input.logger ? { logger: input.logger } : {}),
           ...isolation,
+          ...(input.images ?? {}),
         },
         ...(input.signal ? { signal: input.signal } : {}),
         ...(input.logger ? { logger: input.logger } : {}),

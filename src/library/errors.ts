@@ -17,6 +17,10 @@ export type StartFailureReason =
   | { kind: 'unhealthy'; lastProbeOutput?: string }
   /** The image is not present and could not be pulled. */
   | { kind: 'image-not-found'; image: string; detail?: string }
+  /** The registry refused the worker's login (or its lack of one) for this image: 401 or 403. */
+  | { kind: 'image-pull-unauthorized'; image: string; registry: string; detail?: string }
+  /** A task image artifact could not be downloaded or loaded (after retries, or refused by the queue). */
+  | { kind: 'image-download-failed'; image: string; detail?: string }
   /** Not ready within the per-service startup timeout. */
   | { kind: 'timeout'; timeoutMs: number }
   /** A container or network of that name exists and is not ours: it was left alone. */
@@ -50,6 +54,12 @@ export function describeReason(reason: StartFailureReason): string {
       return `image ${reason.image} was not found locally and could not be pulled${
         reason.detail ? ` (${oneLine(reason.detail)})` : ''
       }`;
+    case 'image-pull-unauthorized':
+      return `registry ${reason.registry} refused to let this worker pull ${reason.image}${
+        reason.detail ? ` (${oneLine(reason.detail)})` : ''
+      }`;
+    case 'image-download-failed':
+      return `image ${reason.image} could not be downloaded${reason.detail ? ` (${oneLine(reason.detail)})` : ''}`;
     case 'timeout':
       return `was not ready within its startup timeout of ${reason.timeoutMs} ms`;
     case 'name-conflict':

@@ -30,7 +30,11 @@ interface EventBase {
 }
 
 export type ServiceEvent =
-  | (EventBase & { type: 'pulling'; image: string })
+  /**
+   * The image is being fetched; with bytes once the pull or download reports them (done so far,
+   * never less than the previous event's; and the total, when known).
+   */
+  | (EventBase & { type: 'pulling'; image: string; currentBytes?: number; totalBytes?: number })
   | (EventBase & { type: 'created' })
   | (EventBase & { type: 'started'; startedAt?: string })
   | (EventBase & { type: 'healthy' })

@@ -14,6 +14,7 @@ import type { ObserveScope } from '../observed-state/scope.js';
 import type { RefreshRequest, Snapshot } from '../observed-state/types.js';
 import type { RestartPolicy } from '../reconciler/restarts.js';
 import type { CollectedTask, Removed } from '../loop/teardown.js';
+import type { ExecuteContext } from '../actions/context.js';
 
 export type { CollectedTask } from '../loop/teardown.js';
 
@@ -36,7 +37,14 @@ export interface ReconcileInput {
   /** Stops the loop once the actions in flight have settled (it then errors with `aborted`). */
   signal?: AbortSignal;
   logger?: Logger;
+  /** What pulls and loads need: registry logins (secret), timeouts, progress, the artifact client. */
+  images?: ImageFetchOptions;
 }
+
+export type ImageFetchOptions = Pick<
+  ExecuteContext,
+  'registries' | 'imageTimeouts' | 'artifacts' | 'onImageProgress'
+>;
 
 export interface Runtime {
   compile(payload: unknown, input: CompileInput): DesiredState;

@@ -8,6 +8,8 @@
  * `health_status` events each trigger one) is read against the graph, and `start()` settles on the
  * first snapshot that shows every service ready, or one failed. Nothing here polls.
  */
+import type { ArtifactFetcher } from '../actions/artifacts.js';
+import type { ImageProgress } from '../actions/context.js';
 import { ReplaySubject, Subject, shareReplay, takeUntil, type Observable, type Subscription } from 'rxjs';
 import type { Logger } from 'winston';
 import type { CredentialsSource, PushResult } from '../credentials/source.js';
@@ -72,6 +74,8 @@ export interface SessionInit {
   readySettleMs: number;
   logger: Logger | undefined;
   now?: () => number;
+  /** Fetches task image artifacts; absent: a task or indexed image fails to load, naming why. */
+  artifacts?: ArtifactFetcher;
 }
 
 export class ServiceSession {
@@ -271,6 +275,15 @@ export class ServiceSession {
         snapshots,
         refresh,
         signal: this.loopAbort.signal,
+        images: {
+          registries: this.init.config.registries,
+          imageTimeouts: {
+            stallMs: this.init.config.images.stallTimeoutMs,
+            totalMs: this.init.config.images.timeoutMs,
+          },
+          onImageProgress: (image, progress) => this.onImageProgress(image, progress),
+          ...(this.init.artifacts ? { artifacts: this.init.artifacts } : {}),
+        },
         ...(this.init.logger ? { logger: this.init.logger } : {}),
       })
       .subscribe({
@@ -307,8 +320,28 @@ export class ServiceSession {
     };
   }
 
+  /** A pull's or download's bytes, as a `pulling` event of each container that runs the image. */
+  private onImageProgress(image: string, progress: ImageProgress): void {
+    const time = new Date(this.now()).toISOString();
+    for (const node of this.desired.containers) {
+      if (node.image !== image) continue;
+      const tracked = this.phases[trackerKey(node.role, node.service)];
+      if (tracked?.containerId !== undefined) continue;
+      this.emit({
+        type: 'pulling',
+        service: node.service,
+        role: node.role,
+        time,
+        image,
+        currentBytes: progress.currentBytes,
+        ...(progress.totalBytes === undefined ? {} : { totalBytes: progress.totalBytes }),
+      });
+    }
+  }
+
   private scrub(text: string): string {
-    const payloadRedacted = redact(text, this.init.payloadSecrets);
+    const registryPasswords = Object.values(this.init.config.registries).map((login) => login.password);
+    const payloadRedacted = redact(text, [...this.init.payloadSecrets, ...registryPasswords]);
     return this.init.credentials ? this.init.credentials.redact(payloadRedacted) : payloadRedacted;
   }
 

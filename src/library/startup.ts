@@ -3,6 +3,7 @@
  * snapshot against the desired graph, so that `start()` decides on every fresh snapshot (pushed
  * by Docker's events, `health_status` included) and never polls.
  */
+import { registryOf } from '../desired-state/image-source.js';
 import type { ContainerNode, DesiredState } from '../desired-state/types.js';
 import type { Blocked } from '../reconciler/actions.js';
 import { ReconcileError } from '../reconciler/errors.js';
@@ -187,18 +188,25 @@ export function failureFromReconcileError(
     default:
       break;
   }
-  // A pull that kept failing (no registry, no network) is the image being unobtainable.
-  if (action?.kind === 'pull-image') {
+  // A pull or load that kept failing (no registry, no network) is the image being unobtainable.
+  if (action?.kind === 'pull-image' || action?.kind === 'load-image') {
     const pulling = action.target.name;
     // The service that runs the image, before the proxy that serves it (its key names the role).
     const imageNode =
       desired.containers.find((c) => c.image === pulling && c.role === 'service') ??
       desired.containers.find((c) => c.image === pulling || c.imageKeyOf === pulling);
+    const detail = error.message;
+    const reason: StartFailureReason =
+      error.code === 'image-pull-unauthorized'
+        ? { kind: 'image-pull-unauthorized', image: pulling, registry: registryOf(pulling), detail }
+        : action.kind === 'load-image' && error.code !== 'image-not-found'
+          ? { kind: 'image-download-failed', image: pulling, detail }
+          : { kind: 'image-not-found', image: pulling, detail };
     return {
       service: imageNode?.service ?? who.service,
       role: imageNode?.role ?? who.role,
       phase: 'pulling',
-      reason: { kind: 'image-not-found', image: pulling, detail: error.message },
+      reason,
     };
   }
   switch (error.code) {

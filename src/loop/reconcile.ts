@@ -129,6 +129,8 @@ export function reconcile(options: ReconcileOptions): Observable<LoopEvent> {
 
 /** One subscription's run of the loop. */
 class Run {
+  /** Images pulled or loaded by this run: a tag is fetched once per run (pull policy `always`). */
+  private readonly fetched = new Set<string>();
   private readonly now: () => number;
   private readonly desired: DesiredState;
   private readonly logger: Logger | undefined;
@@ -275,6 +277,7 @@ class Run {
         bind: this.options.bind ?? bindImages,
         resolveImage: this.options.resolveImage ?? resolveImage,
         cache: this.planCache,
+        fetched: this.fetched,
       });
     } catch (error) {
       this.stop(
@@ -322,6 +325,7 @@ class Run {
   }
 
   private finished(action: Action, event: Extract<ExecutorEvent, { type: 'action-finished' }>): void {
+    if (action.kind === 'pull-image' || action.kind === 'load-image') this.fetched.add(action.image);
     // The planner marks the step that restarts a service: the start of an exited container (one
     // that found it running did nothing), or the removal that begins a replacement.
     const restarted =

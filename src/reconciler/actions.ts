@@ -3,6 +3,7 @@
  * Docker call each. Each names its target, says why (`cause`) and what must finish first
  * (`dependsOn`, ids of other actions in the same plan).
  */
+import type { ArtifactSource } from '../desired-state/image-source.js';
 import type { ContainerNode, NetworkNode, NodeId } from '../desired-state/types.js';
 
 export interface ActionTarget {
@@ -23,10 +24,21 @@ interface ActionBase {
   dependsOn: string[];
 }
 
-/** Make an image present locally (there may be no registry: then it fails terminally). */
+/**
+ * Make a registry image present locally, or fetch a newer one for its tag (there may be no
+ * registry: then it fails terminally). The registry's login is the executor's, never the plan's.
+ */
 export interface PullImage extends ActionBase {
   kind: 'pull-image';
   image: string;
+  /** The image is present: pull what its tag names now (pull policy `always`). */
+  refresh?: boolean;
+}
+/** Download a task's image artifact and `docker load` it, tagged `image` (the graph's local reference). */
+export interface LoadImage extends ActionBase {
+  kind: 'load-image';
+  image: string;
+  source: ArtifactSource;
 }
 export interface CreateNetwork extends ActionBase {
   kind: 'create-network';
@@ -83,6 +95,7 @@ export interface RemoveNetwork extends ActionBase {
 
 export type Action =
   | PullImage
+  | LoadImage
   | CreateNetwork
   | CreateContainer
   | ConnectNetwork

@@ -17,7 +17,9 @@ export type TerminalCode =
   | 'image-missing'
   | 'bad-spec'
   | 'isolation-guard'
-  | 'network-pool-exhausted';
+  | 'network-pool-exhausted'
+  | 'image-pull-unauthorized'
+  | 'image-download-failed';
 
 export class TerminalError extends Error {
   override readonly name = 'TerminalError';

@@ -4,13 +4,14 @@
  * part of either, whatever the node holds.
  *
  * Counting, as in the summary line:
- * - add: `pull-image`, `create-network`, `create-container` (an object that was not there);
+ * - add: `pull-image`, `load-image`, `create-network`, `create-container` (an object that was not there);
  * - change: `start-container` (first start or restart), `connect-network`, `disconnect-network`;
  * - destroy: `remove-container`, `remove-network`.
  * A replacement (remove and create of one container name in one plan) counts once in add and
  * once in destroy, and both of its lines carry the `-/+` symbol.
  */
-import type { Action, ActionKind, Plan } from './actions.js';
+import { describeSource } from '../desired-state/image-source.js';
+import type { Action, ActionKind, LoadImage, Plan, PullImage } from './actions.js';
 
 export type PlanFormat = 'text' | 'json';
 
@@ -22,6 +23,7 @@ export interface PlanSummary {
 
 const COUNTS: Record<ActionKind, keyof PlanSummary> = {
   'pull-image': 'add',
+  'load-image': 'add',
   'create-network': 'add',
   'create-container': 'add',
   'start-container': 'change',
@@ -35,6 +37,7 @@ type PlanSymbol = '^' | '+' | '-' | '-/+' | '~' | '>';
 
 const SYMBOLS: Record<ActionKind, PlanSymbol> = {
   'pull-image': '^',
+  'load-image': '^',
   'create-network': '+',
   'create-container': '+',
   'start-container': '>',
@@ -45,7 +48,7 @@ const SYMBOLS: Record<ActionKind, PlanSymbol> = {
 };
 
 const LEGEND: [PlanSymbol, string][] = [
-  ['^', 'pull'],
+  ['^', 'pull or load'],
   ['+', 'create'],
   ['-', 'destroy'],
   ['-/+', 'replace'],
@@ -88,6 +91,7 @@ function formatJson(plan: Plan): string {
         ...(a.target.node === undefined ? {} : { node: a.target.node }),
         ...(a.target.objectId === undefined ? {} : { objectId: a.target.objectId }),
       },
+      ...(a.kind === 'pull-image' || a.kind === 'load-image' ? { source: sourceOf(a) } : {}),
       cause: a.cause,
       dependsOn: a.dependsOn,
     })),
@@ -176,8 +180,19 @@ function summaryLine(plan: Plan): string {
   return `No changes now: ${parts.join(', ') || 'services not ready'}.`;
 }
 
+/** Where a fetched image comes from, for machines: what `describeSource` says for people. */
+function sourceOf(a: PullImage | LoadImage): Record<string, string> {
+  if (a.kind === 'pull-image') return { from: 'registry', image: a.image };
+  const { source } = a;
+  return source.from === 'task-image'
+    ? { from: source.from, taskId: source.taskId, path: source.path }
+    : { from: source.from, namespace: source.namespace, path: source.path };
+}
+
 function subject(a: Action): string {
   switch (a.kind) {
+    case 'load-image':
+      return `${describeSource(a.source).replace(/^load /, '')} as ${a.image}`;
     case 'connect-network':
       return `${a.container} to ${a.network}`;
     case 'disconnect-network':

@@ -3,6 +3,7 @@
  * graph. Data in, data out; the executors in `src/actions` do the work and the loop re-plans on
  * the next snapshot, so a plan only ever has to be right for the snapshot it was made from.
  */
+import { describeSource } from '../desired-state/image-source.js';
 import { bindImages, resolveImage } from '../desired-state/images.js';
 import { Label, LABEL_NAMESPACE } from '../desired-state/labels.js';
 import type { ContainerNode, DesiredState, NodeId, ResolvedImage } from '../desired-state/types.js';
@@ -45,6 +46,12 @@ export interface PlanOptions {
    * either way: the cache only holds what is a function of the graph and the images.
    */
   cache?: PlanCache;
+  /**
+   * Images fetched (pulled or loaded) during this task run: an image whose policy is `always` is
+   * fetched once per run, so a present one not in this set is fetched again before it is used.
+   * Absent: none yet (a dry run shows the fetches a start would make).
+   */
+  fetched?: ReadonlySet<string>;
 }
 
 /**
@@ -53,6 +60,7 @@ export interface PlanOptions {
  */
 const PHASES: readonly ActionKind[] = [
   'pull-image',
+  'load-image',
   'remove-container',
   'disconnect-network',
   'remove-network',
@@ -130,7 +138,7 @@ class Planner {
   private readonly resolved = new Map<string, ResolvedImage>();
   private readonly refusedImages = new Set<string>();
   /** Images with a pull in this plan; containers with a removal in it: name → the removal's id. */
-  private readonly pulled = new Set<string>();
+  private readonly fetchIds = new Map<string, string>();
   private readonly removed = new Map<string, string>();
   private networkSlotByName: Map<string, NetworkSlot> | undefined;
   /** Made once per plan: readiness asks it of every container. */
@@ -236,18 +244,45 @@ class Planner {
     )) {
       if (!observed.has(image.ref)) observed.set(image.ref, image);
     }
+    const sources = new Map((this.desired.imageSources ?? []).map((source) => [source.ref, source]));
     for (const ref of this.graph.imageRefs) {
       const image = observed.get(ref);
-      if (image === undefined) {
-        this.pulled.add(ref);
-        this.add({
-          kind: 'pull-image',
-          id: pullId(ref),
-          target: { type: 'image', name: ref },
-          cause: 'not present locally',
-          dependsOn: [],
-          image: ref,
-        });
+      const source = sources.get(ref) ?? { from: 'registry', ref, policy: 'if-not-present' };
+      const refresh = source.policy === 'always' && this.options.fetched?.has(ref) !== true;
+      if (image === undefined || refresh) {
+        if (source.policy === 'never') {
+          this.refusedImages.add(ref);
+          this.blocked.push({
+            name: ref,
+            code: 'image-missing',
+            reason: `not present locally and the pull policy is "never" (fix: ${describeSource(source)} on the worker beforehand, or set images.pullPolicy)`,
+          });
+          continue;
+        }
+        // Until it is fetched, a present image is not the one to use: containers wait for it.
+        this.fetchIds.set(ref, source.from === 'registry' ? fetchId(ref) : loadId(ref));
+        const cause =
+          image === undefined ? 'not present locally' : 'pull policy "always": fetched on every start';
+        if (source.from === 'registry')
+          this.add({
+            kind: 'pull-image',
+            id: fetchId(ref),
+            target: { type: 'image', name: ref },
+            cause,
+            dependsOn: [],
+            image: ref,
+            ...(image === undefined ? {} : { refresh: true }),
+          });
+        else
+          this.add({
+            kind: 'load-image',
+            id: loadId(ref),
+            target: { type: 'image', name: ref },
+            cause,
+            dependsOn: [],
+            image: ref,
+            source,
+          });
         continue;
       }
       const resolved = (this.options.resolveImage ?? resolveImage)(ref, image);
@@ -504,11 +539,11 @@ class Planner {
 
   /** The pulls `node`'s images wait for, sorted by id. */
   private pullsFor(node: ContainerNode): string[] {
-    if (this.pulled.size === 0) return [];
+    if (this.fetchIds.size === 0) return [];
     const refs = [node.image, node.imageKeyOf].filter(
-      (r): r is string => r !== undefined && this.pulled.has(r),
+      (r): r is string => r !== undefined && this.fetchIds.has(r),
     );
-    return [...new Set(refs)].sort(compare).map(pullId);
+    return [...new Set(refs)].map((ref) => this.fetchIds.get(ref)!).sort(compare);
   }
 
   private startWhenReady(
@@ -898,8 +933,12 @@ class Planner {
   }
 }
 
-function pullId(ref: string): string {
+function fetchId(ref: string): string {
   return `pull-image:${ref}`;
+}
+
+function loadId(ref: string): string {
+  return `load-image:${ref}`;
 }
 
 /** By name then id; the input is left alone, and one already in order (as observers give it) costs a pass. */

@@ -35,6 +35,8 @@ const TASK_ID = 'execTask_0123456789abc';
 const SECRET = 'not-a-real-token-but-secret-looking';
 const config = defaultWorkerConfig({
   ownerId: 'worker-exec',
+  // Fixture images are built here, never in a registry: nothing to pull.
+  images: { pullPolicy: 'if-not-present' },
   provisionerId: 'prov',
   workerType: 'wt',
   rootUrl: 'https://tc.example.com',
@@ -626,7 +628,12 @@ describe('pull-image', () => {
   // What a failed pull reaches the executor as: dockerd 20.10.24 (Debian's build) answering through
   // dockerode, captured with registries on 127.0.0.1 that answered each way; no status code is a
   // line of the progress stream. Rows marked upstream are the wording of Docker's own 20.10 build.
-  const answers: [string, number | undefined, string, 'image-not-found' | 'bad-spec' | 'retryable'][] = [
+  const answers: [
+    string,
+    number | undefined,
+    string,
+    'image-not-found' | 'image-pull-unauthorized' | 'bad-spec' | 'retryable',
+  ][] = [
     [
       'repository does not exist (token registry, as Docker Hub answers)',
       404,
@@ -641,8 +648,15 @@ describe('pull-image', () => {
     ],
     ['manifest unknown', 500, '(HTTP code 500) server error - manifest unknown ', 'image-not-found'],
     ['name unknown', 500, '(HTTP code 500) server error - name unknown ', 'image-not-found'],
-    ['denied', 500, '(HTTP code 500) server error - denied ', 'image-not-found'],
-    ['unauthorized', 500, '(HTTP code 500) server error - unauthorized ', 'image-not-found'],
+    // The registry refuses the (absent or wrong) login: terminal, and named as a login problem.
+    ['denied', 500, '(HTTP code 500) server error - denied ', 'image-pull-unauthorized'],
+    ['unauthorized', 500, '(HTTP code 500) server error - unauthorized ', 'image-pull-unauthorized'],
+    [
+      'a wrong password (distribution 2.8 through dockerd 20.10)',
+      500,
+      '(HTTP code 500) server error - Head "http://127.0.0.1:5000/v2/x/manifests/y": unauthorized: authentication required ',
+      'image-pull-unauthorized',
+    ],
     [
       'a registry 404 without an error body',
       500,

@@ -18,6 +18,8 @@ import { captureIo } from './support/io.js';
 const PROXY_IMAGE = 'docker-services/proxy:latest';
 const taskId = randomBytes(16).toString('base64url');
 const ids = ['--task-id', taskId, '--run-id', '0', '--owner-id', testOwnerId('cli-crash')];
+// The fixture images are built here, in no registry: `up` must not try to pull them.
+const LOCAL_IMAGES = ['--pull-policy', 'if-not-present'];
 const dir = mkdtempSync(join(tmpdir(), 'ds-crash-'));
 const payload = join(dir, 'payload.json');
 let daemon: PrivateDockerd | undefined;
@@ -56,7 +58,16 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
 describe('after a dockerd SIGKILL', () => {
   it('plan names a restart for every container, and up brings the task back as plan said', async () => {
     const d = daemon!;
-    const up = await cli('up', payload, ...ids, '--proxy-image', PROXY_IMAGE, '--timeout', '120');
+    const up = await cli(
+      'up',
+      payload,
+      ...ids,
+      ...LOCAL_IMAGES,
+      '--proxy-image',
+      PROXY_IMAGE,
+      '--timeout',
+      '120',
+    );
     expect(up).toMatchObject({ code: 0, out: expect.stringContaining('NetworkMode') });
     const names = (await d.cli('ps', '--format', '{{.Names}}')).split('\n').sort();
     expect(names).toHaveLength(4);
@@ -67,7 +78,16 @@ describe('after a dockerd SIGKILL', () => {
       names.map(() => 'exited'),
     );
 
-    const planned = await cli('plan', payload, ...ids, '--proxy-image', PROXY_IMAGE, '--output', 'json');
+    const planned = await cli(
+      'plan',
+      payload,
+      ...ids,
+      ...LOCAL_IMAGES,
+      '--proxy-image',
+      PROXY_IMAGE,
+      '--output',
+      'json',
+    );
     expect(planned.code).toBe(2);
     const plan = JSON.parse(planned.out) as {
       actions: { target: { name: string }; cause: string }[];
@@ -79,10 +99,19 @@ describe('after a dockerd SIGKILL', () => {
     expect([...new Set(named)].sort()).toEqual(names);
     expect(plan.actions.every((a) => /— restart 1 of \d+$/.test(a.cause))).toBe(true);
 
-    const back = await cli('up', payload, ...ids, '--proxy-image', PROXY_IMAGE, '--timeout', '120');
+    const back = await cli(
+      'up',
+      payload,
+      ...ids,
+      ...LOCAL_IMAGES,
+      '--proxy-image',
+      PROXY_IMAGE,
+      '--timeout',
+      '120',
+    );
     expect(back).toMatchObject({ code: 0, out: expect.stringContaining('NetworkMode') });
     expect((await d.cli('ps', '--format', '{{.Names}}')).split('\n').sort()).toEqual(names);
-    expect((await cli('plan', payload, ...ids, '--proxy-image', PROXY_IMAGE)).code).toBe(0);
+    expect((await cli('plan', payload, ...ids, ...LOCAL_IMAGES, '--proxy-image', PROXY_IMAGE)).code).toBe(0);
 
     expect((await cli('down', ...ids)).code).toBe(0);
     expect(await d.cli('ps', '-aq')).toBe('');

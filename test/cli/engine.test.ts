@@ -18,6 +18,8 @@ const docker = testDocker();
 const ownerId = testOwnerId('cli');
 const taskId = slugid();
 const ids = ['--task-id', taskId, '--run-id', '0', '--owner-id', ownerId];
+// The fixture images are built here, in no registry: `up` must not try to pull them.
+const LOCAL_IMAGES = ['--pull-policy', 'if-not-present'];
 const payload = 'fixtures/payloads/three-services.json';
 const env = {
   PATH: process.env.PATH,
@@ -100,10 +102,14 @@ afterAll(async () => {
 
 describe('docker-services on the engine', () => {
   it('up, plan (nothing), kill, plan (shows it, changes nothing), status, down (nothing left)', async () => {
-    const up = await exec('node', ['dist/cli/main.js', 'up', payload, ...ids, '--timeout', '120'], {
-      env,
-      timeout: 180_000,
-    }).catch((error: { code: number; stdout: string; stderr: string }) => error);
+    const up = await exec(
+      'node',
+      ['dist/cli/main.js', 'up', payload, ...ids, ...LOCAL_IMAGES, '--timeout', '120'],
+      {
+        env,
+        timeout: 180_000,
+      },
+    ).catch((error: { code: number; stdout: string; stderr: string }) => error);
     expect(up.stderr).not.toContain(env.TASKCLUSTER_ACCESS_TOKEN);
     expect(up).toMatchObject({ stdout: expect.stringContaining('NetworkMode') });
     const options = JSON.parse(up.stdout) as { HostConfig: { NetworkMode: string } };
@@ -112,7 +118,7 @@ describe('docker-services on the engine', () => {
     for (const service of ['postgres', 'redis', 'web'])
       expect(up.stderr).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d ${service}: ready`, 'm'));
 
-    const converged = await cli('plan', payload, ...ids);
+    const converged = await cli('plan', payload, ...ids, ...LOCAL_IMAGES);
     expect(converged.err).toBe('');
     expect(converged.out).toContain('No changes. Services are up to date.');
     expect(converged.code).toBe(0);
@@ -122,11 +128,11 @@ describe('docker-services on the engine', () => {
     const before = await engineState();
     expect(before).toContain(`/ds-${taskId}-0_redis exited 137`);
 
-    const drifted = await cli('plan', payload, ...ids);
+    const drifted = await cli('plan', payload, ...ids, ...LOCAL_IMAGES);
     expect(drifted.err).toBe('');
     expect(drifted.code).toBe(2);
     expect(drifted.out).toMatch(new RegExp(`ds-${taskId}-0_redis\\s.*(exited|137)`));
-    const json = await cli('plan', payload, ...ids, '--output', 'json');
+    const json = await cli('plan', payload, ...ids, ...LOCAL_IMAGES, '--output', 'json');
     expect(json.code).toBe(2);
     const machine = JSON.parse(json.out) as {
       actions: { target: { name: string } }[];
@@ -167,7 +173,7 @@ describe('docker-services on the engine', () => {
       ...(await dockerCli('ps', '-q', '--filter', `label=${Label.owner}=${ownerId}`)).split('\n'),
     );
     await dockerCli('wait', ...all);
-    const crashed = await cli('plan', payload, ...ids, '--output', 'json');
+    const crashed = await cli('plan', payload, ...ids, ...LOCAL_IMAGES, '--output', 'json');
     expect(crashed.code).toBe(2);
     const restarts = JSON.parse(crashed.out) as {
       actions: { target: { name: string }; cause: string }[];
@@ -179,12 +185,16 @@ describe('docker-services on the engine', () => {
     expect(new Set(toRestart).size).toBe(6);
     expect(restarts.actions.every((a) => /exited\(137\) — restart 1 of/.test(a.cause))).toBe(true);
     expect(restarts.blocked).toEqual([]);
-    const back = await exec('node', ['dist/cli/main.js', 'up', payload, ...ids, '--timeout', '120'], {
-      env,
-      timeout: 180_000,
-    }).catch((error: { code: number; stdout: string; stderr: string }) => error);
+    const back = await exec(
+      'node',
+      ['dist/cli/main.js', 'up', payload, ...ids, ...LOCAL_IMAGES, '--timeout', '120'],
+      {
+        env,
+        timeout: 180_000,
+      },
+    ).catch((error: { code: number; stdout: string; stderr: string }) => error);
     expect(back).toMatchObject({ stdout: expect.stringContaining('NetworkMode') });
-    expect((await cli('plan', payload, ...ids)).code).toBe(0);
+    expect((await cli('plan', payload, ...ids, ...LOCAL_IMAGES)).code).toBe(0);
     expect((await engineState()).match(/ running /g)).toHaveLength(6);
 
     const removed = await cli('down', ...ids);
@@ -200,7 +210,7 @@ describe('docker-services on the engine', () => {
     const interrupted = slugid();
     const child = spawn(
       'node',
-      ['dist/cli/main.js', 'up', payload, '--task-id', interrupted, '--owner-id', ownerId],
+      ['dist/cli/main.js', 'up', payload, ...LOCAL_IMAGES, '--task-id', interrupted, '--owner-id', ownerId],
       {
         env,
       },

@@ -180,3 +180,90 @@ describe('taskContainerOptions', () => {
     expect(taskContainerOptions(compileFixture('no-services.json'))).toEqual({});
   });
 });
+
+describe('image shapes', () => {
+  const TASK_IMAGE_TASK = 'Zq0vH1sVRhmDw0oJxzzXtA';
+  const payload = {
+    services: [
+      { name: 'a', image: 'redis:7' },
+      { name: 'b', image: { type: 'docker-image', name: 'postgres@sha256:' + 'a'.repeat(64) } },
+      {
+        name: 'c',
+        image: { type: 'indexed-image', namespace: 'proj.images.latest', path: 'public/i.tar.zst' },
+      },
+      { name: 'd', image: { type: 'task-image', taskId: TASK_IMAGE_TASK, path: 'private/i.tar' } },
+    ],
+  };
+
+  it('each service runs its local reference, and the graph says where each comes from under the policy', () => {
+    const desired = compile(payload, testContext());
+    const sources = desired.imageSources ?? [];
+    const byService = (name: string) => desired.containers.find((c) => c.id === `container/service/${name}`)!;
+    const sourceOf = (name: string) => sources.find((s) => s.ref === byService(name).image)!;
+    expect(sourceOf('a')).toEqual({ from: 'registry', ref: 'redis:7', policy: 'always' });
+    // A digest names one manifest for ever: fetched only when missing.
+    expect(sourceOf('b')).toMatchObject({ from: 'registry', policy: 'if-not-present' });
+    expect(sourceOf('c')).toMatchObject({
+      from: 'indexed-image',
+      namespace: 'proj.images.latest',
+      path: 'public/i.tar.zst',
+      policy: 'always',
+    });
+    // A task's artifact cannot change: fetched only when missing.
+    expect(sourceOf('d')).toMatchObject({
+      from: 'task-image',
+      taskId: TASK_IMAGE_TASK,
+      path: 'private/i.tar',
+      policy: 'if-not-present',
+    });
+    expect(byService('d').image).toMatch(/^docker-services\/task-image:[0-9a-f]{40}$/);
+    // Each proxy's scope names the key of the image its service runs.
+    for (const name of ['a', 'b', 'c', 'd'])
+      expect(desired.containers.find((c) => c.id === `container/proxy/${name}`)!.imageKeyOf).toBe(
+        byService(name).image,
+      );
+    expect(desired.images).toEqual([...new Set(desired.containers.map((c) => c.image))].sort());
+    expect(sources.map((s) => s.ref)).toEqual(desired.images);
+  });
+
+  it('under "never", nothing is fetched; under "if-not-present", tags are not refreshed', () => {
+    for (const pullPolicy of ['never', 'if-not-present'] as const) {
+      const desired = compile(payload, testContext({ config: testConfig({ images: { pullPolicy } }) }));
+      const policies = new Set((desired.imageSources ?? []).map((s) => s.policy));
+      expect(policies).toEqual(new Set([pullPolicy]));
+    }
+  });
+});
+
+describe('private image artifacts', () => {
+  const image = (path: string) => ({ type: 'task-image', taskId: 'Zq0vH1sVRhmDw0oJxzzXtA', path });
+
+  it('a non-public artifact needs queue:get-artifact:<name> in the task scopes; the error names the scope', () => {
+    const payload = { services: [{ name: 'a', image: image('private/builds/image.tar.zst') }] };
+    let error: unknown;
+    try {
+      compile(
+        payload,
+        testContext({ scopes: ['queue:get-artifact:public/*', 'queue:get-artifact:private/other/*'] }),
+      );
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PayloadValidationError);
+    expect((error as PayloadValidationError).errors).toEqual([
+      {
+        path: 'services[0].image.path',
+        value: '"private/builds/image.tar.zst"',
+        message:
+          'is a private artifact: the task\'s scopes must include "queue:get-artifact:private/builds/image.tar.zst" (fix: add that scope to the task, or publish the image under public/)',
+      },
+    ]);
+    // With the scope (here through a star scope) it compiles; a public artifact needs none.
+    expect(() =>
+      compile(payload, testContext({ scopes: ['queue:get-artifact:private/builds/*'] })),
+    ).not.toThrow();
+    expect(() =>
+      compile({ services: [{ name: 'a', image: image('public/image.tar') }] }, testContext({ scopes: [] })),
+    ).not.toThrow();
+  });
+});

@@ -34,6 +34,8 @@ describe('worker configuration', () => {
         pidsLimit: 1024,
         logMaxBytes: 10485760,
       },
+      images: { pullPolicy: 'always', stallTimeoutMs: 60000, timeoutMs: 1800000 },
+      registries: {},
       restart: {
         mode: 'restart',
         initialBackoffMs: 1000,
@@ -95,8 +97,43 @@ describe('worker configuration', () => {
       'restart.mode: must be "restart" (restart a died service with backoff) or "fail" (fail the task); got "always"',
       'concurrency: must be an integer from 1 to 1000; got 0',
       'isolationGuard: must be "off" (Docker\'s own rules only) or "nftables" (also drop traffic between our networks and other bridges in a table of our own; needs nft and root); got "iptables"',
-      'extra: unknown field; allowed: ownerId, provisionerId, workerType, rootUrl, proxy, limits, restart, startupTimeoutMs, concurrency, isolationGuard',
+      'extra: unknown field; allowed: ownerId, provisionerId, workerType, rootUrl, proxy, limits, restart, startupTimeoutMs, concurrency, isolationGuard, images, registries',
     ]);
+  });
+
+  it('takes registry logins and a pull policy, and never shows a password in its errors', () => {
+    const config = defaultWorkerConfig({
+      ...identity,
+      images: { pullPolicy: 'if-not-present' },
+      registries: { '127.0.0.1:5000': { username: 'ci', password: 'hunter2-secret' } },
+    });
+    expect(config.images).toEqual({
+      pullPolicy: 'if-not-present',
+      stallTimeoutMs: 60000,
+      timeoutMs: 1800000,
+    });
+    expect(config.registries['127.0.0.1:5000']).toEqual({ username: 'ci', password: 'hunter2-secret' });
+    const errors = configErrors({
+      ...identity,
+      images: { pullPolicy: 'sometimes' },
+      registries: { 'bad host/x': { username: 'ci', password: 'hunter2-secret' }, ok: { password: 7 } },
+    });
+    expect(errors).toEqual([
+      'images.pullPolicy: must be "always" (a tag is pulled on every start, a digest when missing), "if-not-present" or "never"; got "sometimes"',
+      'registries["bad host/x"]: is not a registry host (fix: the host as images name it, e.g. "registry.example.com" or "127.0.0.1:5000")',
+      'registries.ok.username: required field missing (fix: the login)',
+      'registries.ok.password: must be a non-empty string',
+    ]);
+    try {
+      decodeWorkerConfig({
+        ...identity,
+        registries: { 'bad host': { username: 'ci', password: 'hunter2-secret' } },
+      });
+    } catch (error) {
+      expect(String((error as Error).message)).not.toContain('hunter2');
+      expect(JSON.stringify((error as ConfigError).errors)).not.toContain('hunter2');
+    }
+    expect.assertions(5);
   });
 
   it('refuses a configuration that is not an object, and a backoff that shrinks', () => {

@@ -81,7 +81,7 @@ export const INVALID_PAYLOADS: ReadonlyArray<[string, unknown, string[]]> = [
     { services: [{}] },
     [
       'services[0].name: required field missing (fix: a DNS label such as "db"; the task reaches the service by it)',
-      'services[0].image: required field missing (fix: an image reference such as "redis:7")',
+      'services[0].image: required field missing (fix: a reference string such as "redis:7", or an object {"type": "docker-image", "name"}, {"type": "indexed-image", "namespace", "path"} or {"type": "task-image", "taskId", "path"})',
     ],
   ],
   ['name is a number', { services: [svc({ name: 5 })] }, ['services[0].name: must be a string; got 5']],
@@ -167,7 +167,44 @@ export const INVALID_PAYLOADS: ReadonlyArray<[string, unknown, string[]]> = [
   [
     'image is a number',
     { services: [svc({ image: 5 })] },
-    ['services[0].image: must be an image reference string; got 5'],
+    [
+      'services[0].image: must be a reference string such as "redis:7", or an object {"type": "docker-image", "name"}, {"type": "indexed-image", "namespace", "path"} or {"type": "task-image", "taskId", "path"}; got 5',
+    ],
+  ],
+  [
+    'image object of an unknown type',
+    { services: [svc({ image: { type: 'docker-tarball', url: 'https://x' } })] },
+    [
+      'services[0].image.type: must be "docker-image", "indexed-image" or "task-image"; got "docker-tarball" (fix: a reference string such as "redis:7", or an object {"type": "docker-image", "name"}, {"type": "indexed-image", "namespace", "path"} or {"type": "task-image", "taskId", "path"})',
+    ],
+  ],
+  [
+    'task image with a bad task id, an absolute path and an extra field',
+    { services: [svc({ image: { type: 'task-image', taskId: 'nope', path: '/etc/passwd', tag: 'x' } })] },
+    [
+      "services[0].image.taskId: must be a Taskcluster task id (22 of A-Z, a-z, 0-9, '-', '_'); got \"nope\"",
+      'services[0].image.path: must be an artifact name: \'/\'-separated parts, none empty, "." or "..", no spaces, at most 1024 characters (fix: e.g. "public/image.tar.zst"); got "/etc/passwd"',
+      'services[0].image.tag: unknown field; allowed: type, taskId, path',
+    ],
+  ],
+  [
+    'indexed image without a path, a path that walks up, docker-image with a bad name',
+    {
+      services: [
+        svc({ image: { type: 'indexed-image', namespace: 'proj.images..latest' } }),
+        svc({
+          name: 'b',
+          image: { type: 'task-image', taskId: 'Zq0vH1sVRhmDw0oJxzzXtA', path: 'public/../x' },
+        }),
+        svc({ name: 'c', image: { type: 'docker-image', name: '-v /:/host' } }),
+      ],
+    },
+    [
+      'services[0].image.namespace: must be an index path such as "project.images.latest" (dot-separated words, at most 255 characters); got "proj.images..latest"',
+      'services[0].image.path: required field missing (fix: the artifact name, e.g. "public/image.tar.zst")',
+      'services[1].image.path: must be an artifact name: \'/\'-separated parts, none empty, "." or "..", no spaces, at most 1024 characters (fix: e.g. "public/image.tar.zst"); got "public/../x"',
+      `services[2].image.name: "-v /:/host" is not an image reference: must not start with '-'; must not contain whitespace ${IMAGE_FIX}`,
+    ],
   ],
   [
     'image in capitals',

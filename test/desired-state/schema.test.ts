@@ -316,9 +316,19 @@ function nearMisses(limits: Limits): Array<[field: string, value: unknown]> {
       ...['x:-tag', 'a___b', 'a.-b', 'a//b', '/a', 'localhost:/x', 'ＲEDIS', ['redis:7']],
       ...['a'.repeat(255), `x:${'a'.repeat(128)}`, `a@sha256:${'A'.repeat(32)}`, 'x:_tag', 'a__b'],
       ...['Registry.Example.COM/x', 'localhost:5000/a_b/c__d/e---f:V1.2-x', '[::1]:5000/x'],
-      // docker-worker's other image forms: a codec that learns them fails this test until the
-      // schema (imageSchema) does too.
+      // docker-worker's other image forms, and one step off each of their rules.
       { type: 'docker-image', name: 'redis:7' },
+      { type: 'docker-image', name: 'Redis:7' },
+      { type: 'docker-image' },
+      { type: 'task-image', taskId: 'fixture_Task-Id0123456', path: 'public/../x' },
+      { type: 'task-image', taskId: 'fixture_Task-Id0123456', path: '/abs' },
+      { type: 'task-image', taskId: 'fixture_Task-Id0123456', path: 'a//b' },
+      { type: 'task-image', taskId: 'fixture_Task-Id0123456', path: '.../x' },
+      { type: 'task-image', taskId: 'short', path: 'public/i.tar' },
+      { type: 'task-image', taskId: 'fixture_Task-Id0123456', path: 'public/i.tar', extra: 1 },
+      { type: 'indexed-image', namespace: 'a..b', path: 'public/i.tar' },
+      { type: 'indexed-image', namespace: 'x'.repeat(101), path: 'public/i.tar' },
+      { type: 'docker-tarball', name: 'x' },
       { type: 'indexed-image', namespace: 'project.ci.images.latest', path: 'public/image.tar.zst' },
       { type: 'task-image', taskId: 'fixture_Task-Id0123456', path: 'public/image.tar.zst' },
     ]),

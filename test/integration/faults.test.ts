@@ -49,6 +49,8 @@ function taskId(): string {
 function desiredFor(name: string, services = [sleeper('a'), sleeper('b')]): DesiredState {
   const config = defaultWorkerConfig({
     ownerId: testOwnerId(`faults-${name}`),
+    // Fixture images are built here, never in a registry: nothing to pull.
+    images: { pullPolicy: 'if-not-present' },
     provisionerId: 'prov',
     workerType: 'wt',
     rootUrl: 'https://tc.example.com',

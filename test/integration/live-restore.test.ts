@@ -35,6 +35,8 @@ describe('live-restore', () => {
     const d = daemon!;
     const config = defaultWorkerConfig({
       ownerId: testOwnerId('live-restore'),
+      // Fixture images are built here, never in a registry: nothing to pull.
+      images: { pullPolicy: 'if-not-present' },
       provisionerId: 'prov',
       workerType: 'wt',
       rootUrl: 'https://tc.example.com',

@@ -49,6 +49,8 @@ const TEST_ROLE = 'docker-services-test.role';
 
 const config = defaultWorkerConfig({
   ownerId: OWNER,
+  // Fixture images are built here, never in a registry: nothing to pull.
+  images: { pullPolicy: 'if-not-present' },
   provisionerId: PROVISIONER,
   workerType: WORKER_TYPE,
   rootUrl: `http://${UPSTREAM_ALIAS}`,

@@ -17,6 +17,8 @@ const input = JSON.parse(process.env.DS_CHILD_INPUT ?? '{}') as {
 };
 const config = defaultWorkerConfig({
   ownerId: input.ownerId,
+  // Fixture images are built here, never in a registry: nothing to pull.
+  images: { pullPolicy: 'if-not-present' },
   provisionerId: 'prov',
   workerType: 'wt',
   rootUrl: 'https://tc.example.com',

@@ -61,6 +61,8 @@ const payload = {
 function desiredFor(owner: string, task: string): DesiredState {
   const config = defaultWorkerConfig({
     ownerId: owner,
+    // Fixture images are built here, never in a registry: nothing to pull.
+    images: { pullPolicy: 'if-not-present' },
     provisionerId: 'prov',
     workerType: 'wt',
     rootUrl: 'https://tc.example.com',

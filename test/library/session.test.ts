@@ -99,6 +99,8 @@ function setup(config: Parameters<typeof defaultWorkerConfig>[0] extends infer C
     runtime,
     config: defaultWorkerConfig({
       ownerId: 'worker-1',
+      // Fixture images are built here, never in a registry: nothing to pull.
+      images: { pullPolicy: 'if-not-present' },
       provisionerId: 'prov',
       workerType: 'wt',
       rootUrl: 'https://tc.example.com',

@@ -52,6 +52,8 @@ const IMAGES: FakeImage[] = [
 function graph(services: Service[], owner: OwnerRef): DesiredState {
   const config = defaultWorkerConfig({
     ownerId: owner.ownerId,
+    // Fixture images are built here, never in a registry: nothing to pull.
+    images: { pullPolicy: 'if-not-present' },
     provisionerId: 'prov',
     workerType: 'wt',
     rootUrl: 'https://tc.example.com',

@@ -32,6 +32,8 @@ import { expectConverged } from './support.js';
 const TASK_ID = 'loopTask_0123456789abc';
 const config = defaultWorkerConfig({
   ownerId: 'worker-loop',
+  // Fixture images are built here, never in a registry: nothing to pull.
+  images: { pullPolicy: 'if-not-present' },
   provisionerId: 'prov',
   workerType: 'wt',
   rootUrl: 'https://tc.example.com',

@@ -112,8 +112,10 @@ describe('formatPlan', () => {
     expect(line(remove.id)).toMatch(/^ {2}#2 {2}-\/\+ {2}remove-container/);
     expect(line(create.id)).toMatch(/-\/\+ {2}create-container .* after #2, #5$/);
     expect(line(removeNet.id)).toMatch(/^ {2}#4 {4}- {2}remove-network/);
-    expect(lines).toContain('Symbols: ^ pull  + create  - destroy  -/+ replace  ~ update in place  > start');
-    expect(formatPlan({ ...base, actions: [pull] }, 'text')).toContain('Symbols: ^ pull\n');
+    expect(lines).toContain(
+      'Symbols: ^ pull or load  + create  - destroy  -/+ replace  ~ update in place  > start',
+    );
+    expect(formatPlan({ ...base, actions: [pull] }, 'text')).toContain('Symbols: ^ pull or load\n');
     // An endpoint of a container we cannot name shows its short id.
     expect(formatPlan(full, 'text')).toContain('container abcdef012345 from n3');
   });

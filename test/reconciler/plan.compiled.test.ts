@@ -27,6 +27,8 @@ const TASK_ID = 'fXaAmhBlTXmKjFmfd7Fh9A';
 function compiled(): DesiredState {
   const config = defaultWorkerConfig({
     ownerId: OWNER_ID,
+    // Fixture images are built here, never in a registry: nothing to pull.
+    images: { pullPolicy: 'if-not-present' },
     provisionerId: 'proj-ci',
     workerType: 'linux',
     rootUrl: 'https://tc.example.com',

@@ -584,6 +584,8 @@ function permuted(s: Snapshot, seed: number): Snapshot {
 function compiledOnEmptyEngine(payload: unknown): { desired: DesiredState; w: World } {
   const config = defaultWorkerConfig({
     ownerId: OWNER.ownerId,
+    // Fixture images are built here, never in a registry: nothing to pull.
+    images: { pullPolicy: 'if-not-present' },
     provisionerId: 'proj-ci',
     workerType: 'linux',
     rootUrl: 'https://tc.example.com',

@@ -289,6 +289,84 @@ const cases: Case[] = [
     },
   },
   {
+    // The default policy: a tag is fetched once per run; until then its containers wait for it.
+    name: 'pull-policy-always',
+    json: true,
+    desired: (d) => ({
+      ...d,
+      imageSources: [
+        { from: 'registry', ref: IMAGES.busybox, policy: 'if-not-present' },
+        { from: 'registry', ref: IMAGES.postgres, policy: 'if-not-present' },
+        { from: 'registry', ref: IMAGES.redis, policy: 'always' },
+      ],
+    }),
+    observed: nothingThere,
+    check: (p) => {
+      expect(p.actions.filter((a) => a.kind === 'pull-image').map((a) => a.target.name)).toEqual([
+        IMAGES.redis,
+      ]);
+    },
+  },
+  {
+    name: 'pull-policy-always-fetched-this-run',
+    desired: (d) => ({
+      ...d,
+      imageSources: Object.values(IMAGES).map((ref) => ({
+        from: 'registry' as const,
+        ref,
+        policy: 'always' as const,
+      })),
+    }),
+    options: () => ({ fetched: new Set(Object.values(IMAGES)) }),
+    check: (p) => expect(p.actions).toEqual([]),
+  },
+  {
+    name: 'pull-policy-never-missing',
+    desired: (d) => ({
+      ...d,
+      imageSources: d.images.map((ref) => ({ from: 'registry' as const, ref, policy: 'never' as const })),
+    }),
+    observed: (s) => {
+      nothingThere(s);
+      s.images = s.images.filter((i) => i.ref !== IMAGES.redis);
+      s.missingImages = [IMAGES.redis];
+    },
+    check: (p) => {
+      expect(p.actions.some((a) => a.kind === 'pull-image')).toBe(false);
+      expect(p.blocked.map((b) => b.code)).toEqual(['image-missing']);
+    },
+  },
+  {
+    // Artifact images: the plan says which task's artifact each load fetches.
+    name: 'load-artifact-images',
+    json: true,
+    desired: (d) => ({
+      ...d,
+      imageSources: [
+        {
+          from: 'indexed-image',
+          ref: IMAGES.busybox,
+          namespace: 'proj.images.tools.latest',
+          path: 'public/image.tar.lz4',
+          policy: 'always',
+        },
+        { from: 'registry', ref: IMAGES.postgres, policy: 'if-not-present' },
+        {
+          from: 'task-image',
+          ref: IMAGES.redis,
+          taskId: 'Zq0vH1sVRhmDw0oJxzzXtA',
+          path: 'private/image.tar.zst',
+          policy: 'if-not-present',
+        },
+      ],
+    }),
+    observed: (s) => {
+      nothingThere(s);
+      s.images = s.images.filter((i) => i.ref !== IMAGES.redis);
+      s.missingImages = [IMAGES.redis];
+    },
+  },
+  {
     name: 'image-carries-our-labels',
     observed: (s) => {
       nothingThere(s);

@@ -615,6 +615,27 @@ export class FakeDocker implements DockerApi {
     );
   }
 
+  /** Image tarballs are not modelled: the engine tests load real ones. */
+  loadImage(): Promise<string[]> {
+    return Promise.reject(
+      new DockerApiError('image load', 501, 'image load is not modelled by the fake engine'),
+    );
+  }
+
+  tagImage(id: string, repo: string, tag: string): Promise<void> {
+    return this.call(
+      'image tag',
+      [id, repo, tag],
+      false,
+      () => [`image:${repo}:${tag}`],
+      () => {
+        const image = [...this.images.values()].find((i) => i.id === id);
+        if (!image) throw new DockerApiError('image tag', 404, `No such image: ${id}`);
+        this.addImage({ ...image, ref: `${repo}:${tag}` });
+      },
+    );
+  }
+
   pullImage(ref: string): Promise<void> {
     return this.call(
       'image pull',

@@ -77,15 +77,28 @@ export async function upCommand(parsed: ParsedCommand, io: CliIo): Promise<ExitC
 /** How one service event shows in the progress display: the service's phase, and its proxy's. */
 export function progressFromEvents(progress: Progress): (event: ServiceEvent) => void {
   const phases = { service: new Map<string, string>(), proxy: new Map<string, string>() };
+  const meters = new Map<string, string>();
   return (event) => {
     phases[event.role].set(event.service, phaseOf(event));
+    if (event.role === 'service') {
+      if (event.type === 'pulling' && event.currentBytes !== undefined)
+        meters.set(event.service, bytesMeter(event.currentBytes, event.totalBytes));
+      else if (event.type !== 'pulling') meters.delete(event.service);
+    }
     const proxy = phases.proxy.get(event.service);
     progress.update(
       event.service,
       phases.service.get(event.service) ?? 'pending',
       proxy ? `proxy ${proxy}` : undefined,
+      meters.get(event.service),
     );
   };
+}
+
+/** `12.3 MB of 45.6 MB`, or `12.3 MB` while the total is unknown. */
+export function bytesMeter(current: number, total?: number): string {
+  const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+  return total === undefined ? mb(current) : `${mb(current)} of ${mb(total)}`;
 }
 
 function phaseOf(event: ServiceEvent): string {

@@ -29,6 +29,8 @@ export function manager(name: string, config: Partial<WorkerConfigInput> = {}): 
     docker,
     config: defaultWorkerConfig({
       ownerId: testOwnerId(name),
+      // Fixture images are built here, never in a registry: nothing to pull.
+      images: { pullPolicy: 'if-not-present' },
       provisionerId: 'test-prov',
       workerType: 'test-wt',
       rootUrl: 'http://taskcluster.invalid',
