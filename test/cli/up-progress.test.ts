@@ -1,7 +1,7 @@
 /** `up` shows each service's phase and its proxy's from the library's service events. */
 import { describe, expect, it } from '@jest/globals';
 import { progressFromEvents } from '../../src/cli/commands/up.js';
-import type { Progress } from '../../src/cli/progress.js';
+import { createProgress, type Progress } from '../../src/cli/progress.js';
 
 function recorder(): { progress: Progress; lines: string[] } {
   const lines: string[] = [];
@@ -35,5 +35,51 @@ describe('up progress', () => {
       'db: exited (code 137, OOM) (proxy healthy)',
       'db: running (proxy healthy)',
     ]);
+  });
+});
+
+describe('pull progress', () => {
+  const time = '2026-01-01T00:00:00.000Z';
+  const pulls = [
+    { type: 'pulling', service: 'db', role: 'service', time, image: 'x:1' },
+    {
+      type: 'pulling',
+      service: 'db',
+      role: 'service',
+      time,
+      image: 'x:1',
+      currentBytes: 1_000_000,
+      totalBytes: 4_000_000,
+    },
+    {
+      type: 'pulling',
+      service: 'db',
+      role: 'service',
+      time,
+      image: 'x:1',
+      currentBytes: 4_000_000,
+      totalBytes: 4_000_000,
+    },
+    { type: 'created', service: 'db', role: 'service', time },
+  ] as const;
+
+  it('a terminal redraws a byte meter on the service line', () => {
+    let text = '';
+    const show = progressFromEvents(
+      createProgress({ write: (t: string) => (text += t), isTTY: true, columns: 80 }, ['db']),
+    );
+    for (const event of pulls) show(event);
+    expect(text).toMatch(/db +pulling 1.0 MB of 4.0 MB/);
+    expect(text).toMatch(/db +pulling 4.0 MB of 4.0 MB/);
+    expect(text.trimEnd().split('\n').at(-1)).toMatch(/db +created/);
+  });
+
+  it('plain output has one line per phase, without the meter', () => {
+    let text = '';
+    const show = progressFromEvents(
+      createProgress({ write: (t: string) => (text += t), isTTY: false }, ['db'], () => new Date(time)),
+    );
+    for (const event of pulls) show(event);
+    expect(text).toBe('00:00:00 db: pulling\n00:00:00 db: created\n');
   });
 });

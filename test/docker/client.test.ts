@@ -17,6 +17,7 @@ import {
   DockerTimeoutError,
   DockerUnreachableError,
   dockerApi,
+  PullProgressTally,
 } from '../../src/docker/client.js';
 
 // A socket that does not exist: a call that reached the network would fail with ENOENT instead.
@@ -244,5 +245,24 @@ describe('pullImage', () => {
       message:
         'image pull 127.0.0.1:5000/platform/x:latest: no matching manifest for linux/amd64 in the manifest list entries',
     });
+  });
+});
+
+describe('PullProgressTally', () => {
+  it('sums the layers, counts a completed layer whole, and never reports fewer bytes than before', () => {
+    const tally = new PullProgressTally();
+    const seen: number[] = [];
+    const add = (line: object) => {
+      if (tally.add(line)) seen.push(tally.current().currentBytes);
+    };
+    add({ status: 'Pulling fs layer', id: 'a' });
+    add({ status: 'Downloading', id: 'a', progressDetail: { current: 100, total: 1000 } });
+    add({ status: 'Downloading', id: 'b', progressDetail: { current: 50, total: 500 } });
+    // A retried layer starts again from zero: the tally keeps its best.
+    add({ status: 'Downloading', id: 'a', progressDetail: { current: 10, total: 1000 } });
+    add({ status: 'Download complete', id: 'a' });
+    add({ status: 'Extracting', id: 'a', progressDetail: { current: 999, total: 1000 } });
+    expect(seen).toEqual([100, 150, 1050]);
+    expect(tally.current()).toEqual({ currentBytes: 1050, totalBytes: 1500 });
   });
 });
