@@ -13,11 +13,10 @@ import type { Logger } from 'winston';
 import type { CredentialsSource, PushResult } from '../credentials/source.js';
 import type { WorkerCredentials } from '../credentials/proxy-credentials.js';
 import type { WorkerConfig } from '../desired-state/config.js';
-import { imagesOf } from '../desired-state/images.js';
 import type { DesiredState, OwnerRef } from '../desired-state/types.js';
 import type { TaskContainerOptions } from '../desired-state/task-container.js';
 import type { DockerApi } from '../docker/client.js';
-import type { ObserveScope } from '../observed-state/scope.js';
+import { scopeOf, type ObserveScope } from '../observed-state/scope.js';
 import type { RefreshRequest, Snapshot } from '../observed-state/types.js';
 import type { RestartPolicy } from '../reconciler/restarts.js';
 import { proxyCredentialsFrom, pushCredentials } from './credential-push.js';
@@ -115,12 +114,7 @@ export class ServiceSession {
     this.taskContainerOptions = init.taskContainerOptions;
     this.events$ = this.events.asObservable();
     this.now = init.now ?? Date.now;
-    this.scope = {
-      ownerId: this.owner.ownerId,
-      taskId: this.owner.taskId,
-      runId: this.owner.runId,
-      images: imagesOf(init.desired),
-    };
+    this.scope = scopeOf(init.desired);
     const images: Record<string, string> = {};
     for (const node of init.desired.containers) images[trackerKey(node.role, node.service)] = node.image;
     this.phaseScope = { owner: this.owner, images };
