@@ -3,6 +3,7 @@
  * with captured streams, the bin hands it the real process.
  */
 import type { Readable } from 'node:stream';
+import { REDACTED } from '../credentials/redact.js';
 
 export interface OutputStream {
   write(text: string): unknown;
@@ -20,6 +21,12 @@ export interface CliIo {
   cwd: string;
   /** Fires on SIGINT/SIGTERM: long commands stop waiting and exit non-zero. */
   signal?: AbortSignal;
+  /**
+   * Listens to a process signal for as long as the returned function is not called. While one
+   * listens, the signal no longer ends the process by default (a second SIGTERM during `run`'s
+   * teardown must not cut it short).
+   */
+  onSignal?: (signal: 'SIGHUP' | 'SIGINT' | 'SIGTERM', listener: () => void) => () => void;
 }
 
 export function processIo(signal?: AbortSignal): CliIo {
@@ -30,5 +37,24 @@ export function processIo(signal?: AbortSignal): CliIo {
     env: process.env,
     cwd: process.cwd(),
     ...(signal ? { signal } : {}),
+    onSignal: (name, listener) => {
+      process.on(name, listener);
+      return () => process.off(name, listener);
+    },
+  };
+}
+
+/**
+ * `stream` with every one of `secrets` replaced by the redaction marker (longest first). Values
+ * shorter than 8 characters are left alone: they would mangle output and are not credentials.
+ */
+export function redacting(stream: OutputStream, secrets: readonly string[]): OutputStream {
+  const ordered = secrets.filter((s) => s.length >= 8).sort((a, b) => b.length - a.length);
+  if (ordered.length === 0) return stream;
+  return {
+    write: (text: string) =>
+      stream.write(ordered.reduce((out, secret) => out.split(secret).join(REDACTED), text)),
+    ...(stream.isTTY !== undefined ? { isTTY: stream.isTTY } : {}),
+    ...(stream.columns !== undefined ? { columns: stream.columns } : {}),
   };
 }

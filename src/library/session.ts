@@ -32,6 +32,7 @@ import {
   type ServiceRole,
 } from './phases.js';
 import type { Runtime } from './runtime.js';
+import { describeServices, type ServiceInfo } from './service-info.js';
 import { StartupGate } from './startup-gate.js';
 import { failureFromReconcileError } from './startup.js';
 
@@ -47,6 +48,8 @@ export interface SessionFailure {
 export interface StopResult {
   /** Every service's log (all its containers), at most `maxLogBytes` each, secrets redacted. */
   logs: Record<string, string>;
+  /** Each service's auth proxy's log, bounded and redacted the same way. */
+  proxyLogs: Record<string, string>;
   /**
    * Containers that are not ours and were on a network of the task (put there by someone else):
    * detached so that the network could be removed, and otherwise left alone.
@@ -208,6 +211,15 @@ export class ServiceSession {
     this.events.complete();
   }
 
+  /**
+   * Each service as it runs now: its container and image ids, its alias, and its proxy's role
+   * scope (read back from the proxy). For a ready session; throws while a service has no container.
+   */
+  async describeServices(): Promise<ServiceInfo[]> {
+    const snapshot = this.latest ?? (await this.init.runtime.collect(this.scope));
+    return describeServices(this.init.docker, this.desired, snapshot);
+  }
+
   /** Pushes rotated worker credentials to this task's running proxies. */
   async pushCredentials(credentials: WorkerCredentials): Promise<PushResult[]> {
     if (!this.init.credentials) return [];
@@ -358,7 +370,11 @@ export class ServiceSession {
     await this.stopLoop();
     await this.logCollector.readAll().catch(() => {});
     const disconnected = await this.teardown();
-    return { logs: this.logCollector.texts(this.services), disconnected };
+    return {
+      logs: this.logCollector.texts(this.services),
+      proxyLogs: this.logCollector.texts(this.services, 'proxy'),
+      disconnected,
+    };
   }
 
   /**
