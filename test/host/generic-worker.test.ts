@@ -52,8 +52,11 @@ const ROTATED = { clientId: 'static/ds-gw-worker-rotated', accessToken: token() 
 /** Printed by a service, so that the redaction of its log can be seen. */
 const SERVICE_SECRET = `svc-secret-${randomBytes(9).toString('hex')}`;
 
+/** A task id as Taskcluster makes them (`slugid.nice()`: the first bit clear, so never a leading `-`). */
 function slugid(): string {
-  return randomBytes(16).toString('base64url');
+  const bytes = randomBytes(16);
+  bytes[0] = bytes[0]! & 0x7f;
+  return bytes.toString('base64url');
 }
 
 /** generic-worker's per-task network name (`gw-task-<taskId[:12]>-<runId>`). */
