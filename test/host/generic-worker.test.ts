@@ -9,7 +9,7 @@
  * still is, and the logs directory holds each service's redacted log.
  *
  * Also: a service that exits 3 (failure file, exit 3, nothing left); `run` SIGKILLed mid-startup
- * (`gc --active …` removes what it left); SIGHUP with a new credentials file (the proxy signs with
+ * (`gc --active …` removes what it left); SIGTERM mid-startup (a cancel, exit 0); SIGHUP with a new credentials file (the proxy signs with
  * the new credentials, as the fake Taskcluster that verifies Hawk sees them).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -213,10 +213,19 @@ describe('run under a generic-worker-like host', () => {
     const dir = await mkdtemp(join(work, 'main-'));
     // The fixture task, its web service first printing a secret of its env (redacted in its log).
     const task = JSON.parse(await readFile('fixtures/payloads/three-services.json', 'utf8')) as {
-      payload: { services: { name: string; env?: Record<string, string>; command?: string[] }[] };
+      payload: {
+        services: {
+          name: string;
+          env?: Record<string, string>;
+          command?: string[];
+          healthCheck?: Record<string, unknown>;
+        }[];
+      };
     };
     const web = task.payload.services.find((s) => s.name === 'web')!;
     web.env = { WEB_SECRET: SERVICE_SECRET };
+    // The fixture's probe gives up after 2 s; on this shared machine under load a probe can wait longer.
+    Object.assign(web.healthCheck!, { timeout: 15, retries: 20 });
     web.command = ['sh', '-c', `echo "secret is $WEB_SECRET"; exec ${web.command!.join(' ')}`];
     const network = await makeWorkerNetwork(taskId, 0);
     const run = startRun(
@@ -373,6 +382,30 @@ describe('run under a generic-worker-like host', () => {
     expect(await objectsOf(taskId)).not.toEqual(NOTHING);
     const gc = await cli(['gc', '--owner-id', owner, '--active', slugid()]);
     expect(gc).toMatch(new RegExp(`task ${taskId} run 0: removed`));
+    expect(await objectsOf(taskId)).toEqual(NOTHING);
+    expect(await networkExists(network)).toBe(true);
+    await docker.removeNetwork(network);
+  }, 400_000);
+
+  it('SIGTERM before it is ready: the start is cancelled, nothing left, exit 0 without a failure file', async () => {
+    const taskId = slugid();
+    const dir = await mkdtemp(join(work, 'cancel-'));
+    const payload = { services: [{ name: 'idle', image: IMAGES.busybox, command: ['sleep', '600'] }] };
+    const network = await makeWorkerNetwork(taskId, 0);
+    const run = startRun(
+      runArgs(await writePayload(dir, payload), taskId, network, dir),
+      credentialsEnv(WORKER),
+    );
+    try {
+      await whileRunning(run, async () => run.events().some((e) => e.type === 'created'), 'a created event');
+      run.child.kill('SIGTERM');
+      expect(await exitOf(run)).toBe(0);
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+    expect(run.stderr()).toMatch(/stopped before the services were ready; nothing of the task is left/);
+    expect(existsSync(join(dir, 'ready.json'))).toBe(false);
+    expect(existsSync(join(dir, 'failure.json'))).toBe(false);
     expect(await objectsOf(taskId)).toEqual(NOTHING);
     expect(await networkExists(network)).toBe(true);
     await docker.removeNetwork(network);

@@ -72,17 +72,111 @@ export async function runCommand(parsed: ParsedCommand, io: CliIo): Promise<Exit
   }
 }
 
+/** What `run` settles before it creates anything; each refusal here leaves nothing behind. */
+interface Prepared {
+  options: RunOptions;
+  config: WorkerConfig;
+  credentials: WorkerCredentials | undefined;
+  payload: unknown;
+  scopes: string[];
+  services: string[];
+  docker: DockerApi;
+}
+
 async function supervise(parsed: ParsedCommand, io: CliIo, signals: Signals): Promise<ExitCode> {
-  const options = runOptions(parsed, io);
-  const config = await configOf(parsed, io);
-  let credentials = options.credentialsFile
-    ? await readCredentialsFile(options.credentialsFile, io)
-    : credentialsFromEnv(io.env);
-  // The file's secrets are not in the environment, which is all `main()` redacts.
+  const prepared = await prepare(parsed, io);
+  const { options, credentials } = prepared;
+  // The file's secrets are not in the environment, which is all `main()` redacts; SIGHUP adds more.
   const fileSecrets = new Set(credentials && options.credentialsFile ? secretsOf(credentials) : []);
   const stdout = redactingLive(io.stdout, fileSecrets);
   const stderr = redactingLive(io.stderr, fileSecrets);
+  const say = (line: string): void => void stderr.write(`docker-services run: ${line}\n`);
 
+  const manager = new ServiceManager({
+    docker: prepared.docker,
+    config: prepared.config,
+    ...(credentials ? { credentials } : {}),
+    logger: warningsLogger({ ...io, stderr }),
+  });
+  signals.onHangup(async () => {
+    if (options.credentialsFile === undefined) {
+      say('SIGHUP: no --credentials-file to read again; nothing changed');
+      return;
+    }
+    try {
+      const fresh = await readCredentialsFile(options.credentialsFile, io);
+      for (const secret of secretsOf(fresh)) fileSecrets.add(secret);
+      const pushed = await manager.updateCredentials(fresh);
+      say(`SIGHUP: new credentials pushed to ${pushed.length} proxy(ies)`);
+    } catch (error) {
+      // The proxies keep what they hold; the worker may send SIGHUP again once the file is right.
+      say(`SIGHUP: credentials not updated: ${(error as Error).message}`);
+    }
+  });
+
+  const owner = { taskId: options.taskId, runId: options.runId };
+  let session: ServiceSession;
+  try {
+    session = await manager.start({
+      ...owner,
+      payload: prepared.payload,
+      scopes: prepared.scopes,
+      deadline: options.deadline,
+      ...(options.taskNetwork !== undefined ? { taskNetwork: options.taskNetwork } : {}),
+      ...(io.signal ? { signal: io.signal } : {}),
+      onEvent: eventPrinter(stdout, options.output),
+    });
+  } catch (error) {
+    if (!(error instanceof ServiceStartError)) throw error;
+    // Stopped as asked before it was ready: nothing is left, and nothing failed.
+    if (error.reason.kind === 'cancelled') {
+      say('stopped before the services were ready; nothing of the task is left');
+      return ExitCode.ok;
+    }
+    await writeFailure(options, startupFailureFile(error));
+    say(error.message);
+    return ExitCode.startupFailed;
+  }
+
+  let failure: SessionFailure | undefined;
+  try {
+    if (options.readyFile !== undefined) {
+      const ready = readyFile(owner, await session.describeServices(), session.taskContainerOptions);
+      await writeFileAtomically(options.readyFile, `${JSON.stringify(ready, null, 2)}\n`);
+    }
+    say(
+      `${prepared.services.length} service(s) of task ${owner.taskId} run ${owner.runId} ready; SIGTERM removes them`,
+    );
+    failure = await untilStopOrFailure(session, io.signal);
+  } catch (error) {
+    // A ready file that cannot be written fails the run, and the services must not outlive it.
+    await session.stop().catch(() => {});
+    throw error;
+  }
+  say(
+    failure
+      ? `service ${failure.service} failed while the task ran; removing everything of the task`
+      : 'stopping; removing everything of the task',
+  );
+  const stopped = await session.stop();
+  if (options.logsDir !== undefined) {
+    for (const [name, text] of Object.entries(logFiles(stopped)))
+      await writeFileAtomically(join(options.logsDir, name), text);
+  }
+  if (failure) {
+    await writeFailure(options, runningFailureFile(owner, failure, stopped));
+    return ExitCode.serviceFailed;
+  }
+  say(`stopped; nothing of task ${owner.taskId} run ${owner.runId} is left`);
+  return ExitCode.ok;
+}
+
+async function prepare(parsed: ParsedCommand, io: CliIo): Promise<Prepared> {
+  const options = runOptions(parsed, io);
+  const config = await configOf(parsed, io);
+  const credentials = options.credentialsFile
+    ? await readCredentialsFile(options.credentialsFile, io)
+    : credentialsFromEnv(io.env);
   const input = await loadTaskInput(options.file, io);
   // Compiled here as well as in start(): a bad payload is reported before Docker is contacted.
   const desired = compileForRun(input.payload, config, options, input.scopes);
@@ -97,80 +191,15 @@ async function supervise(parsed: ParsedCommand, io: CliIo, signals: Signals): Pr
   const { api } = dockerFromEnv(io.env);
   if (options.taskNetwork !== undefined && services.length > 0)
     await requireNetwork(api, options.taskNetwork);
-
-  const manager = new ServiceManager({
-    docker: api,
+  return {
+    options,
     config,
-    ...(credentials ? { credentials } : {}),
-    logger: warningsLogger({ ...io, stderr }),
-  });
-  signals.onHangup(async () => {
-    if (options.credentialsFile === undefined) {
-      stderr.write('docker-services run: SIGHUP: no --credentials-file to read again; nothing changed\n');
-      return;
-    }
-    try {
-      credentials = await readCredentialsFile(options.credentialsFile, io);
-      for (const secret of secretsOf(credentials)) fileSecrets.add(secret);
-      const pushed = await manager.updateCredentials(credentials);
-      stderr.write(`docker-services run: SIGHUP: new credentials pushed to ${pushed.length} proxy(ies)\n`);
-    } catch (error) {
-      // The proxies keep what they hold; the worker may send SIGHUP again once the file is right.
-      stderr.write(`docker-services run: SIGHUP: credentials not updated: ${(error as Error).message}\n`);
-    }
-  });
-  const owner = { taskId: options.taskId, runId: options.runId };
-  let session: ServiceSession;
-  try {
-    session = await manager.start({
-      ...owner,
-      payload: input.payload,
-      scopes: input.scopes,
-      deadline: options.deadline,
-      ...(options.taskNetwork !== undefined ? { taskNetwork: options.taskNetwork } : {}),
-      ...(io.signal ? { signal: io.signal } : {}),
-      onEvent: eventPrinter(stdout, options.output),
-    });
-  } catch (error) {
-    if (!(error instanceof ServiceStartError)) throw error;
-    // Stopped as asked before it was ready: nothing is left, and nothing failed.
-    if (error.reason.kind === 'cancelled') {
-      stderr.write(
-        `docker-services run: stopped before the services were ready; nothing of the task is left\n`,
-      );
-      return ExitCode.ok;
-    }
-    await writeFailure(options, startupFailureFile(error));
-    stderr.write(`docker-services run: ${error.message}\n`);
-    return ExitCode.startupFailed;
-  }
-
-  if (options.readyFile !== undefined) {
-    const ready = readyFile(owner, await session.describeServices(), session.taskContainerOptions);
-    await writeFileAtomically(options.readyFile, `${JSON.stringify(ready, null, 2)}\n`);
-  }
-  stderr.write(
-    `docker-services run: ${services.length} service(s) of task ${owner.taskId} run ${owner.runId} ready; ` +
-      'SIGTERM removes them\n',
-  );
-
-  const failure = await untilStopOrFailure(session, io.signal);
-  stderr.write(
-    failure
-      ? `docker-services run: service ${failure.service} failed while the task ran; removing everything of the task\n`
-      : 'docker-services run: stopping; removing everything of the task\n',
-  );
-  const stopped = await session.stop();
-  if (options.logsDir !== undefined) {
-    for (const [name, text] of Object.entries(logFiles(stopped)))
-      await writeFileAtomically(join(options.logsDir, name), text);
-  }
-  if (failure) {
-    await writeFailure(options, runningFailureFile(owner, failure, stopped));
-    return ExitCode.serviceFailed;
-  }
-  stderr.write(`docker-services run: stopped; nothing of task ${owner.taskId} run ${owner.runId} is left\n`);
-  return ExitCode.ok;
+    credentials,
+    payload: input.payload,
+    scopes: input.scopes,
+    services,
+    docker: api,
+  };
 }
 
 function runOptions(parsed: ParsedCommand, io: CliIo): RunOptions {
