@@ -20,6 +20,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REDACTED } from '../../src/credentials/redact.js';
+import { imageKey } from '../../src/desired-state/images.js';
 import { Label } from '../../src/desired-state/labels.js';
 import type { ServiceEvent } from '../../src/library/phases.js';
 import type { FailureFile, ReadyFile } from '../../src/cli/run-files.js';
@@ -224,8 +225,17 @@ describe('run under a generic-worker-like host', () => {
     };
     const web = task.payload.services.find((s) => s.name === 'web')!;
     web.env = { WEB_SECRET: SERVICE_SECRET };
-    // The fixture's probe gives up after 2 s; on this shared machine under load a probe can wait longer.
-    Object.assign(web.healthCheck!, { timeout: 15, retries: 20 });
+    // The images' probes (and the fixture's) give up after 2 s: on this shared machine under load
+    // (a load average of 40 was seen) starting a probe alone can take that long, and every probe
+    // failing turns a service that serves unhealthy. The same probes, with time to run.
+    const patient = { interval: 2, timeout: 20, retries: 30 };
+    const probes: Record<string, string[]> = {
+      postgres: ['pg_isready', '-h', '127.0.0.1', '-U', 'postgres'],
+      redis: ['redis-cli', 'ping'],
+      web: web.healthCheck!.command as string[],
+    };
+    for (const service of task.payload.services)
+      service.healthCheck = { command: probes[service.name], ...patient };
     web.command = ['sh', '-c', `echo "secret is $WEB_SECRET"; exec ${web.command!.join(' ')}`];
     const network = await makeWorkerNetwork(taskId, 0);
     const run = startRun(
@@ -258,8 +268,12 @@ describe('run under a generic-worker-like host', () => {
         expect(container.NetworkSettings.Networks[network]?.Aliases).toContain(service.alias);
         const proxy = (await docker.inspectContainer(service.proxy.containerId))!;
         expect(proxy.Name).toBe(`/ds-${taskId}-0_${service.name}_proxy`);
+        // Keyed on the image's identity: its repo digest when it has one (another suite may have
+        // pushed the fixture to a local registry), else its id.
+        const image = (await docker.inspectImage(service.imageId))!;
+        const key = imageKey({ id: image.Id, repoDigests: image.RepoDigests ?? [] });
         expect(service.proxy.roleScope).toBe(
-          `assume:docker-service-image:${PROVISIONER}/${WORKER_TYPE}/${service.imageId}`,
+          `assume:docker-service-image:${PROVISIONER}/${WORKER_TYPE}/${key}`,
         );
         expect(proxy.Config.Cmd).toContain(service.proxy.roleScope);
         // The proxy is on its service's private network only, never on the worker's.
