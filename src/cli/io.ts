@@ -3,7 +3,6 @@
  * with captured streams, the bin hands it the real process.
  */
 import type { Readable } from 'node:stream';
-import { REDACTED } from '../credentials/redact.js';
 
 export interface OutputStream {
   write(text: string): unknown;
@@ -41,20 +40,5 @@ export function processIo(signal?: AbortSignal): CliIo {
       process.on(name, listener);
       return () => process.off(name, listener);
     },
-  };
-}
-
-/**
- * `stream` with every one of `secrets` replaced by the redaction marker (longest first). Values
- * shorter than 8 characters are left alone: they would mangle output and are not credentials.
- */
-export function redacting(stream: OutputStream, secrets: readonly string[]): OutputStream {
-  const ordered = secrets.filter((s) => s.length >= 8).sort((a, b) => b.length - a.length);
-  if (ordered.length === 0) return stream;
-  return {
-    write: (text: string) =>
-      stream.write(ordered.reduce((out, secret) => out.split(secret).join(REDACTED), text)),
-    ...(stream.isTTY !== undefined ? { isTTY: stream.isTTY } : {}),
-    ...(stream.columns !== undefined ? { columns: stream.columns } : {}),
   };
 }

@@ -5,7 +5,8 @@
  */
 import { COMMANDS, MAIN_HELP, parseCommandLine, type ParsedCommand } from './args.js';
 import { ExitCode, InputError, UsageError } from './errors.js';
-import { redacting, type CliIo } from './io.js';
+import type { CliIo } from './io.js';
+import { redacting } from './redacting.js';
 
 export type CommandHandler = (parsed: ParsedCommand, io: CliIo) => Promise<ExitCode>;
 

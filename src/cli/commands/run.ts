@@ -35,7 +35,8 @@ import { credentialsFromEnv, workerConfigOf } from '../context.js';
 import { dockerFromEnv } from '../docker.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import { loadTaskInput } from '../input.js';
-import { redacting, type CliIo, type OutputStream } from '../io.js';
+import type { CliIo, OutputStream } from '../io.js';
+import { redacting } from '../redacting.js';
 import {
   logFiles,
   readyFile,
