@@ -12,6 +12,7 @@ export {
   type StopResult,
 } from './library/session.js';
 export type { ServiceEvent, ServiceEventType, ServicePhase, ServiceRole } from './library/phases.js';
+export type { ServiceInfo } from './library/service-info.js';
 export type { CollectedTask } from './library/runtime.js';
 export type { TaskContainerOptions } from './desired-state/task-container.js';
 

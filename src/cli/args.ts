@@ -5,7 +5,8 @@
  */
 import { hostname } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from './errors.js';
+import { ConfigError, PayloadValidationError } from '../desired-state/errors.js';
+import { ExitCode, InputError, UsageError } from './errors.js';
 
 type OptionSpec = NonNullable<ParseArgsConfig['options']>[string];
 
@@ -16,6 +17,8 @@ export const DEFAULT_PROVISIONER_ID = 'local';
 export const DEFAULT_WORKER_TYPE = 'docker-services';
 export const DEFAULT_PROXY_IMAGE = 'docker-services/proxy:latest';
 export const DEFAULT_UP_TIMEOUT_S = 300;
+/** `run` without `--deadline`: the proxies' credentials expire this long after it starts. */
+export const DEFAULT_RUN_DEADLINE_H = 24;
 
 export function defaultOwnerId(): string {
   // Owner ids end up in labels: keep them to label-safe characters.
@@ -53,6 +56,16 @@ export interface CommandSpec {
   positionals: { min: number; max: number };
   options: Record<string, OptionSpec>;
   help: string;
+  /** The exit status of an error (default 1 for every error). */
+  exitCodeOf?: (error: unknown) => ExitCode;
+}
+
+/** `run`'s: the worker's mistakes (64) apart from the task's (65); see `ExitCode`. */
+function runExitCodeOf(error: unknown): ExitCode {
+  if (error instanceof PayloadValidationError) return ExitCode.invalidPayload;
+  if (error instanceof UsageError || error instanceof InputError || error instanceof ConfigError)
+    return ExitCode.usage;
+  return ExitCode.error;
 }
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -126,6 +139,92 @@ Environment:
 
 Example:
   docker-services up fixtures/payloads/three-services.json --task-id fN1SbArXTPSVFNUvaOlinQ
+`,
+  },
+  {
+    name: 'run',
+    summary: 'start the services, keep them running until SIGTERM, then remove them (for a worker)',
+    positionals: { min: 1, max: 1 },
+    options: {
+      help,
+      output,
+      'task-id': identity['task-id'],
+      'run-id': identity['run-id'],
+      'task-network': { type: 'string' },
+      'ready-file': { type: 'string' },
+      'failure-file': { type: 'string' },
+      'logs-dir': { type: 'string' },
+      config: { type: 'string' },
+      'credentials-file': { type: 'string' },
+      deadline: { type: 'string' },
+      'owner-id': identity['owner-id'],
+      timeout: { type: 'string' },
+      ...worker,
+    },
+    exitCodeOf: runExitCodeOf,
+    help: `Usage: docker-services run FILE --task-id ID --run-id N [options]
+
+The supervising mode a worker starts before the task container and stops after it (the contract
+is docs/generic-worker.md). It starts every service as \`up\` does and then keeps the reconcile
+loop running: a service that dies is restarted by the worker configuration's restart policy, and
+rotated credentials reach the live proxies. On SIGTERM or SIGINT it removes everything of the
+task and exits.
+
+${INPUT_HELP}
+
+Options:
+  --task-id ID          the task's id (required)
+  --run-id N            the run's number (required)
+  --task-network NAME   join this existing network (the worker's per-task network) instead of
+                        making one: the services go on it with their aliases; it is not ours and
+                        is never removed or relabelled. It must exist.
+  --ready-file PATH     written (atomically) once every service is ready: the task network, each
+                        service's name, alias, container id, image id and proxy role scope, the
+                        create options for the task container and the \`docker run\` flags
+  --failure-file PATH   written when a service fails to start or fails later: the service, phase,
+                        reason (kind and fields) and its redacted log tail, as JSON
+  --logs-dir DIR        at teardown, each service's log (SERVICE.log) and its proxy's
+                        (SERVICE_proxy.log), bounded and redacted
+  --config FILE         the worker configuration (JSON: ownerId, provisionerId, workerType, rootUrl,
+                        proxy, limits, restart, startupTimeoutMs, concurrency); without it the
+                        flags below and TASKCLUSTER_ROOT_URL make one, as for \`up\`
+  --credentials-file FILE
+                        the worker's credentials as JSON {clientId, accessToken, certificate?},
+                        instead of the environment; SIGHUP reads it again and pushes the new
+                        credentials to the live proxies
+  --deadline TIME       the task's deadline (ISO 8601): the proxies' credentials expire then
+                        (default ${DEFAULT_RUN_DEADLINE_H} h from now)
+  --output text|json    service events on stdout: human lines (default), or one JSON object per line
+  --owner-id ID         owner (worker) id written on every object (default cli-<hostname>)
+  --timeout SECONDS     give up starting after this long (default ${DEFAULT_UP_TIMEOUT_S})
+${WORKER_HELP}
+  (--owner-id, --provisioner-id, --worker-type, --proxy-image and --timeout cannot be combined
+  with --config, which says all of it.)
+
+Environment:
+  TASKCLUSTER_ROOT_URL, TASKCLUSTER_CLIENT_ID, TASKCLUSTER_ACCESS_TOKEN, TASKCLUSTER_CERTIFICATE
+                        the worker's credentials (never on the command line), unless
+                        --credentials-file is given
+  DOCKER_HOST           unix:///path/to/docker.sock or tcp://host:port (default /var/run/docker.sock)
+
+Signals:
+  SIGTERM, SIGINT       remove everything of the task, then exit. Another one during that teardown
+                        is ignored (the teardown goes on; SIGKILL abandons it, and then
+                        \`docker-services gc\` removes what is left)
+  SIGHUP                read --credentials-file again and push the credentials to the proxies
+
+Exit status:
+  0   stopped by SIGTERM/SIGINT; nothing of the task is left
+  1   any other error (the engine away, a teardown that failed: \`gc\` removes what is left)
+  3   a service failed to start (--failure-file says which and why); nothing of the task is left
+  4   a service failed while the task ran and the restart policy gave up (--failure-file)
+  64  the worker called run wrongly: the command line, --config, the credentials, a missing
+      --task-network network; nothing was created
+  65  the task's payload is invalid (every problem on stderr); nothing was created
+
+Example:
+  docker-services run task.json --task-id fN1SbArXTPSVFNUvaOlinQ --run-id 0 \\
+    --task-network gw-task-fN1SbArXTPSV-0 --ready-file /tmp/ready.json --output json
 `,
   },
   {

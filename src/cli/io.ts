@@ -20,6 +20,12 @@ export interface CliIo {
   cwd: string;
   /** Fires on SIGINT/SIGTERM: long commands stop waiting and exit non-zero. */
   signal?: AbortSignal;
+  /**
+   * Listens to a process signal for as long as the returned function is not called. While one
+   * listens, the signal no longer ends the process by default (a second SIGTERM during `run`'s
+   * teardown must not cut it short).
+   */
+  onSignal?: (signal: 'SIGHUP' | 'SIGINT' | 'SIGTERM', listener: () => void) => () => void;
 }
 
 export function processIo(signal?: AbortSignal): CliIo {
@@ -30,5 +36,9 @@ export function processIo(signal?: AbortSignal): CliIo {
     env: process.env,
     cwd: process.cwd(),
     ...(signal ? { signal } : {}),
+    onSignal: (name, listener) => {
+      process.on(name, listener);
+      return () => process.off(name, listener);
+    },
   };
 }

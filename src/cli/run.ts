@@ -3,10 +3,10 @@
  * bin (`main.ts`) only hands it the process; tests call it in-process with captured streams.
  * Every failure ends here: one message on stderr, exit 1; stdout carries only the command's result.
  */
-import { REDACTED } from '../credentials/redact.js';
 import { COMMANDS, MAIN_HELP, parseCommandLine, type ParsedCommand } from './args.js';
 import { ExitCode, InputError, UsageError } from './errors.js';
-import type { CliIo, OutputStream } from './io.js';
+import type { CliIo } from './io.js';
+import { redacting } from './redacting.js';
 
 export type CommandHandler = (parsed: ParsedCommand, io: CliIo) => Promise<ExitCode>;
 
@@ -19,6 +19,7 @@ const HANDLERS: Record<string, () => Promise<CommandHandler>> = {
   status: async () => (await import('./commands/status.js')).statusCommand,
   validate: async () => (await import('./commands/validate.js')).validateCommand,
   schema: async () => (await import('./commands/schema.js')).schemaCommand,
+  run: async () => (await import('./commands/run.js')).runCommand,
 };
 
 export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
@@ -41,8 +42,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
     const handler = await HANDLERS[parsed.command.name]!();
     return await handler(parsed, guarded);
   } catch (error) {
-    guarded.stderr.write(describeError(error, parsed === 'help' ? undefined : parsed?.command.name, io.env));
-    return ExitCode.error;
+    const command =
+      parsed === 'help'
+        ? undefined
+        : (parsed?.command ?? COMMANDS.find((c) => error instanceof UsageError && c.name === error.command));
+    guarded.stderr.write(describeError(error, command?.name, io.env));
+    return command?.exitCodeOf?.(error) ?? ExitCode.error;
   }
 }
 
@@ -77,21 +82,10 @@ function dockerHint(error: Error, command: string | undefined, env: CliIo['env']
 
 /**
  * The worker's credentials are in this process's environment; nothing we print may contain them,
- * whatever a library error message says. Short values are left alone: they would mangle output
- * and are not credentials.
+ * whatever a library error message says.
  */
 function secretsOf(env: CliIo['env']): string[] {
-  return [env.TASKCLUSTER_ACCESS_TOKEN, env.TASKCLUSTER_CERTIFICATE]
-    .filter((value): value is string => typeof value === 'string' && value.length >= 8)
-    .sort((a, b) => b.length - a.length);
-}
-
-function redacting(stream: OutputStream, secrets: readonly string[]): OutputStream {
-  if (secrets.length === 0) return stream;
-  return {
-    write: (text: string) =>
-      stream.write(secrets.reduce((out, secret) => out.split(secret).join(REDACTED), text)),
-    ...(stream.isTTY !== undefined ? { isTTY: stream.isTTY } : {}),
-    ...(stream.columns !== undefined ? { columns: stream.columns } : {}),
-  };
+  return [env.TASKCLUSTER_ACCESS_TOKEN, env.TASKCLUSTER_CERTIFICATE].filter(
+    (value): value is string => typeof value === 'string',
+  );
 }

@@ -14,11 +14,12 @@ import { HASH_VERSION, containerHashInput, networkHashInput, specHash } from './
 import type { WorkerConfig } from './config.js';
 import { satisfiesExpression } from 'taskcluster-lib-scopes';
 import { ConfigError, PayloadValidationError, renderValue, type PayloadError } from './errors.js';
-import { Label } from './labels.js';
+import { Label, NAME_PREFIX } from './labels.js';
 import {
   TASK_NETWORK_NODE,
   isRunId,
   isTaskId,
+  parseOwnedName,
   proxyContainerName,
   proxyContainerNode,
   serviceContainerName,
@@ -48,6 +49,13 @@ export interface CompileContext {
   runId: number;
   /** The task's scopes; services receive them as `TASK_SCOPES` (they are not secret). */
   scopes: string[];
+  /**
+   * An existing network to use as the task network instead of making one: generic-worker makes a
+   * network per task (`gw-task-<taskId[:12]>-<runId>`) and puts the task container on it. The
+   * services join it with their aliases; it is not ours, so the graph marks it `external` and
+   * nothing ever creates, labels or removes it.
+   */
+  taskNetwork?: string;
 }
 
 /** What the proxy is reached as, from its service only. */
@@ -58,6 +66,9 @@ export const PROXY_URL = `http://${PROXY_ALIAS}`;
 export const HEALTH_CHECK_DEFAULTS = { interval: 2, timeout: 5, startPeriod: 0, retries: 3 } as const;
 
 const NS_PER_SECOND = 1e9;
+
+/** What dockerd accepts as a network name (its `validName`, plus a length bound). */
+const DOCKER_NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/;
 
 /** The graph of a task with no services; also what garbage collection reconciles to. */
 export function emptyGraph(owner: OwnerRef): DesiredState {
@@ -99,6 +110,14 @@ function checkContext(context: CompileContext): void {
     problem('runId', context.runId, 'must be a non-negative integer');
   if (!Array.isArray(context.scopes) || !context.scopes.every((s) => typeof s === 'string'))
     problem('scopes', context.scopes, 'must be an array of strings');
+  if (context.taskNetwork !== undefined) {
+    const name = context.taskNetwork;
+    if (typeof name !== 'string' || !DOCKER_NETWORK_NAME.test(name))
+      problem('taskNetwork', name, 'must be a Docker network name (letters, digits, _ . -; at most 255)');
+    // Our own names are decided by the graph: joining one as "not ours" would leave it to two owners.
+    else if (parseOwnedName(name) !== undefined)
+      problem('taskNetwork', name, `is named like a network docker-services makes ("${NAME_PREFIX}…")`);
+  }
   if (errors.length > 0) throw new ConfigError(errors, 'compile context');
 }
 
@@ -132,6 +151,15 @@ function network(owner: OwnerRef, node: Omit<NetworkNode, 'kind' | 'labels' | 's
     labels: ownershipLabels(owner, node, hash),
     specHash: hash,
   };
+}
+
+/**
+ * The task network when someone else made it: the same node id and role as ours, so containers
+ * attach to it the same way, but no labels (it is never labelled) and `external` set.
+ */
+function externalTaskNetwork(name: string): NetworkNode {
+  const node = { id: TASK_NETWORK_NODE, name, role: 'task-network' as const };
+  return { kind: 'network', ...node, external: true, labels: {}, specHash: specHash(networkHashInput(node)) };
 }
 
 function container(
@@ -239,11 +267,13 @@ export function compile(payload: unknown, context: CompileContext): DesiredState
   const owner: OwnerRef = { ownerId: context.config.ownerId, taskId: context.taskId, runId: context.runId };
   if (services.length === 0) return emptyGraph(owner);
   const networks: NetworkNode[] = [
-    network(owner, {
-      id: TASK_NETWORK_NODE,
-      name: taskNetworkName(owner.taskId, owner.runId),
-      role: 'task-network',
-    }),
+    context.taskNetwork === undefined
+      ? network(owner, {
+          id: TASK_NETWORK_NODE,
+          name: taskNetworkName(owner.taskId, owner.runId),
+          role: 'task-network',
+        })
+      : externalTaskNetwork(context.taskNetwork),
   ];
   const containers: ContainerNode[] = [];
   const sources = new Map<string, ImageSource>();

@@ -27,6 +27,12 @@ export interface NetworkNode {
   role: NetworkRole;
   /** The service a private network belongs to. */
   service?: string;
+  /**
+   * Not ours: a network someone else made (the worker's per-task network) that the graph joins.
+   * The planner never creates, relabels or removes it; its `labels` are empty. A missing one
+   * blocks the plan (`network-missing`).
+   */
+  external?: true;
   labels: Record<string, string>;
   specHash: string;
 }

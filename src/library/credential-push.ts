@@ -5,13 +5,13 @@
  */
 import type { CredentialsSource, LiveProxy, PushResult } from '../credentials/source.js';
 import type { WorkerCredentials } from '../credentials/proxy-credentials.js';
-import { roleScopeFromCmd } from '../credentials/role-scope.js';
 import { serviceNetworkName } from '../desired-state/names.js';
 import type { DesiredState } from '../desired-state/types.js';
 import type { DockerApi } from '../docker/client.js';
 import type { Snapshot } from '../observed-state/types.js';
 import { TerminalError } from '../reconciler/errors.js';
 import { taskContainers } from './phases.js';
+import { proxyRoleScope } from './service-info.js';
 import type { ReconcileInput } from './runtime.js';
 
 /**
@@ -59,11 +59,10 @@ async function liveProxies({ docker, desired, snapshot }: CredentialPush): Promi
     if (container.state !== 'running') continue;
     const node = desired.containers.find((c) => c.name === container.name);
     if (!node || node.role !== 'proxy') continue;
-    const inspect = await docker.inspectContainer(container.id);
-    const cmd = inspect?.Config?.Cmd;
     const ip = container.networks[serviceNetworkName(owner.taskId, owner.runId, node.service)]?.ipAddress;
-    if (!cmd || !ip) continue;
-    proxies.push({ ip, roleScope: roleScopeFromCmd(Array.isArray(cmd) ? cmd : [cmd]) });
+    const roleScope = ip && (await proxyRoleScope(docker, container.id));
+    if (!ip || !roleScope) continue;
+    proxies.push({ ip, roleScope });
   }
   return proxies;
 }

@@ -69,10 +69,10 @@ export class LogCollector {
     return this.logs.text(service, this.init.scrub);
   }
 
-  /** Every named service's log, as `stop()` returns them. */
-  texts(services: readonly string[]): Record<string, string> {
+  /** Every named service's log (or its proxy's), as `stop()` returns them. */
+  texts(services: readonly string[], role: ServiceRole = 'service'): Record<string, string> {
     const logs: Record<string, string> = {};
-    for (const service of services) logs[service] = this.text(service);
+    for (const service of services) logs[service] = this.logs.text(logKey(role, service), this.init.scrub);
     return logs;
   }
 

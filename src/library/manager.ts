@@ -47,6 +47,12 @@ export interface StartTask {
   payload: unknown;
   /** The task's scopes; services see them as `TASK_SCOPES`. */
   scopes: string[];
+  /**
+   * A network the worker made for the task (generic-worker's `gw-task-…`), to join as the task
+   * network instead of making one: the services go on it with their aliases, and it is never
+   * created, relabelled or removed. It must exist before `start()`.
+   */
+  taskNetwork?: string;
   /** The task's deadline: startup gives up then, and proxy credentials expire then. */
   deadline: Date;
   /** Aborts startup (the task was cancelled); `start()` then rejects, having cleaned up. */
@@ -97,6 +103,7 @@ export class ServiceManager {
       taskId: task.taskId,
       runId: task.runId,
       scopes: task.scopes,
+      ...(task.taskNetwork !== undefined ? { taskNetwork: task.taskNetwork } : {}),
     });
     const logger = this.logger?.child({ taskId: task.taskId, runId: task.runId });
     const credentials = this.credentials

@@ -23,6 +23,8 @@ export interface CompileInput {
   taskId: string;
   runId: number;
   scopes: string[];
+  /** An existing network (not ours) to join as the task network; see `CompileContext.taskNetwork`. */
+  taskNetwork?: string;
 }
 
 export interface ReconcileInput {

@@ -15,11 +15,10 @@ import type { Logger } from 'winston';
 import type { CredentialsSource, PushResult } from '../credentials/source.js';
 import type { WorkerCredentials } from '../credentials/proxy-credentials.js';
 import type { WorkerConfig } from '../desired-state/config.js';
-import { imagesOf } from '../desired-state/images.js';
 import type { DesiredState, OwnerRef } from '../desired-state/types.js';
 import type { TaskContainerOptions } from '../desired-state/task-container.js';
 import type { DockerApi } from '../docker/client.js';
-import type { ObserveScope } from '../observed-state/scope.js';
+import { scopeOf, type ObserveScope } from '../observed-state/scope.js';
 import type { RefreshRequest, Snapshot } from '../observed-state/types.js';
 import type { RestartPolicy } from '../reconciler/restarts.js';
 import { proxyCredentialsFrom, pushCredentials } from './credential-push.js';
@@ -35,6 +34,7 @@ import {
   type ServiceRole,
 } from './phases.js';
 import type { Runtime } from './runtime.js';
+import { describeServices, type ServiceInfo } from './service-info.js';
 import { StartupGate } from './startup-gate.js';
 import { failureFromReconcileError } from './startup.js';
 
@@ -50,6 +50,8 @@ export interface SessionFailure {
 export interface StopResult {
   /** Every service's log (all its containers), at most `maxLogBytes` each, secrets redacted. */
   logs: Record<string, string>;
+  /** Each service's auth proxy's log, bounded and redacted the same way. */
+  proxyLogs: Record<string, string>;
   /**
    * Containers that are not ours and were on a network of the task (put there by someone else):
    * detached so that the network could be removed, and otherwise left alone.
@@ -119,12 +121,7 @@ export class ServiceSession {
     this.taskContainerOptions = init.taskContainerOptions;
     this.events$ = this.events.asObservable();
     this.now = init.now ?? Date.now;
-    this.scope = {
-      ownerId: this.owner.ownerId,
-      taskId: this.owner.taskId,
-      runId: this.owner.runId,
-      images: imagesOf(init.desired),
-    };
+    this.scope = scopeOf(init.desired);
     const images: Record<string, string> = {};
     for (const node of init.desired.containers) images[trackerKey(node.role, node.service)] = node.image;
     this.phaseScope = { owner: this.owner, images };
@@ -216,6 +213,15 @@ export class ServiceSession {
     this.observer?.unsubscribe();
     if (this.stateValue === 'ready' || this.stateValue === 'failed') this.stateValue = 'detached';
     this.events.complete();
+  }
+
+  /**
+   * Each service as it runs now: its container and image ids, its alias, and its proxy's role
+   * scope (read back from the proxy). For a ready session; throws while a service has no container.
+   */
+  async describeServices(): Promise<ServiceInfo[]> {
+    const snapshot = this.latest ?? (await this.init.runtime.collect(this.scope));
+    return describeServices(this.init.docker, this.desired, snapshot);
   }
 
   /** Pushes rotated worker credentials to this task's running proxies. */
@@ -397,7 +403,11 @@ export class ServiceSession {
     await this.stopLoop();
     await this.logCollector.readAll().catch(() => {});
     const disconnected = await this.teardown();
-    return { logs: this.logCollector.texts(this.services), disconnected };
+    return {
+      logs: this.logCollector.texts(this.services),
+      proxyLogs: this.logCollector.texts(this.services, 'proxy'),
+      disconnected,
+    };
   }
 
   /**

@@ -23,13 +23,14 @@ export async function collectSnapshot(docker: DockerApi, scope: ObserveScope): P
     scope.taskId === undefined ? undefined : { name: [nameFilterPattern(scope, type)] };
   const containerByName = byName('container');
   const networkByName = byName('network');
-  const [containersByLabel, containersByName, networksByLabel, networksByName, imageResults] =
+  const [containersByLabel, containersByName, networksByLabel, networksByName, imageResults, external] =
     await Promise.all([
       docker.listContainers(byLabel),
       containerByName ? docker.listContainers(containerByName) : [],
       docker.listNetworks(byLabel),
       networkByName ? docker.listNetworks(networkByName) : [],
       inspectImages(docker, scope.images),
+      collectExternalNetworks(docker, scope.externalNetworks),
     ]);
 
   const foreign: ForeignObject[] = [];
@@ -62,6 +63,7 @@ export async function collectSnapshot(docker: DockerApi, scope: ObserveScope): P
     images: imageResults.images,
     missingImages: imageResults.missingImages,
     foreign,
+    ...(external ? { external } : {}),
   };
   for (const result of [...containers, ...networks]) {
     if (result.kind === 'container') snapshot.containers.push(result.container);
@@ -115,6 +117,24 @@ export async function observeNetwork(
   return { kind: 'none' };
 }
 
+/**
+ * The named networks that exist, inspected (for their endpoints). Docker's `name` filter matches
+ * substrings, so each name is asked for on its own and compared exactly; an id-prefix match by
+ * `inspect` is never taken for the name.
+ */
+async function collectExternalNetworks(
+  docker: DockerApi,
+  names: readonly string[] | undefined,
+): Promise<ObservedNetwork[] | undefined> {
+  if (names === undefined || names.length === 0) return undefined;
+  const found = await mapLimit([...new Set(names)].sort(), async (name) => {
+    const exact = (await docker.listNetworks({ name: [name] })).find((n) => n.Name === name);
+    const inspect = exact && (await docker.inspectNetwork(exact.Id));
+    return inspect ? mapNetwork(inspect) : undefined;
+  });
+  return found.filter((n): n is ObservedNetwork => n !== undefined);
+}
+
 export async function inspectImages(
   docker: DockerApi,
   refs: readonly string[],
@@ -137,6 +157,7 @@ export function sortSnapshot(snapshot: Snapshot): Snapshot {
   snapshot.images.sort(byKey((i) => i.ref));
   snapshot.missingImages.sort();
   snapshot.foreign.sort(byKey((f) => `${f.type}\0${f.name}\0${f.id}`));
+  snapshot.external?.sort(byKey((n) => `${n.name}\0${n.id}`));
   return snapshot;
 }
 

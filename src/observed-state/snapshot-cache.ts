@@ -54,6 +54,8 @@ export class SnapshotCache {
   private readonly foreign = new Map<string, ForeignObject>();
   private images: ObservedImage[] = [];
   private missingImages: string[] = [];
+  /** Networks not ours that the scope names: as the last relist saw them (see `Snapshot.external`). */
+  private external: ObservedNetwork[] | undefined;
   private time = '';
   /**
    * Per container, the daemon time (ms) its cached state is known to be at least as new as: the
@@ -282,6 +284,7 @@ export class SnapshotCache {
     for (const f of next.foreign) this.foreign.set(foreignKey(f.type, f.id), f);
     this.images = next.images;
     this.missingImages = next.missingImages;
+    this.external = next.external;
     this.time = next.time;
     this.haveBaseline = true;
   }
@@ -373,6 +376,7 @@ export class SnapshotCache {
       images: [...this.images],
       missingImages: [...this.missingImages],
       foreign: [...this.foreign.values()],
+      ...(this.external ? { external: [...this.external] } : {}),
     });
   }
 }

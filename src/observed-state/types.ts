@@ -81,6 +81,13 @@ export interface Snapshot {
   /** References asked about and not present locally. */
   missingImages: string[];
   foreign: ForeignObject[];
+  /**
+   * The networks named by the scope's `externalNetworks` that exist (not ours: never acted on).
+   * Absent when the scope names none. Looked at on every relist, not on events: dockerd's
+   * network events carry no labels or names to filter on, and such a network is made before
+   * the task starts and outlives it.
+   */
+  external?: ObservedNetwork[];
 }
 
 /**

@@ -120,7 +120,7 @@ export interface Blocked {
   node?: NodeId;
   name: string;
   reason: string;
-  code: 'name-conflict' | 'image-not-ours' | 'crash-loop' | 'image-missing';
+  code: 'name-conflict' | 'image-not-ours' | 'crash-loop' | 'image-missing' | 'network-missing';
 }
 
 export interface Plan {

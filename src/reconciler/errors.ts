@@ -15,6 +15,7 @@ export type TerminalCode =
   | 'image-not-found'
   | 'crash-loop'
   | 'image-missing'
+  | 'network-missing'
   | 'bad-spec'
   | 'isolation-guard'
   | 'network-pool-exhausted'

@@ -83,7 +83,9 @@ const ORPHAN = 'orphan: not in desired graph';
  *
  * Only objects labelled with this task's owner, task id and run id are ever targets. Another
  * task's objects are left alone; an object that is not ours and holds a name the graph needs
- * blocks the plan (`name-conflict`) and is never acted on.
+ * blocks the plan (`name-conflict`) and is never acted on. A network the graph joins without
+ * owning it (`external`: the worker's task network) is only ever connected to; a missing one
+ * blocks the plan (`network-missing`).
  */
 export function plan(desired: DesiredState, snapshot: Snapshot, options: PlanOptions): Plan {
   return new Planner(desired, snapshot, options, options.cache ?? new PlanCache()).run();
@@ -186,7 +188,7 @@ class Planner {
     const networkAt = pairByName(this.graph.networks, (n) => n.node.name, this.ourNetworks);
     this.networks = this.graph.networks.map((entry, i) => ({
       entry,
-      observed: networkAt[i],
+      observed: entry.node.external ? this.externalNetwork(entry.node.name) : networkAt[i],
       status: NetworkStatus.Present,
     }));
     const containerAt = pairByName(this.graph.containers, (c) => c.node.name, this.ourContainers);
@@ -319,6 +321,20 @@ class Planner {
     }
     for (const slot of this.networks) {
       const network = slot.entry.node;
+      if (network.external) {
+        // Someone else's to make and to remove: all a plan can do is wait for it, and it will not come.
+        if (slot.observed === undefined) {
+          slot.status = NetworkStatus.Blocked;
+          this.blocked.push({
+            node: network.id,
+            name: network.name,
+            code: 'network-missing',
+            reason:
+              'the network to join is not ours and does not exist; whoever made it for the task must create it first',
+          });
+        }
+        continue;
+      }
       const conflict = this.notOurs.network.size > 0 ? this.notOurs.network.get(network.name) : undefined;
       if (conflict !== undefined) {
         slot.status = NetworkStatus.Blocked;
@@ -890,6 +906,14 @@ class Planner {
     return kept !== undefined && kept.id !== network.id
       ? `duplicate of network ${kept.id.slice(0, 12)}`
       : undefined;
+  }
+
+  /** The network of that name that the graph joins and does not own (the first by id), if it exists. */
+  private externalNetwork(name: string): ObservedNetwork | undefined {
+    let found: ObservedNetwork | undefined;
+    for (const n of this.snapshot.external ?? [])
+      if (n.name === name && (found === undefined || compare(n.id, found.id) < 0)) found = n;
+    return found;
   }
 
   /** Whether this plan creates the network of `attachment`. */

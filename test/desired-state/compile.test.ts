@@ -167,6 +167,49 @@ describe('compile', () => {
   });
 });
 
+describe('compile with the task network of the worker (taskNetwork)', () => {
+  const WORKER_NETWORK = `gw-task-${TASK_ID.slice(0, 12)}-0`;
+  const { payload, scopes } = taskInputFromJson(fixture('three-services.json'), 'three-services.json');
+  const joined = compile(payload, testContext({ scopes, taskNetwork: WORKER_NETWORK }));
+  const own = compile(payload, testContext({ scopes }));
+
+  it('joins it as the task network, unlabelled and marked external; everything else is as without it', () => {
+    const task = joined.networks.find((n) => n.id === 'network/task')!;
+    expect(task).toMatchObject({ name: WORKER_NETWORK, role: 'task-network', external: true, labels: {} });
+    expect(joined.networks.filter((n) => n.external)).toEqual([task]);
+    // The containers (their labels and spec hashes) do not depend on the task network's name.
+    expect(joined.containers).toEqual(own.containers);
+    expect(joined.networks.filter((n) => n.id !== 'network/task')).toEqual(
+      own.networks.filter((n) => n.id !== 'network/task'),
+    );
+    for (const service of joined.containers.filter((c) => c.role === 'service'))
+      expect(service.networks[0]).toEqual({ network: 'network/task', aliases: [service.service] });
+  });
+
+  it('hands the task container that network', () => {
+    expect(taskContainerOptions(joined)).toEqual({
+      HostConfig: { NetworkMode: WORKER_NETWORK },
+      NetworkingConfig: { EndpointsConfig: { [WORKER_NETWORK]: {} } },
+    });
+  });
+
+  it.each([
+    ['', 'must be a Docker network name'],
+    ['-leading-dash', 'must be a Docker network name'],
+    ['has space', 'must be a Docker network name'],
+    [`ds-${TASK_ID}-0`, 'is named like a network docker-services makes'],
+  ])('refuses %j naming the path', (name, message) => {
+    expect(() => compile(payload, testContext({ scopes, taskNetwork: name }))).toThrow(ConfigError);
+    try {
+      compile(payload, testContext({ scopes, taskNetwork: name }));
+    } catch (error) {
+      const errors = (error as ConfigError).errors;
+      expect(errors.map((e) => e.path)).toEqual(['taskNetwork']);
+      expect(errors[0]!.message).toContain(message);
+    }
+  });
+});
+
 describe('taskContainerOptions', () => {
   it('joins the task network only', () => {
     const name = `ds-${TASK_ID}-0`;

@@ -115,6 +115,51 @@ function otherTaskObjects(owner: typeof OTHER_TASK): Snapshot {
   return convergedSnapshot(buildDesired(SERVICES, owner));
 }
 
+/** The worker's per-task network (generic-worker's `gw-task-<taskId[:12]>-<runId>`): not ours. */
+const WORKER_NETWORK = `gw-task-${BASE_OWNER.taskId.slice(0, 12)}-${BASE_OWNER.runId}`;
+const WORKER_NETWORK_ID = objectId('network', WORKER_NETWORK);
+
+/** The base graph joining the worker's network as its task network (`compile`'s `taskNetwork`). */
+function joinsWorkerNetwork(d: DesiredState): DesiredState {
+  return {
+    ...d,
+    networks: d.networks.map((net) =>
+      net.id === 'network/task' ? { ...net, name: WORKER_NETWORK, external: true as const, labels: {} } : net,
+    ),
+  };
+}
+/**
+ * The converged snapshot of that graph: the task network is the worker's, reported under
+ * `external` (with the worker's task container on it), and our containers' endpoints on it.
+ */
+function onWorkerNetwork(s: Snapshot): void {
+  const ours = n(s, N.taskNetwork);
+  s.networks = s.networks.filter((x) => x !== ours);
+  s.external = [
+    {
+      id: WORKER_NETWORK_ID,
+      name: WORKER_NETWORK,
+      labels: {},
+      containerIds: [...ours.containerIds, objectId('container', 'taskcontainer_abc')],
+    },
+  ];
+  for (const ct of s.containers) {
+    const endpoint = ct.networks[N.taskNetwork];
+    if (endpoint === undefined) continue;
+    delete ct.networks[N.taskNetwork];
+    ct.networks[WORKER_NETWORK] = { ...endpoint, networkId: WORKER_NETWORK_ID };
+  }
+}
+/** The plan only ever attaches containers to the worker's network: no action acts on the network. */
+function leavesWorkerNetworkAlone(p: Plan): void {
+  const onWorkerNetwork = p.actions.filter(
+    (a) =>
+      (a.target.type === 'network' && a.target.name === WORKER_NETWORK) ||
+      ('networkId' in a && a.networkId === WORKER_NETWORK_ID),
+  );
+  expect(onWorkerNetwork).toEqual([]);
+}
+
 const cases: Case[] = [
   { name: 'nothing-there', observed: nothingThere, json: true },
   {
@@ -481,6 +526,64 @@ const cases: Case[] = [
       s.networks.push(twin);
       kept.containerIds = kept.containerIds.filter((id) => id !== c(s, N.service('redis')).id);
       c(s, N.service('redis')).networks[N.taskNetwork]!.networkId = twin.id;
+    },
+  },
+  {
+    name: 'worker-network-ready',
+    desired: joinsWorkerNetwork,
+    observed: onWorkerNetwork,
+    check: (p) => expect(p.ready).toBe(true),
+  },
+  {
+    name: 'worker-network-nothing-there',
+    desired: joinsWorkerNetwork,
+    observed: (s) => {
+      onWorkerNetwork(s);
+      s.containers = [];
+      s.networks = [];
+    },
+    check: (p) => {
+      leavesWorkerNetworkAlone(p);
+      // Each service is created on its alias's network: the worker's.
+      const creates = p.actions.filter(
+        (a) => a.kind === 'create-container' && a.container.role === 'service',
+      );
+      expect(creates.map((a) => a.kind === 'create-container' && a.network)).toEqual(
+        ['db', 'redis', 'tools'].map((service) => ({ name: WORKER_NETWORK, aliases: [service] })),
+      );
+    },
+  },
+  {
+    name: 'worker-network-missing',
+    desired: joinsWorkerNetwork,
+    observed: (s) => {
+      onWorkerNetwork(s);
+      s.containers = [];
+      s.networks = [];
+      s.external = [];
+    },
+    check: (p) => {
+      expect(p.blocked.map((b) => b.code)).toEqual(['network-missing']);
+      leavesWorkerNetworkAlone(p);
+    },
+  },
+  {
+    name: 'worker-network-recreated',
+    desired: joinsWorkerNetwork,
+    observed: (s) => {
+      // The worker removed and made its network again: our endpoints point at the old one.
+      onWorkerNetwork(s);
+      s.external![0]!.id = objectId('network', `${WORKER_NETWORK}-again`);
+    },
+    check: leavesWorkerNetworkAlone,
+  },
+  {
+    name: 'worker-network-empty-graph',
+    desired: () => buildDesired([]),
+    observed: onWorkerNetwork,
+    check: (p) => {
+      leavesWorkerNetworkAlone(p);
+      expect(p.actions.filter((a) => a.kind === 'remove-network')).toHaveLength(3);
     },
   },
   {

@@ -114,7 +114,7 @@ function phaseOf(event: ServiceEvent): string {
 }
 
 /** Library warnings and errors as plain lines, where there is no redrawn display to break. */
-function warningsLogger(io: CliIo): winston.Logger {
+export function warningsLogger(io: CliIo): winston.Logger {
   const entries = new Writable({
     objectMode: true,
     write(info: { level: string; message: unknown }, _encoding, next) {
