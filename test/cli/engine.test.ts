@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { Label } from '../../src/desired-state/labels.js';
 import { main } from '../../src/cli/run.js';
 import { dockerCli, eventually, removeMadeByThisRun, testDocker, testOwnerId } from '../support/docker.js';
+import { slugid } from '../support/slugid.js';
 import { captureIo } from './support/io.js';
 
 const exec = promisify(execFile);
@@ -27,13 +28,6 @@ const env = {
   TASKCLUSTER_CLIENT_ID: 'test/docker-services-cli',
   TASKCLUSTER_ACCESS_TOKEN: randomBytes(33).toString('base64url'),
 };
-
-function slugid(): string {
-  const bytes = randomBytes(16);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  return bytes.toString('base64url');
-}
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const io = captureIo({ env });

@@ -35,6 +35,7 @@ import {
   testRunId,
 } from '../support/docker.js';
 import type { Seen } from '../proxy/fake-upstream.js';
+import { slugid } from '../support/slugid.js';
 
 const docker = testDocker();
 const BIN = 'dist/cli/main.js';
@@ -52,13 +53,6 @@ const WORKER = { clientId: 'static/ds-gw-worker', accessToken: token() };
 const ROTATED = { clientId: 'static/ds-gw-worker-rotated', accessToken: token() };
 /** Printed by a service, so that the redaction of its log can be seen. */
 const SERVICE_SECRET = `svc-secret-${randomBytes(9).toString('hex')}`;
-
-/** A task id as Taskcluster makes them (`slugid.nice()`: the first bit clear, so never a leading `-`). */
-function slugid(): string {
-  const bytes = randomBytes(16);
-  bytes[0] = bytes[0]! & 0x7f;
-  return bytes.toString('base64url');
-}
 
 /** generic-worker's per-task network name (`gw-task-<taskId[:12]>-<runId>`). */
 const workerNetworkName = (taskId: string, runId: number): string =>
@@ -186,6 +180,9 @@ function runArgs(
     WORKER_TYPE,
     '--proxy-image',
     PROXY_IMAGE,
+    // The fixture images are in no registry: pulling a tag on every start (the default) would fail.
+    '--pull-policy',
+    'if-not-present',
     '--task-network',
     network,
     '--ready-file',

@@ -39,6 +39,7 @@ describe('address pool exhausted', () => {
         // Never started: no container can have both of its networks.
         proxy: { image: IMAGES.busybox },
         startupTimeoutMs,
+        images: { pullPolicy: 'if-not-present' },
       }),
       credentials: { clientId: 'test/worker', accessToken: 'test-access-token-not-real-0123456789' },
     });

@@ -20,14 +20,16 @@ import { main } from '../../src/cli/run.js';
 import { Label } from '../../src/desired-state/labels.js';
 import { captureIo } from '../cli/support/io.js';
 import { dockerCli, eventually, removeMadeByThisRun, testDocker, testOwnerId } from '../support/docker.js';
+import { slugid } from '../support/slugid.js';
 import { requireFreshBuild, runFile, type Result } from './support.js';
 
 const BINARY = resolve('dist/bin/docker-services');
 const PAYLOADS = resolve('fixtures/payloads');
 
 const ownerId = testOwnerId('binary');
-const taskId = randomBytes(16).toString('base64url');
-const ids = ['--task-id', taskId, '--run-id', '0', '--owner-id', ownerId];
+const taskId = slugid();
+// The fixture images are in no registry: pulling a tag on every start (the default) would fail.
+const ids = ['--task-id', taskId, '--run-id', '0', '--owner-id', ownerId, '--pull-policy', 'if-not-present'];
 
 let work: string;
 let emptyPath: string;
@@ -141,7 +143,7 @@ describe('the packaged executable', () => {
   (hasRun ? it : it.skip)(
     'run: the ready file once the service is ready, SIGTERM removes everything and writes the logs',
     async () => {
-      const runTaskId = randomBytes(16).toString('base64url');
+      const runTaskId = slugid();
       const readyFile = join(work, 'ready.json');
       const logsDir = join(work, 'logs');
       const args = [
@@ -153,6 +155,8 @@ describe('the packaged executable', () => {
         '0',
         '--owner-id',
         ownerId,
+        '--pull-policy',
+        'if-not-present',
       ];
       const child = spawn(BINARY, [...args, '--ready-file', readyFile, '--logs-dir', logsDir], {
         cwd: work,

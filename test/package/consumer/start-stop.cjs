@@ -31,6 +31,8 @@ const manager = new ServiceManager({
     rootUrl: 'http://taskcluster.invalid',
     proxy: { image: 'docker-services/proxy:latest' },
     startupTimeoutMs: 120000,
+    // The fixture images are in no registry: pulling a tag on every start (the default) would fail.
+    images: { pullPolicy: 'if-not-present' },
   }),
   credentials: { clientId: 'test/cjs-embedder', accessToken: 'test-access-token-not-real-0123456789' },
 });
