@@ -198,8 +198,8 @@ Options:
   --owner-id ID         owner (worker) id written on every object (default cli-<hostname>)
   --timeout SECONDS     give up starting after this long (default ${DEFAULT_UP_TIMEOUT_S})
 ${WORKER_HELP}
-  (--owner-id, --provisioner-id, --worker-type, --proxy-image and --timeout cannot be combined
-  with --config, which says all of it.)
+  (--owner-id, --provisioner-id, --worker-type, --proxy-image, --pull-policy and --timeout cannot
+  be combined with --config, which says all of it.)
 
 Environment:
   TASKCLUSTER_ROOT_URL, TASKCLUSTER_CLIENT_ID, TASKCLUSTER_ACCESS_TOKEN, TASKCLUSTER_CERTIFICATE

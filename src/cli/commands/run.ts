@@ -48,7 +48,14 @@ import {
 import { warningsLogger } from './up.js';
 
 /** Flags that make a worker configuration, which `--config` says all of by itself. */
-const CONFIG_FLAGS = ['owner-id', 'provisioner-id', 'worker-type', 'proxy-image', 'timeout'] as const;
+const CONFIG_FLAGS = [
+  'owner-id',
+  'provisioner-id',
+  'worker-type',
+  'proxy-image',
+  'pull-policy',
+  'timeout',
+] as const;
 
 interface RunOptions {
   file: string;
