@@ -7,10 +7,11 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { PayloadValidationError } from '../../src/desired-state/errors.js';
 import { decodeServices } from '../../src/desired-state/payload.js';
+import { propertyRuns } from '../support/property-runs.js';
 import { testConfig } from './support.js';
 
 const config = testConfig();
-const RUNS = 10_000;
+const RUNS = propertyRuns(10_000);
 
 const PATH = /^(payload|services(\[\d+\])?(\.[A-Za-z_$][A-Za-z0-9_$]*|\[\d+\]|\["(?:[^"\\]|\\.)*"\])*)$/;
 

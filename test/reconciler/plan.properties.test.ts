@@ -39,6 +39,7 @@ import {
   observedImage,
   type ServiceInput,
 } from '../support/builders.js';
+import { propertyRuns } from '../support/property-runs.js';
 
 type Planner = (desired: DesiredState, snapshot: Snapshot, options: PlanOptions) => Plan;
 
@@ -49,8 +50,7 @@ const SERVICE_NAMES = ['db', 'redis', 'cache', 'web', 'queue'] as const;
 const IMAGES = ['ds-fixtures/postgres:latest', 'ds-fixtures/redis:latest', 'ds-fixtures/busybox:latest'];
 const POLICY = { mode: 'restart' as const, initialBackoffMs: 1_000, maxBackoffMs: 8_000, maxRestarts: 50 };
 const MAX_ROUNDS = 8;
-/** `DS_PROPERTY_SCALE=5` runs every property five times as often (a refactor's check). */
-const RUNS = Number(process.env.DS_PROPERTY_RUNS ?? 150) * Number(process.env.DS_PROPERTY_SCALE ?? 1);
+const RUNS = propertyRuns(Number(process.env.DS_PROPERTY_RUNS ?? 150));
 
 // ── the model ───────────────────────────────────────────────────────────────────────────────────
 
@@ -640,7 +640,7 @@ describe('plan properties', () => {
           throw new Error('no fixpoint');
         },
       ),
-      { numRuns: 30 * Number(process.env.DS_PROPERTY_SCALE ?? 1) },
+      { numRuns: propertyRuns(30) },
     );
   });
 
