@@ -186,6 +186,7 @@ const cases: Case[] = [
   },
   {
     name: 'dead-service-backoff-due',
+    json: true,
     observed: (s) => exited(s, N.service('db'), 1, 10_000),
     check: (p) => {
       const start = p.actions.find((a) => a.kind === 'start-container');
@@ -442,6 +443,7 @@ const cases: Case[] = [
   },
   {
     name: 'created-not-started',
+    json: true,
     observed: (s) => {
       for (const ct of s.containers)
         Object.assign(ct, { state: 'created', health: 'none', startedAt: undefined });
@@ -584,6 +586,117 @@ const cases: Case[] = [
     check: (p) => {
       leavesWorkerNetworkAlone(p);
       expect(p.actions.filter((a) => a.kind === 'remove-network')).toHaveLength(3);
+    },
+  },
+  {
+    // The squatter holds the task network's name (every service's first network): no service is
+    // created or started on it, the proxies on their own networks are left as they are.
+    name: 'foreign-same-named-task-network',
+    json: true,
+    observed: (s) => {
+      for (const service of SERVICES) dropContainer(s, N.service(service.name));
+      dropNetwork(s, N.taskNetwork);
+      s.foreign.push({
+        type: 'network',
+        id: objectId('network', 'squatter'),
+        name: N.taskNetwork,
+        reason: 'no owner label',
+      });
+    },
+    check: (p) => {
+      expect(p.actions).toEqual([]);
+      expect(p.ready).toBe(false);
+    },
+  },
+  {
+    // db's network was removed and made again under its name while db and its proxy were down:
+    // their endpoints name the old network's id, so both are made again.
+    name: 'network-recreated-stale-endpoints',
+    observed: (s) => {
+      const network = n(s, N.serviceNetwork('db'));
+      network.id = objectId('network', 'db-made-again');
+      network.containerIds = [];
+      exited(s, N.service('db'), 0, 60_000);
+      exited(s, N.proxy('db'), 0, 60_000);
+    },
+  },
+  {
+    // A dead container cannot be started, so its restart is a fresh container: not before the
+    // proxy it depends on is ready, or the service would be made again without its proxy.
+    name: 'dead-service-proxy-not-ready',
+    json: true,
+    observed: (s) => {
+      exited(s, N.service('db'), 137, 60_000);
+      c(s, N.service('db')).state = 'dead';
+      c(s, N.proxy('db')).health = 'starting';
+    },
+  },
+  {
+    // The same for a service Docker calls unhealthy: its restart waits for its proxy too.
+    name: 'unhealthy-service-proxy-not-ready',
+    observed: (s) => {
+      c(s, N.service('db')).health = 'unhealthy';
+      c(s, N.proxy('db')).health = 'starting';
+    },
+  },
+  {
+    // The image under tools' tag now carries our labels: it is reported once, as blocked, and
+    // nothing is planned or waited for tools or its proxy (the running ones are left alone).
+    name: 'image-refused-nothing-else-planned',
+    observed: (s) => {
+      s.images = s.images.map((i) =>
+        i.ref === IMAGES.busybox ? observedImage(i.ref, { [Label.owner]: 'worker-7' }) : i,
+      );
+    },
+    check: (p) => {
+      expect(p.blocked.map((b) => b.code)).toEqual(['image-not-ours']);
+      expect(p.actions).toEqual([]);
+      expect(p.waiting).toEqual([]);
+      expect(p.ready).toBe(false);
+    },
+  },
+  {
+    // A binder may decline a node whose images are all there: it waits, and nothing is made.
+    name: 'binder-declines-node',
+    json: true,
+    observed: nothingThere,
+    options: (o) => ({
+      bind: (node, resolve) => (node.name === N.service('tools') ? undefined : o.bind!(node, resolve)),
+    }),
+  },
+  {
+    // An orphan network whose labels name no graph node, with redis (ours, kept) still on it:
+    // redis is detached, then the network removed; neither action names a node.
+    name: 'orphan-network-without-node-label',
+    json: true,
+    observed: (s) => {
+      const name = `${N.taskNetwork}_leftover`;
+      s.networks.push(observedNetwork(name, ownerLabels(BASE_OWNER)));
+      attach(s, N.service('redis'), name);
+    },
+  },
+  {
+    // Two of ours on one orphan network, each removed: the network's removal waits for both.
+    name: 'orphan-network-two-removals',
+    json: true,
+    observed: (s) => {
+      const name = `${N.taskNetwork}_old`;
+      s.networks.push(
+        observedNetwork(name, { ...ownerLabels(BASE_OWNER), [Label.node]: 'network/service/old' }),
+      );
+      for (const [stray, node] of [
+        [`${N.taskNetwork}_old`, 'container/service/old'],
+        [`${N.taskNetwork}_old_proxy`, 'container/proxy/old'],
+      ] as const) {
+        s.containers.push(
+          observedContainer(stray, {
+            ...ownerLabels(BASE_OWNER),
+            [Label.node]: node,
+            [Label.specHash]: '0000',
+          }),
+        );
+        attach(s, stray, name);
+      }
     },
   },
   {
