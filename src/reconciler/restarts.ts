@@ -67,7 +67,8 @@ export function decideRestart(
   now: number,
   ranMs?: number,
 ): RestartDecision {
-  const reset = policy.resetAfterMs !== undefined && ranMs !== undefined && ranMs >= policy.resetAfterMs;
+  // A run of unknown length, or a policy without resetAfterMs, never resets the budget.
+  const reset = (ranMs ?? -Infinity) >= (policy.resetAfterMs ?? Infinity);
   const entry = reset ? undefined : ledgerEntry;
   const used = entry?.count ?? 0;
   if (policy.mode === 'fail' || used >= policy.maxRestarts) return { kind: 'exhausted', used };

@@ -59,6 +59,8 @@ describe('restart backoff', () => {
     // A minute short of it, or with no reset configured, the budget stays spent.
     expect(decideRestart(resetting, spent, 700_000, 1e9, 599_999)).toEqual({ kind: 'exhausted', used: 5 });
     expect(decideRestart(policy, spent, 700_000, 1e9, 600_000)).toEqual({ kind: 'exhausted', used: 5 });
+    // A run of unknown length (never started, say) keeps it spent too.
+    expect(decideRestart(resetting, spent, 700_000, 1e9)).toEqual({ kind: 'exhausted', used: 5 });
     // Mode fail is never reset into restarting.
     expect(decideRestart({ ...resetting, mode: 'fail' }, undefined, 0, 1e9, 1e9)).toEqual({
       kind: 'exhausted',
