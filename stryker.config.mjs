@@ -1,5 +1,7 @@
 // Mutation testing of the pure core (`npm run mutation`; README, "Mutation testing"): every
 // mutant of the desired state and the planner must make a test of the pure suites fail.
+import process from 'node:process';
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'jest',
@@ -20,7 +22,8 @@ export default {
   // A run after a change re-tests only the mutants in changed code or covered by changed tests;
   // the file is committed so that everyone starts from the last full run.
   incremental: true,
-  incrementalFile: 'test/mutation/stryker-incremental.json',
+  // scripts/mutation.sh runs one file at a time, each with its own file under incremental/.
+  incrementalFile: 'test/mutation/incremental/all.json',
   reporters: ['clear-text', 'progress', 'html'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },

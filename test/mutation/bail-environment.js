@@ -2,6 +2,7 @@
 // runner turns jest's `bail` off (jest cannot bail when run programmatically), so every test that
 // covers a mutant would run even after one has killed it. Once a test fails, every later test
 // of the same mutant's run is skipped; a mutant counts as killed by its first failing test.
+import process from 'node:process';
 import NodeEnvironment from 'jest-environment-node';
 
 const ACTIVE_MUTANT = '__STRYKER_ACTIVE_MUTANT__';
