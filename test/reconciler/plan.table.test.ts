@@ -700,6 +700,44 @@ const cases: Case[] = [
     },
   },
   {
+    // Containers that never ran: dockerd reports their endpoints without a network id. They are
+    // started, not taken for stale and made again.
+    name: 'created-never-ran-endpoints-without-network-id',
+    observed: (s) => {
+      for (const ct of s.containers) {
+        Object.assign(ct, { state: 'created', health: 'none', startedAt: undefined });
+        for (const endpoint of Object.values(ct.networks)) endpoint.networkId = '';
+      }
+    },
+  },
+  {
+    // The proxy image is not there yet: the proxies wait for its pull, and each service, made and
+    // attached meanwhile, waits for its proxy to be bound.
+    name: 'proxy-image-missing',
+    observed: (s) => {
+      nothingThere(s);
+      s.images = s.images.filter((i) => i.ref !== 'ds-fixtures/proxy:latest');
+      s.missingImages = ['ds-fixtures/proxy:latest'];
+    },
+  },
+  {
+    // db's proxy runs healthy but off its network: it is attached, and db starts only after.
+    name: 'proxy-detached-service-created',
+    observed: (s) => {
+      detach(s, N.proxy('db'), N.serviceNetwork('db'));
+      Object.assign(c(s, N.service('db')), { state: 'created', health: 'none', startedAt: undefined });
+    },
+  },
+  {
+    // The task network is being replaced (another spec): an exited service on it is not restarted
+    // onto it; the containers that run are detached so that it can go.
+    name: 'network-drifted-service-exited',
+    observed: (s) => {
+      n(s, N.taskNetwork).labels[Label.specHash] = 'stale0000';
+      exited(s, N.service('redis'), 1, 60_000);
+    },
+  },
+  {
     name: 'network-missing-running-containers-untouched',
     observed: (s) => {
       // Docker never removes a network with endpoints; a snapshot taken mid-change can still show this.
