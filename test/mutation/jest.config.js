@@ -10,6 +10,7 @@ export default {
   roots: ['<rootDir>/test/reconciler', '<rootDir>/test/desired-state'],
   // Relative to the root (Stryker resolves it from the working directory, not through <rootDir>).
   testEnvironment: './test/mutation/bail-environment.js',
+  runner: '<rootDir>/test/mutation/bail-runner.js',
   testSequencer: '<rootDir>/test/mutation/sequencer.js',
   setupFilesAfterEnv: ['<rootDir>/test/mutation/setup.ts'],
 };
