@@ -1,5 +1,5 @@
 // Prints the score of each file from the incremental files of the last mutation runs
-// (`npx tsx test/mutation/summary.ts`), and every mutant that was not killed, with its place and
+// (`npx tsx test/mutation/summary.ts [DIR]`, DIR by default `incremental/` beside it), and every mutant that was not killed, with its place and
 // its replacement: the raw material of RESULTS.md. The score counts only killed mutants.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,7 +16,7 @@ interface Mutant {
   location: { start: { line: number; column: number }; end: { line: number; column: number } };
 }
 
-const dir = join(dirname(fileURLToPath(import.meta.url)), 'incremental');
+const dir = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), 'incremental');
 const rows: {
   file: string;
   valid: number;
