@@ -335,7 +335,7 @@ class Planner {
         }
         continue;
       }
-      const conflict = this.notOurs.network.size > 0 ? this.notOurs.network.get(network.name) : undefined;
+      const conflict = this.notOurs.network.get(network.name);
       if (conflict !== undefined) {
         slot.status = NetworkStatus.Blocked;
         this.blocked.push({
