@@ -28,8 +28,9 @@ const PAYLOADS = resolve('fixtures/payloads');
 
 const ownerId = testOwnerId('binary');
 const taskId = slugid();
+const ids = ['--task-id', taskId, '--run-id', '0', '--owner-id', ownerId];
 // The fixture images are in no registry: pulling a tag on every start (the default) would fail.
-const ids = ['--task-id', taskId, '--run-id', '0', '--owner-id', ownerId, '--pull-policy', 'if-not-present'];
+const LOCAL_IMAGES = ['--pull-policy', 'if-not-present'];
 
 let work: string;
 let emptyPath: string;
@@ -111,7 +112,7 @@ describe('the packaged executable', () => {
 
   it('up, plan (nothing to do), status, down (nothing left) against the engine', async () => {
     const filter = `label=${Label.owner}=${ownerId}`;
-    const up = await binary('up', 'bare-payload.json', ...ids, '--timeout', '120');
+    const up = await binary('up', 'bare-payload.json', ...ids, ...LOCAL_IMAGES, '--timeout', '120');
     expect(up.err).not.toContain(env.TASKCLUSTER_ACCESS_TOKEN);
     expect(up.err).toMatch(/^\d\d:\d\d:\d\d web: ready/m);
     expect(up.code).toBe(0);
@@ -122,7 +123,7 @@ describe('the packaged executable', () => {
       (await dockerCli('ps', '-q', '--filter', filter, '--filter', 'status=running')).split('\n'),
     ).toHaveLength(2);
 
-    const converged = await binary('plan', 'bare-payload.json', ...ids);
+    const converged = await binary('plan', 'bare-payload.json', ...ids, ...LOCAL_IMAGES);
     expect(converged).toMatchObject({ code: 0, err: '' });
     expect(converged.out).toContain('No changes. Services are up to date.');
 
@@ -155,8 +156,7 @@ describe('the packaged executable', () => {
         '0',
         '--owner-id',
         ownerId,
-        '--pull-policy',
-        'if-not-present',
+        ...LOCAL_IMAGES,
       ];
       const child = spawn(BINARY, [...args, '--ready-file', readyFile, '--logs-dir', logsDir], {
         cwd: work,
