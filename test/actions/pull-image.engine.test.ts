@@ -87,7 +87,7 @@ async function pullFailure(image: string): Promise<{ error: unknown; ms: number 
 }
 
 describe('pull-image on the engine', () => {
-  it.each(['manifest-unknown', 'name-unknown', 'denied', 'other-platform'])(
+  it.each(['manifest-unknown', 'name-unknown', 'other-platform'])(
     'a registry that answers %s: terminal (image-not-found) within seconds',
     async (scenario) => {
       const image = `${host}/${scenario}/nothing:latest`;
@@ -97,6 +97,21 @@ describe('pull-image on the engine', () => {
       expect(ms).toBeLessThan(10_000);
     },
   );
+
+  // A bare "denied" is a refusal of this worker (a registry may also hide a repository that way):
+  // the fix is a login in the worker configuration, so the error names the registry and says so.
+  it('a registry that answers denied: terminal (image-pull-unauthorized, naming the registry) within seconds', async () => {
+    const image = `${host}/denied/nothing:latest`;
+    const { error, ms } = await pullFailure(image);
+    expect(error).toBeInstanceOf(TerminalError);
+    expect(error).toMatchObject({
+      code: 'image-pull-unauthorized',
+      message: expect.stringContaining(
+        `registry ${host} refused to let this worker pull ${image} (no login is configured for it)`,
+      ),
+    });
+    expect(ms).toBeLessThan(10_000);
+  });
 
   it('a registry that answers 503, or refuses connections: retryable', async () => {
     expect((await pullFailure(`${host}/unavailable/nothing:latest`)).error).toBeInstanceOf(RetryableError);
