@@ -1,5 +1,4 @@
 /** Shared by the library's engine tests: a manager per test owner, slugid task ids, event helpers. */
-import { randomBytes } from 'node:crypto';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { defaultWorkerConfig, type WorkerConfigInput } from '../../../src/desired-state/config.js';
 import { Label } from '../../../src/desired-state/labels.js';
@@ -8,6 +7,7 @@ import type { ServiceEvent, ServiceEventType } from '../../../src/library/phases
 import type { ServiceSession } from '../../../src/library/session.js';
 import winston from 'winston';
 import { testDocker, testOwnerId } from '../../support/docker.js';
+import { slugid } from '../../support/slugid.js';
 
 /** `DS_TEST_LOG=debug` shows what the library logs (for finding out why a test failed). */
 const logger = process.env.DS_TEST_LOG
@@ -43,10 +43,8 @@ export function manager(name: string, config: Partial<WorkerConfigInput> = {}): 
   });
 }
 
-/** A fresh slugid-shaped task id (22 URL-safe base64 characters), as Taskcluster's. */
-export function slugid(): string {
-  return randomBytes(16).toString('base64url');
-}
+// Task ids as Taskcluster makes them: one generator for every test.
+export { slugid };
 
 export function task(services: unknown[], runId = 0) {
   return {
