@@ -33,6 +33,7 @@ const identity = {
   'owner-id': { type: 'string' },
 } satisfies Record<string, OptionSpec>;
 const worker = {
+  config: { type: 'string' },
   'provisioner-id': { type: 'string' },
   'worker-type': { type: 'string' },
   'proxy-image': { type: 'string' },
@@ -42,7 +43,11 @@ const worker = {
 const IDENTITY_HELP = `  --task-id ID          task id (default ${DEFAULT_TASK_ID})
   --run-id N            run id (default ${DEFAULT_RUN_ID})
   --owner-id ID         owner (worker) id written on every object (default cli-<hostname>)`;
-const WORKER_HELP = `  --provisioner-id ID   provisioner id, part of each proxy's role scope (default ${DEFAULT_PROVISIONER_ID})
+const WORKER_HELP = `  --config FILE         the worker configuration (JSON, as a worker gives the library: ownerId,
+                        provisionerId, workerType, rootUrl, proxy, images, registries, limits,
+                        restart, startupTimeoutMs, concurrency); it says all of it, so it cannot
+                        be combined with the flags below, --owner-id or --timeout
+  --provisioner-id ID   provisioner id, part of each proxy's role scope (default ${DEFAULT_PROVISIONER_ID})
   --worker-type NAME    worker type, part of each proxy's role scope (default ${DEFAULT_WORKER_TYPE})
   --proxy-image REF     auth proxy image (default ${DEFAULT_PROXY_IMAGE})
   --pull-policy P       always (pull tags on every start; digests when missing), if-not-present or never
@@ -154,7 +159,6 @@ Example:
       'ready-file': { type: 'string' },
       'failure-file': { type: 'string' },
       'logs-dir': { type: 'string' },
-      config: { type: 'string' },
       'credentials-file': { type: 'string' },
       deadline: { type: 'string' },
       'owner-id': identity['owner-id'],
@@ -185,9 +189,6 @@ Options:
                         reason (kind and fields) and its redacted log tail, as JSON
   --logs-dir DIR        at teardown, each service's log (SERVICE.log) and its proxy's
                         (SERVICE_proxy.log), bounded and redacted
-  --config FILE         the worker configuration (JSON: ownerId, provisionerId, workerType, rootUrl,
-                        proxy, limits, restart, startupTimeoutMs, concurrency); without it the
-                        flags below and TASKCLUSTER_ROOT_URL make one, as for \`up\`
   --credentials-file FILE
                         the worker's credentials as JSON {clientId, accessToken, certificate?},
                         instead of the environment; SIGHUP reads it again and pushes the new

@@ -3,9 +3,18 @@
  * (0 nothing to do, 2 changes planned, 1 error). Run with UPDATE_GOLDEN=1 to rewrite the goldens
  * after a deliberate change, then read the diff.
  */
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { main } from '../../src/cli/run.js';
@@ -83,6 +92,73 @@ describe('plan --offline', () => {
       expect(io.out() + io.err()).not.toContain('fixture-password');
       expect(io.out() + io.err()).not.toContain(secrets.TASKCLUSTER_ACCESS_TOKEN);
     }
+  });
+
+  describe('with a worker configuration from --config', () => {
+    const password = `registry-pw-${process.pid}-very-secret`;
+    const dir = mkdtempSync(join(tmpdir(), 'ds-plan-config-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    function configFile(name: string, overrides: Record<string, unknown> = {}): string {
+      const path = join(dir, name);
+      writeFileSync(
+        path,
+        JSON.stringify({
+          ownerId: 'plan-config',
+          provisionerId: 'prov-from-config',
+          workerType: 'wt-from-config',
+          rootUrl: 'https://tc.example.invalid',
+          proxy: { image: 'ds-test/proxy-from-config:1' },
+          registries: { '127.0.0.1:5000': { username: 'ci-bot', password } },
+          ...overrides,
+        }),
+      );
+      return path;
+    }
+
+    it('plans with it, and its registry password appears in neither form', async () => {
+      const config = configFile('good.json');
+      for (const output of ['text', 'json']) {
+        const io = captureIo({ env });
+        const code = await main(
+          [
+            'plan',
+            '--offline',
+            '--config',
+            config,
+            '--output',
+            output,
+            join(PAYLOADS, 'three-services.json'),
+          ],
+          io,
+        );
+        expect(io.err()).toBe('');
+        expect(code).toBe(2);
+        expect(io.out()).toContain('postgres');
+        // The plan is the configuration's, not the flags' defaults.
+        expect(io.out()).toContain('ds-test/proxy-from-config:1');
+        expect(io.out()).not.toContain(password);
+        expect(io.out()).not.toContain('ci-bot');
+      }
+    });
+
+    it('a bad one: the field and the file are named, the password is not', async () => {
+      const config = configFile('bad.json', { images: { pullPolicy: 'sometimes' } });
+      const io = captureIo({ env });
+      expect(
+        await main(['plan', '--offline', '--config', config, join(PAYLOADS, 'three-services.json')], io),
+      ).toBe(1);
+      expect(io.out()).toBe('');
+      expect(io.err()).toContain('pullPolicy');
+      expect(io.err()).toContain(config);
+      expect(io.err()).not.toContain(password);
+    });
+
+    it('says all of the configuration: a worker flag beside it is a usage error', async () => {
+      const io = captureIo({ env });
+      const argv = ['plan', '--offline', '--config', configFile('flags.json'), '--pull-policy', 'never'];
+      expect(await main([...argv, join(PAYLOADS, 'three-services.json')], io)).toBe(1);
+      expect(io.err()).toMatch(/--config says all of the worker configuration; drop --pull-policy/);
+    });
   });
 
   it('an invalid payload: every error with its path on stderr, nothing on stdout, exit 1', async () => {

@@ -13,7 +13,7 @@ import { formatPlan } from '../../reconciler/format.js';
 import { scopeOf } from '../../observed-state/scope.js';
 import { plan, type PlanOptions } from '../../reconciler/plan.js';
 import { outputOption, type ParsedCommand } from '../args.js';
-import { ownerOf, workerConfigOf } from '../context.js';
+import { ownerOf, workerConfigFrom } from '../context.js';
 import { dockerFromEnv } from '../docker.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { loadTaskInput } from '../input.js';
@@ -28,7 +28,7 @@ export async function planCommand(parsed: ParsedCommand, io: CliIo): Promise<Exi
   if (!down && positionals.length === 0)
     throw new UsageError('missing FILE (a path, or - for stdin), or --down', 'plan');
 
-  const config = workerConfigOf(values, io.env);
+  const config = await workerConfigFrom(parsed, io);
   const desired = down ? emptyGraph(ownerOf(values)) : await compileFile(positionals[0]!, values, config, io);
   const snapshot = values.offline
     ? emptyEngine(desired, new Date().toISOString())

@@ -5,11 +5,10 @@
  * files it writes (ready, failure, logs) are built in `run-files.ts`. docs/generic-worker.md is
  * the contract.
  */
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { compile } from '../../desired-state/compile.js';
 import { ConfigError } from '../../desired-state/errors.js';
-import { decodeWorkerConfig, type WorkerConfig } from '../../desired-state/config.js';
+import type { WorkerConfig } from '../../desired-state/config.js';
 import type { DesiredState } from '../../desired-state/types.js';
 import {
   CredentialsError,
@@ -27,11 +26,10 @@ import {
   DEFAULT_UP_TIMEOUT_S,
   outputOption,
   runIdOption,
-  secondsOption,
   stringOption,
   type ParsedCommand,
 } from '../args.js';
-import { credentialsFromEnv, workerConfigOf } from '../context.js';
+import { credentialsFromEnv, readJsonFile, workerConfigFrom } from '../context.js';
 import { dockerFromEnv } from '../docker.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import { loadTaskInput } from '../input.js';
@@ -46,16 +44,6 @@ import {
   type FailureFile,
 } from '../run-files.js';
 import { warningsLogger } from './up.js';
-
-/** Flags that make a worker configuration, which `--config` says all of by itself. */
-const CONFIG_FLAGS = [
-  'owner-id',
-  'provisioner-id',
-  'worker-type',
-  'proxy-image',
-  'pull-policy',
-  'timeout',
-] as const;
 
 interface RunOptions {
   file: string;
@@ -181,7 +169,7 @@ async function supervise(parsed: ParsedCommand, io: CliIo, signals: Signals): Pr
 
 async function prepare(parsed: ParsedCommand, io: CliIo): Promise<Prepared> {
   const options = runOptions(parsed, io);
-  const config = await configOf(parsed, io);
+  const config = await workerConfigFrom(parsed, io, DEFAULT_UP_TIMEOUT_S);
   const credentials = options.credentialsFile
     ? await readCredentialsFile(options.credentialsFile, io)
     : credentialsFromEnv(io.env);
@@ -244,29 +232,6 @@ function runOptions(parsed: ParsedCommand, io: CliIo): RunOptions {
   };
 }
 
-/** From `--config FILE` (decoded by the `WorkerConfig` codec), or from the flags as for `up`. */
-async function configOf(parsed: ParsedCommand, io: CliIo): Promise<WorkerConfig> {
-  const { values } = parsed;
-  const file = stringOption(values, 'config');
-  if (file === undefined) {
-    const timeoutS = secondsOption(values, 'timeout', DEFAULT_UP_TIMEOUT_S);
-    return workerConfigOf(values, io.env, { startupTimeoutMs: Math.round(timeoutS * 1000) });
-  }
-  const both = CONFIG_FLAGS.filter((flag) => values[flag] !== undefined);
-  if (both.length > 0)
-    throw new UsageError(
-      `--config says all of the worker configuration; drop ${both.map((f) => `--${f}`).join(', ')}`,
-    );
-  const json = await readJsonFile(file, io, '--config');
-  try {
-    return decodeWorkerConfig(json);
-  } catch (error) {
-    if (error instanceof ConfigError)
-      throw new ConfigError(error.errors, `worker configuration in --config ${file}`);
-    throw error;
-  }
-}
-
 /** The worker's credentials from `--credentials-file`; the errors name the file and fields, never values. */
 async function readCredentialsFile(path: string, io: CliIo): Promise<WorkerCredentials> {
   const json = await readJsonFile(path, io, '--credentials-file');
@@ -276,24 +241,6 @@ async function readCredentialsFile(path: string, io: CliIo): Promise<WorkerCrede
     if (error instanceof CredentialsError)
       throw new InputError(`--credentials-file ${path}: ${error.message}`);
     throw error;
-  }
-}
-
-async function readJsonFile(path: string, io: CliIo, flag: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(resolve(io.cwd, path), 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError(
-      `${flag} ${path}: cannot read (${code === 'ENOENT' ? 'no such file' : (code ?? 'error')})`,
-    );
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    // The parser's message quotes the text, which may be a secret.
-    throw new InputError(`${flag} ${path}: not valid JSON`);
   }
 }
 

@@ -9,8 +9,8 @@ import winston from 'winston';
 import { compile } from '../../desired-state/compile.js';
 import { ServiceManager } from '../../library/manager.js';
 import type { ServiceEvent } from '../../library/phases.js';
-import { DEFAULT_UP_TIMEOUT_S, secondsOption, type ParsedCommand } from '../args.js';
-import { credentialsFromEnv, ownerOf, workerConfigOf } from '../context.js';
+import { DEFAULT_UP_TIMEOUT_S, type ParsedCommand } from '../args.js';
+import { credentialsFromEnv, ownerOf, workerConfigFrom } from '../context.js';
 import { dockerFromEnv } from '../docker.js';
 import { ExitCode, InputError } from '../errors.js';
 import { loadTaskInput } from '../input.js';
@@ -25,15 +25,16 @@ const CREDENTIALS_LIFETIME_MS = 24 * 60 * 60 * 1000;
 
 export async function upCommand(parsed: ParsedCommand, io: CliIo): Promise<ExitCode> {
   const { values } = parsed;
-  const timeoutS = secondsOption(values, 'timeout', DEFAULT_UP_TIMEOUT_S);
-  const config = workerConfigOf(values, io.env, { startupTimeoutMs: Math.round(timeoutS * 1000) });
+  const config = await workerConfigFrom(parsed, io, DEFAULT_UP_TIMEOUT_S);
   const input = await loadTaskInput(parsed.positionals[0]!, io);
   const { taskId, runId } = ownerOf(values);
   // Compiled here as well as in start(): a bad payload is reported before Docker is contacted.
   const desired = compile(input.payload, { config, taskId, runId, scopes: input.scopes });
   const services = [...new Set(desired.containers.map((c) => c.service))].sort();
   const credentials = credentialsFromEnv(io.env);
-  if (services.length > 0 && (!credentials || !io.env.TASKCLUSTER_ROOT_URL)) {
+  // The root URL is the configuration's; without --config it can only come from the environment.
+  const rootUrlGiven = values.config !== undefined || Boolean(io.env.TASKCLUSTER_ROOT_URL);
+  if (services.length > 0 && (!credentials || !rootUrlGiven)) {
     throw new InputError(
       "every service gets an auth proxy whose credentials are made from the worker's: set " +
         'TASKCLUSTER_ROOT_URL, TASKCLUSTER_CLIENT_ID and TASKCLUSTER_ACCESS_TOKEN ' +
