@@ -6,7 +6,7 @@
 import { validScope } from 'taskcluster-lib-scopes';
 import type { WorkerConfig } from './config.js';
 import { containerHashInput, specHash } from './hash.js';
-import { LABEL_NAMESPACE, Label } from './labels.js';
+import { Label } from './labels.js';
 import { IMAGE_KEY_PLACEHOLDER, type ContainerNode, type DesiredState, type ResolvedImage } from './types.js';
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
@@ -52,14 +52,6 @@ export function imagesOf(desired: DesiredState): string[] {
     if (c.imageKeyOf !== undefined) refs.add(c.imageKeyOf);
   }
   return [...refs].sort();
-}
-
-/**
- * Containers inherit their image's labels; an image carrying our namespace could make its
- * container pose as another task's object, so such an image is refused.
- */
-export function imageCarriesOurLabels(image: { labels?: Record<string, string> | null }): boolean {
-  return Object.keys(image.labels ?? {}).some((key) => key.startsWith(LABEL_NAMESPACE));
 }
 
 /**

@@ -1,13 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { compile } from '../../src/desired-state/compile.js';
 import { containerHashInput, specHash } from '../../src/desired-state/hash.js';
-import {
-  bindImages,
-  imageCarriesOurLabels,
-  imageKey,
-  resolveImage,
-  roleScope,
-} from '../../src/desired-state/images.js';
+import { bindImages, imageKey, resolveImage, roleScope } from '../../src/desired-state/images.js';
 import { Label } from '../../src/desired-state/labels.js';
 import type { ResolvedImage } from '../../src/desired-state/types.js';
 import { testConfig, testContext } from './support.js';
@@ -38,12 +32,6 @@ describe('image keys', () => {
       `assume:docker-service-image:proj-ci/linux/sha256:${hex('a')}`,
     );
     expect(() => roleScope(testConfig(), 'sha256:a\nb')).toThrow('not a valid scope');
-  });
-
-  it('images carrying our label namespace are recognised', () => {
-    expect(imageCarriesOurLabels({ labels: { [Label.taskId]: 'victim' } })).toBe(true);
-    expect(imageCarriesOurLabels({ labels: { 'org.opencontainers.image.title': 'x' } })).toBe(false);
-    expect(imageCarriesOurLabels({ labels: null })).toBe(false);
   });
 });
 
