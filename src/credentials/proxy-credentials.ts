@@ -12,6 +12,7 @@ import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import taskcluster from 'taskcluster-client';
 import { validateRoleScope } from './role-scope.js';
+import { contextPath } from '../desired-state/codec.js';
 
 export const WorkerCredentials = t.intersection([
   t.type({ clientId: t.string, accessToken: t.string }),
@@ -40,16 +41,7 @@ const CLOCK_SKEW_MS = 5 * 60 * 1000;
 export function decodeWorkerCredentials(input: unknown): WorkerCredentials {
   const decoded = WorkerCredentials.decode(input);
   if (isLeft(decoded)) {
-    const paths = [
-      ...new Set(
-        decoded.left.map((e) =>
-          e.context
-            .map((c) => c.key)
-            .filter(Boolean)
-            .join('.'),
-        ),
-      ),
-    ];
+    const paths = [...new Set(decoded.left.map((e) => contextPath(e.context)).filter(Boolean))];
     throw new CredentialsError(
       `worker credentials must be {clientId, accessToken, certificate?} strings; bad: ${paths.join(', ') || '(the whole value)'}`,
     );

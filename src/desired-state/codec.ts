@@ -131,6 +131,9 @@ export function contextPath(context: t.Context): string {
   for (let i = 1; i < context.length; i++) {
     const entry = context[i]!;
     const parent = context[i - 1]!;
+    // An intersection's or a union's members are keyed by their index: a step of the codec, not a
+    // place in the value.
+    if (parent.type instanceof t.IntersectionType || parent.type instanceof t.UnionType) continue;
     if (Array.isArray(parent.actual) && /^\d+$/.test(entry.key)) path += `[${entry.key}]`;
     else if (IDENTIFIER.test(entry.key) && entry.key.length <= MAX_KEY_CHARS)
       path += path === '' ? entry.key : `.${entry.key}`;

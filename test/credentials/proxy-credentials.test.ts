@@ -113,6 +113,15 @@ describe('validation', () => {
       ).toThrow(RoleScopeError);
   });
 
+  it('names a bad field by its own name, as the JSON the worker wrote has it', () => {
+    expect(() => decodeWorkerCredentials({ accessToken: 'permanent-token-SECRET' })).toThrow(
+      /bad: clientId$/,
+    );
+    expect(() => decodeWorkerCredentials({ clientId: 'x', accessToken: 't', certificate: 5 })).toThrow(
+      /bad: certificate$/,
+    );
+  });
+
   it('refuses bad worker credentials without quoting them', () => {
     for (const bad of [
       { clientId: 'x', accessToken: 5 },
