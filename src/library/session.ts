@@ -111,6 +111,8 @@ export class ServiceSession {
   private stateValue: SessionState = 'starting';
   private failureValue: SessionFailure | undefined;
   private stopping: Promise<StopResult> | undefined;
+  /** What `start()` waits on, while it does. */
+  private gate: StartupGate | undefined;
 
   /** Made by `ServiceManager.start()`; not meant to be constructed by callers. */
   constructor(private readonly init: SessionInit) {
@@ -163,6 +165,7 @@ export class ServiceSession {
       .pipe(takeUntil(this.stopObserving), shareReplay({ bufferSize: 1, refCount: false }));
     this.live = { snapshots, refresh: (request) => refresh.next(request) };
     const gate = this.startupGate(() => refresh.next());
+    this.gate = gate;
     // The gate exists before the subscription: a snapshot may arrive during subscribe().
     this.observer = snapshots.subscribe({
       next: (snapshot) => {
@@ -399,10 +402,17 @@ export class ServiceSession {
   }
 
   private async doStop(): Promise<StopResult> {
+    const starting = this.stateValue === 'starting';
     this.stateValue = 'stopping';
-    await this.stopLoop();
-    await this.logCollector.readAll().catch(() => {});
-    const disconnected = await this.teardown();
+    let disconnected: StopResult['disconnected'];
+    try {
+      await this.stopLoop();
+      await this.logCollector.readAll().catch(() => {});
+      disconnected = await this.teardown();
+    } finally {
+      // A start still waiting must not wait forever: it ends, cancelled, once the task is gone.
+      if (starting) this.gate?.stopped();
+    }
     return {
       logs: this.logCollector.texts(this.services),
       proxyLogs: this.logCollector.texts(this.services, 'proxy'),

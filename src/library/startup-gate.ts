@@ -162,6 +162,21 @@ export class StartupGate {
     this.signal?.removeEventListener('abort', this.onAbort);
   }
 
+  /**
+   * The session was stopped while it started: `start()` rejects as cancelled (no service blamed)
+   * once that stop has torn the task down. The stop did the teardown, so the gate does none.
+   */
+  stopped(): void {
+    if (this.failing) return;
+    this.failing = true;
+    const failure: StartFailure = {
+      ...this.firstPending(),
+      service: undefined,
+      reason: { kind: 'cancelled' },
+    };
+    this.settle.reject(this.startError(failure, undefined, ''));
+  }
+
   /** Who a timeout or an abort is blamed on: the first service still pending, in its phase. */
   private firstPending(): Pick<StartFailure, 'service' | 'role' | 'phase'> {
     const p = this.status?.pending[0];

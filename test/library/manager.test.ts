@@ -210,4 +210,28 @@ describe('ServiceManager.start on the real engine', () => {
     );
     expect(await objectsOf(testOwnerId('lib-start-abort'))).toEqual(NOTHING);
   });
+
+  it('a session stopped while it starts (a worker shutting down) ends its start as cancelled, nothing left', async () => {
+    const m = manager('lib-start-stopped');
+    const starting = m.start(
+      task([
+        { name: 'db', image: IMAGES.busybox, command: ['sleep', '600'], healthCheck: { command: ['false'] } },
+      ]),
+    );
+    // The session is listed while it starts: that is what a worker stops on shutdown.
+    while (m.activeSessions().length === 0) await new Promise((resolve) => setImmediate(resolve));
+    const [session] = m.activeSessions();
+    expect(session!.state).toBe('starting');
+    const [stopped, error] = await Promise.all([
+      session!.stop(),
+      starting.then(
+        () => undefined,
+        (e: unknown) => e as ServiceStartError,
+      ),
+    ]);
+    expect(error).toBeInstanceOf(ServiceStartError);
+    expect(error!.reason).toEqual({ kind: 'cancelled' });
+    expect(stopped.logs).toHaveProperty('db');
+    expect(await objectsOf(testOwnerId('lib-start-stopped'))).toEqual(NOTHING);
+  });
 });

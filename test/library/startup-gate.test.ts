@@ -111,6 +111,15 @@ describe('StartupGate', () => {
     expect(calls).toEqual(['stopLoop', 'logTail', 'teardown']);
   });
 
+  it('stopped while waiting: rejects as cancelled, leaving the teardown to the stop', async () => {
+    const { gate, calls } = setup();
+    const waiting = gate.wait({ deadline: HOUR_LATER() });
+    gate.stopped();
+    const error = await rejection(waiting);
+    expect(error).toMatchObject({ service: undefined, reason: { kind: 'cancelled' } });
+    expect(calls).toEqual([]);
+  });
+
   it('a loop failure is read against a fresh look: the exit code it shows beats the loop message', async () => {
     const { gate } = setup(async () => snap([observed(db, { state: 'exited', exitCode: 3 })]));
     const waiting = gate.wait({ deadline: HOUR_LATER() });
