@@ -78,11 +78,21 @@ async function payloadFor(image: string): Promise<string> {
 /** `up` then `down` of one task; resolves with what `up` wrote (stdout and stderr as the caller sees them). */
 async function upAndDown(run: (argv: string[]) => Promise<string>, image: string): Promise<string> {
   const ids = ['--task-id', slugid(), '--run-id', '0'];
-  const argv = ['dist/cli/main.js', 'up', await payloadFor(image), ...ids, '--config', join(dir, 'config.json')];
+  const argv = [
+    'dist/cli/main.js',
+    'up',
+    await payloadFor(image),
+    ...ids,
+    '--config',
+    join(dir, 'config.json'),
+  ];
   try {
     return await run(argv);
   } finally {
-    await exec('node', ['dist/cli/main.js', 'down', ...ids, '--owner-id', ownerId], { env, timeout: 120_000 });
+    await exec('node', ['dist/cli/main.js', 'down', ...ids, '--owner-id', ownerId], {
+      env,
+      timeout: 120_000,
+    });
   }
 }
 
