@@ -13,7 +13,7 @@
  * npm addon, while the pure-JS decoders are several times slower or unmaintained.
  */
 import { spawn } from 'node:child_process';
-import { Duplex, Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import tar from 'tar-stream';
 import type { ArtifactCompression } from '../desired-state/image-source.js';
 
@@ -34,10 +34,12 @@ export function decompressed(compressed: Readable, compression: ArtifactCompress
   const child = spawn(decoder.command, ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
-  const output = Duplex.from({ writable: child.stdin, readable: child.stdout });
-  // The caller reads `output`; failures of the input or the process are put on it.
+  // The output ends only once the decoder has exited 0: a corrupt stream must not look like a short one.
+  const output = new PassThrough();
+  child.stdout.pipe(output, { end: false });
   compressed.once('error', (error) => output.destroy(error));
   child.stdin.on('error', () => {}); // EPIPE once the decoder quits: its exit says why.
+  compressed.pipe(child.stdin);
   child.once('error', (error: NodeJS.ErrnoException) =>
     output.destroy(
       error.code === 'ENOENT'
@@ -47,8 +49,12 @@ export function decompressed(compressed: Readable, compression: ArtifactCompress
         : error,
     ),
   );
-  child.once('exit', (code, signal) => {
-    if (code === 0 || output.destroyed) return;
+  child.once('close', (code, signal) => {
+    if (output.destroyed) return;
+    if (code === 0) {
+      output.end();
+      return;
+    }
     const why = stderr.trim().split('\n').at(-1) ?? '';
     output.destroy(
       new ArtifactDecodeError(
@@ -59,7 +65,6 @@ export function decompressed(compressed: Readable, compression: ArtifactCompress
   output.once('close', () => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
-  compressed.pipe(output);
   return output;
 }
 
