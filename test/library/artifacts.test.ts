@@ -5,8 +5,6 @@
  * `registry.test.ts` beside them.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Writable } from 'node:stream';
-import winston from 'winston';
 import { defaultWorkerConfig } from '../../src/desired-state/config.js';
 import { Label } from '../../src/desired-state/labels.js';
 import { ServiceStartError } from '../../src/library/errors.js';
@@ -15,6 +13,7 @@ import { dockerCli, IMAGES, runToCompletion, testOwnerId } from '../support/dock
 import { compress, dockerSave, startFakeQueue, type FakeQueue } from '../support/fake-queue.js';
 import { startRegistry, variantOf, type TestRegistry } from '../support/registry.js';
 import {
+  capturingLogger,
   CREDENTIALS,
   docker,
   eventsSoFar,
@@ -52,21 +51,7 @@ async function artifactImage(version: string): Promise<{ id: string; ref: string
 }
 
 function artifactManager(name: string, images: { stallTimeoutMs: number; timeoutMs: number }) {
-  const lines: string[] = [];
-  const logger = winston.createLogger({
-    level: 'debug',
-    transports: [
-      new winston.transports.Stream({
-        stream: new Writable({
-          objectMode: true,
-          write(info: unknown, _encoding, next) {
-            lines.push(JSON.stringify(info));
-            next();
-          },
-        }),
-      }),
-    ],
-  });
+  const { logger, lines } = capturingLogger();
   const ownerId = testOwnerId(name);
   const services = new ServiceManager({
     docker,
