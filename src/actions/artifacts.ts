@@ -121,12 +121,11 @@ function isRedirect(status: number): boolean {
   return status >= 300 && status < 400 && status !== 304;
 }
 
-/** The URL's origin and path, never its query (signatures) nor its user info. */
+/** The URL's path, never its query (signatures) nor its user info; the host is the configured rootUrl's or storage's. */
 export function pathOf(url: string): string {
   try {
-    const parsed = new URL(url);
     // taskcluster-client escapes the artifact name's slashes: shown as people wrote it.
-    return `${parsed.origin}${decodeURIComponent(parsed.pathname)}`;
+    return decodeURIComponent(new URL(url).pathname);
   } catch {
     return '(unparsable URL)';
   }

@@ -205,9 +205,9 @@ describe('service images from task artifacts', () => {
       );
     expect(error).toBeInstanceOf(ServiceStartError);
     expect((error as ServiceStartError).reason).toMatchObject({ kind: 'image-not-found' });
-    expect((error as Error).message).toContain(
-      `/api/queue/v1/task/${taskId}/artifacts/public/none.tar answered 404`,
-    );
+    expect((error as ServiceStartError).reason).toMatchObject({
+      detail: expect.stringContaining(`/api/queue/v1/task/${taskId}/artifacts/public/none.tar answered 404`),
+    });
     expect(await objectsOf(ownerId)).toEqual(NOTHING);
   }, 120_000);
 
