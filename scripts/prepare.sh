@@ -23,6 +23,12 @@ if ! command -v nft >/dev/null 2>&1; then
     { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null; }
 fi
 nft --version
+# zstd, lz4: the decoders of .tar.zst and .tar.lz4 image artifacts (src/actions/image-tarball.ts).
+if ! command -v zstd >/dev/null 2>&1 || ! command -v lz4 >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zstd lz4 >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zstd lz4 >/dev/null; }
+fi
+zstd --version
 
 step "docker engine"
 scripts/docker-engine.sh

@@ -88,6 +88,27 @@ export function taskImageRef(taskId: string, path: string): string {
   return artifactRef('task-image', `${taskId}/${path}`);
 }
 
+/** How an image artifact is compressed: `.tar`, `.tar.zst` or `.tar.lz4`, as docker-worker accepted them. */
+export type ArtifactCompression = 'none' | 'zstd' | 'lz4';
+
+const COMPRESSION_BY_SUFFIX: readonly (readonly [string, ArtifactCompression])[] = [
+  ['.tar', 'none'],
+  ['.tar.zst', 'zstd'],
+  ['.tar.lz4', 'lz4'],
+];
+
+/** The artifact name's suffix says how it is compressed (the queue's content type is not trusted to); undefined: none of ours. */
+export function artifactCompression(path: string): ArtifactCompression | undefined {
+  return COMPRESSION_BY_SUFFIX.find(([suffix]) => path.endsWith(suffix))?.[1];
+}
+
+export const ARTIFACT_SUFFIXES = COMPRESSION_BY_SUFFIX.map(([suffix]) => suffix);
+
+/** The same suffixes as a pattern, for the JSON Schema. */
+export const ARTIFACT_SUFFIX = new RegExp(
+  `(?:${ARTIFACT_SUFFIXES.map((suffix) => suffix.replace(/\./g, '\\.')).join('|')})$`,
+);
+
 /** Where an image comes from, for people: `pull redis:7`, `load task-image <taskId>/<path>`. */
 export function describeSource(source: ImageSource): string {
   switch (source.from) {

@@ -39,7 +39,7 @@ import {
   MAX_INDEX_NAMESPACE_CHARS,
 } from './policy.js';
 import { imageReferenceProblems } from './reference.js';
-import type { ImageSpec } from './image-source.js';
+import { ARTIFACT_SUFFIXES, artifactCompression, type ImageSpec } from './image-source.js';
 import { isTaskId } from './names.js';
 
 const SERVICE_FIELDS = 'name, image and optional command, env, healthCheck';
@@ -80,13 +80,18 @@ export const ImageReference = checked('ImageReference', isString, (u) => {
       ];
 });
 
-const ArtifactPath = checked('ArtifactPath', isString, (u) =>
-  typeof u === 'string' && u.length <= MAX_ARTIFACT_NAME_CHARS && ARTIFACT_NAME.test(u)
-    ? []
-    : [
-        `must be an artifact name: '/'-separated parts, none empty, "." or "..", no spaces, at most ${MAX_ARTIFACT_NAME_CHARS} characters (fix: e.g. "public/image.tar.zst"); got ${renderValue(u)}`,
-      ],
-);
+const ArtifactPath = checked('ArtifactPath', isString, (u) => {
+  if (!(typeof u === 'string' && u.length <= MAX_ARTIFACT_NAME_CHARS && ARTIFACT_NAME.test(u)))
+    return [
+      `must be an artifact name: '/'-separated parts, none empty, "." or "..", no spaces, at most ${MAX_ARTIFACT_NAME_CHARS} characters (fix: e.g. "public/image.tar.zst"); got ${renderValue(u)}`,
+    ];
+  // The suffix decides how the artifact is decoded: anything else could not be loaded.
+  if (artifactCompression(u) === undefined)
+    return [
+      `must name a docker save tarball ending in ${ARTIFACT_SUFFIXES.map((x) => `"${x}"`).join(', ')} (fix: e.g. "public/image.tar.zst"); got ${renderValue(u)}`,
+    ];
+  return [];
+});
 
 const TaskId = checked('TaskId', isString, (u) =>
   typeof u === 'string' && isTaskId(u)

@@ -36,6 +36,7 @@ import {
 } from './policy.js';
 import { TASK_ID } from './names.js';
 import { IMAGE_REFERENCE, MAX_IMAGE_REFERENCE_CHARS } from './reference.js';
+import { ARTIFACT_SUFFIX } from './image-source.js';
 
 export const JSON_SCHEMA_DRAFT = 'http://json-schema.org/draft-07/schema#';
 
@@ -61,6 +62,7 @@ export interface JsonSchema {
   maximum?: number;
   not?: JsonSchema;
   anyOf?: JsonSchema[];
+  allOf?: JsonSchema[];
   oneOf?: JsonSchema[];
 }
 
@@ -119,9 +121,9 @@ export function imageSchema(): JsonSchema {
   const artifact: JsonSchema = {
     type: 'string',
     maxLength: MAX_ARTIFACT_NAME_CHARS,
-    pattern: ARTIFACT_NAME.source,
+    allOf: [{ pattern: ARTIFACT_NAME.source }, { pattern: ARTIFACT_SUFFIX.source }],
     description:
-      'The artifact name, e.g. "public/image.tar.zst"; one not under public/ needs queue:get-artifact:<name> in the task scopes.',
+      'The artifact name, a docker save tarball ending in .tar, .tar.zst or .tar.lz4, e.g. "public/image.tar.zst"; one not under public/ needs queue:get-artifact:<name> in the task scopes.',
   };
   const typed = (type: string, description: string, properties: Record<string, JsonSchema>): JsonSchema =>
     strictObject({ title: type, description }, ['type', ...Object.keys(properties)], {

@@ -49,9 +49,11 @@ export interface DockerApi {
   pullImage(ref: string, options?: PullOptions): Promise<void>;
   /**
    * `docker load` of an image tarball (`docker save` format, uncompressed); resolves with what the
-   * engine says it loaded: `name:tag` references and, for untagged images, `sha256:` ids.
+   * engine says it loaded: `name:tag` references and, for untagged images, `sha256:` ids. A
+   * tarball that fails (its source broke off) aborts the load: the engine would otherwise wait
+   * for the rest of the body until the deadline. So does `signal`.
    */
-  loadImage(tarball: Readable, options?: { totalMs?: number }): Promise<string[]>;
+  loadImage(tarball: Readable, options?: { totalMs?: number; signal?: AbortSignal }): Promise<string[]>;
   /** Tags image `id` as `repo:tag` (moving the tag if it named another image). */
   tagImage(id: string, repo: string, tag: string): Promise<void>;
   /** The raw `/events` byte stream; frame it with `src/observed-state/frames.ts`. */
@@ -320,9 +322,24 @@ export function dockerApi(docker: Docker, options: DockerClientOptions = {}): Do
       }),
     loadImage: (tarball, loadOptions = {}) =>
       call('image load', loadOptions.totalMs ?? slowTimeoutMs, [], async (abortSignal) => {
-        abortSignal.addEventListener('abort', () => tarball.destroy(), { once: true });
-        const stream = (await docker.loadImage(tarball, { quiet: true, abortSignal } as object)) as Readable;
-        const lines = await followProgress(docker, stream, () => undefined);
+        const load = new AbortController();
+        const abort = () => load.abort();
+        abortSignal.addEventListener('abort', abort, { once: true });
+        loadOptions.signal?.addEventListener('abort', abort, { once: true });
+        if (loadOptions.signal?.aborted) load.abort();
+        load.signal.addEventListener('abort', () => tarball.destroy(), { once: true });
+        const broken = new Promise<never>((_, reject) =>
+          tarball.once('error', (error) => {
+            load.abort();
+            reject(error);
+          }),
+        );
+        broken.catch(() => {});
+        const stream = (await Promise.race([
+          docker.loadImage(tarball, { quiet: true, abortSignal: load.signal } as object),
+          broken,
+        ])) as Readable;
+        const lines = await Promise.race([followProgress(docker, stream, () => undefined), broken]);
         const failure = lines.find((line) => line.error !== undefined || line.errorDetail !== undefined);
         if (failure) throw new Error(failure.errorDetail?.message ?? failure.error ?? 'load failed');
         // "Loaded image: name:tag" for each tag, "Loaded image ID: sha256:…" for an untagged image.

@@ -15,7 +15,7 @@ export type StartFailureReason =
   | { kind: 'oom-killed'; exitCode: number; memoryBytes?: number }
   /** Its health check failed `retries` times in a row; `lastProbeOutput` is what the last probe printed. */
   | { kind: 'unhealthy'; lastProbeOutput?: string }
-  /** The image is not present and could not be pulled. */
+  /** The image is not present and could not be pulled (a registry image) or loaded (an artifact). */
   | { kind: 'image-not-found'; image: string; detail?: string }
   /** The registry refused the worker's login (or its lack of one) for this image: 401 or 403. */
   | { kind: 'image-pull-unauthorized'; image: string; registry: string; detail?: string }
@@ -51,7 +51,7 @@ export function describeReason(reason: StartFailureReason): string {
         ? `became unhealthy; last health probe output: ${oneLine(reason.lastProbeOutput)}`
         : 'became unhealthy (the last health probe printed nothing)';
     case 'image-not-found':
-      return `image ${reason.image} was not found locally and could not be pulled${
+      return `image ${reason.image} was not found locally and could not be pulled or loaded${
         reason.detail ? ` (${oneLine(reason.detail)})` : ''
       }`;
     case 'image-pull-unauthorized':

@@ -7,6 +7,7 @@
  */
 import type Docker from 'dockerode';
 import type { Logger } from 'winston';
+import { taskclusterArtifacts, type ArtifactFetcher } from '../actions/artifacts.js';
 import { CredentialsSource } from '../credentials/source.js';
 import { decodeWorkerCredentials, type WorkerCredentials } from '../credentials/proxy-credentials.js';
 import type { WorkerConfig } from '../desired-state/config.js';
@@ -38,6 +39,11 @@ export interface ServiceManagerOptions {
   readySettleMs?: number;
   /** Replaces the real modules (tests of the library alone). */
   runtime?: Runtime;
+  /**
+   * Fetches task image artifacts. Default: taskcluster-client against the configuration's
+   * `rootUrl`, with the worker's credentials as they are at each download.
+   */
+  artifacts?: ArtifactFetcher;
 }
 
 export interface StartTask {
@@ -73,6 +79,7 @@ export class ServiceManager {
   private readonly maxLogBytes: number;
   private readonly readySettleMs: number;
   private credentials: WorkerCredentials | undefined;
+  private readonly artifacts: ArtifactFetcher;
   private readonly sessions = new Map<string, ServiceSession>();
 
   constructor(options: ServiceManagerOptions) {
@@ -85,6 +92,9 @@ export class ServiceManager {
       options.runtime ?? defaultRuntime(this.docker, this.isolation ? { isolation: this.isolation } : {});
     this.maxLogBytes = options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
     this.readySettleMs = options.readySettleMs ?? DEFAULT_READY_SETTLE_MS;
+    this.artifacts =
+      options.artifacts ??
+      taskclusterArtifacts({ rootUrl: this.config.rootUrl, credentials: () => this.credentials });
   }
 
   /**
@@ -124,6 +134,7 @@ export class ServiceManager {
       maxLogBytes: this.maxLogBytes,
       readySettleMs: this.readySettleMs,
       logger,
+      artifacts: this.artifacts,
     });
     this.sessions.set(key, session);
     // A stopped session (by stop() or a failed start) is forgotten.

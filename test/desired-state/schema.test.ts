@@ -331,6 +331,10 @@ function nearMisses(limits: Limits): Array<[field: string, value: unknown]> {
       { type: 'docker-tarball', name: 'x' },
       { type: 'indexed-image', namespace: 'project.ci.images.latest', path: 'public/image.tar.zst' },
       { type: 'task-image', taskId: 'fixture_Task-Id0123456', path: 'public/image.tar.zst' },
+      { type: 'task-image', taskId: 'fixture_Task-Id0123456', path: 'public/image.tar.lz4' },
+      { type: 'task-image', taskId: 'fixture_Task-Id0123456', path: 'public/image.tar.gz' },
+      { type: 'task-image', taskId: 'fixture_Task-Id0123456', path: 'public/image.tar.zst.sig' },
+      { type: 'indexed-image', namespace: 'project.ci.images.latest', path: 'public/image' },
     ]),
     ...of('command', [
       ...['redis-server --port 6380', { 0: 'x' }, [1], [null], [nul], ['a'.repeat(max + 1)]],

@@ -5,14 +5,20 @@
  * kept out of everything the library says or makes.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import winston from 'winston';
-import { Writable } from 'node:stream';
 import { Label } from '../../src/desired-state/labels.js';
 import { ServiceStartError } from '../../src/library/errors.js';
 import type { ServiceEvent } from '../../src/library/phases.js';
 import { dockerCli, IMAGES, runToCompletion, testOwnerId } from '../support/docker.js';
 import { silentServer, startRegistry, variantOf, withBlob, type TestRegistry } from '../support/registry.js';
-import { CREDENTIALS, docker, eventsSoFar, NOTHING, objectsOf, task } from './support/library.js';
+import {
+  capturingLogger,
+  CREDENTIALS,
+  docker,
+  eventsSoFar,
+  NOTHING,
+  objectsOf,
+  task,
+} from './support/library.js';
 import { ServiceManager } from '../../src/library/manager.js';
 import { defaultWorkerConfig } from '../../src/desired-state/config.js';
 import { PROXY_IMAGE } from './support/library.js';
@@ -39,21 +45,7 @@ async function pushed(local: string, repository: string): Promise<string> {
 }
 
 function withLogin(name: string, pullPolicy: 'always' | 'if-not-present', password = registry.password) {
-  const lines: string[] = [];
-  const logger = winston.createLogger({
-    level: 'debug',
-    transports: [
-      new winston.transports.Stream({
-        stream: new Writable({
-          objectMode: true,
-          write(info: unknown, _encoding, next) {
-            lines.push(JSON.stringify(info));
-            next();
-          },
-        }),
-      }),
-    ],
-  });
+  const { logger, lines } = capturingLogger();
   const services = new ServiceManager({
     docker,
     config: defaultWorkerConfig({

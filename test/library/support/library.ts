@@ -5,6 +5,7 @@ import { Label } from '../../../src/desired-state/labels.js';
 import { ServiceManager } from '../../../src/library/manager.js';
 import type { ServiceEvent, ServiceEventType } from '../../../src/library/phases.js';
 import type { ServiceSession } from '../../../src/library/session.js';
+import { Writable } from 'node:stream';
 import winston from 'winston';
 import { testDocker, testOwnerId } from '../../support/docker.js';
 import { slugid } from '../../support/slugid.js';
@@ -90,3 +91,23 @@ export async function objectsOf(ownerId: string): Promise<{ containers: string[]
 }
 
 export const NOTHING = { containers: [], networks: [] };
+
+/** A debug-level logger that keeps every line it is given (as JSON), for tests that look for secrets in logs. */
+export function capturingLogger(): { logger: winston.Logger; lines: string[] } {
+  const lines: string[] = [];
+  const logger = winston.createLogger({
+    level: 'debug',
+    transports: [
+      new winston.transports.Stream({
+        stream: new Writable({
+          objectMode: true,
+          write(info: unknown, _encoding, next) {
+            lines.push(JSON.stringify(info));
+            next();
+          },
+        }),
+      }),
+    ],
+  });
+  return { logger, lines };
+}
