@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chartSvg } from './chart.js';
 import { concurrencyRun } from './concurrency.js';
 import {
   IMAGES,
@@ -434,6 +435,11 @@ async function main(): Promise<number> {
             if (calls) {
               record.upCalls.push(callsAfterUp - callsBefore);
               record.downCalls.push(calls.length - callsAfterUp);
+              record.upCallsByMethod = countByMethod(
+                calls.slice(callsBefore, callsAfterUp),
+                record.upCallsByMethod,
+              );
+              record.downCallsByMethod = countByMethod(calls.slice(callsAfterUp), record.downCallsByMethod);
             }
             if (scenario === 'ready') {
               const last = watch.lastHealthy(up.value.handle.healthNames);
@@ -516,10 +522,19 @@ async function main(): Promise<number> {
   return 0;
 }
 
+function countByMethod(
+  calls: readonly CallRecord[],
+  into: Record<string, number> = {},
+): Record<string, number> {
+  for (const { method } of calls) into[method] = (into[method] ?? 0) + 1;
+  return into;
+}
+
 function writeResults(results: BenchResults): void {
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(join(resultsDir, `${results.meta.mode}.json`), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(resultsDir, `${results.meta.mode}.md`), markdown(results));
+  writeFileSync(join(resultsDir, `${results.meta.mode}.svg`), chartSvg(results));
 }
 
 async function idle(

@@ -21,6 +21,9 @@ export interface RunRecord {
   /** Docker API calls per up and per down, where the variant's calls go through our client. */
   upCalls: number[];
   downCalls: number[];
+  /** Those calls by method, summed over the measured runs: where a variant spends them. */
+  upCallsByMethod?: Record<string, number>;
+  downCallsByMethod?: Record<string, number>;
   /** One sample per proxy per run (real proxy only): start-up by Docker's clock and memory. */
   proxySamples: ProxySample[];
   errors: string[];
@@ -320,6 +323,43 @@ export function markdown(results: BenchResults): string {
         ]),
       ),
     );
+  }
+  const byMethod = results.updown.filter((r) => r.upCallsByMethod && r.upCalls.length > 0);
+  if (byMethod.length > 0) {
+    out.push('');
+    out.push('## API calls by method');
+    out.push('');
+    out.push(
+      "Per up and per down, the mean over the measured runs of each method (`·` for none): where a variant spends its calls beside the floor's.",
+    );
+    const methods = [
+      ...new Set(
+        byMethod.flatMap((r) => [
+          ...Object.keys(r.upCallsByMethod!),
+          ...Object.keys(r.downCallsByMethod ?? {}),
+        ]),
+      ),
+    ].sort();
+    const cell = (counts: Record<string, number> | undefined, method: string, runs: number): string => {
+      const v = (counts?.[method] ?? 0) / runs;
+      return v === 0 ? '·' : Number.isInteger(v) ? String(v) : v.toFixed(1);
+    };
+    for (const phase of ['up', 'down'] as const) {
+      out.push('');
+      out.push(
+        table(
+          ['scenario', 'N', 'variant', ...methods],
+          byMethod.map((r) => [
+            r.scenario,
+            String(r.n),
+            `${r.variant} ${phase}`,
+            ...methods.map((m) =>
+              cell(phase === 'up' ? r.upCallsByMethod : r.downCallsByMethod, m, r.upCalls.length),
+            ),
+          ]),
+        ),
+      );
+    }
   }
   if (results.concurrency) {
     const c = results.concurrency;
