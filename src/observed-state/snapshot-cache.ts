@@ -186,6 +186,7 @@ export class SnapshotCache {
     }
     if (event.type === 'container') {
       if (STATELESS_CONTAINER_ACTIONS.test(event.action)) return;
+      if (this.beingRemoved(event.actorId) && event.action !== 'destroy') return;
       relevant =
         event.attributes[Label.owner] === this.scope.ownerId ||
         (this.scope.taskId !== undefined && this.isCandidateName(event.attributes.name)) ||
@@ -199,7 +200,7 @@ export class SnapshotCache {
         relevant = true;
       }
       const containerId = event.attributes.container;
-      if (containerId && this.knows('container', containerId)) {
+      if (containerId && this.knows('container', containerId) && !this.beingRemoved(containerId)) {
         this.dirtyContainers.add(containerId);
         relevant = true;
       }
@@ -216,6 +217,16 @@ export class SnapshotCache {
 
   private isCandidateName(name: string | undefined): boolean {
     return name !== undefined && this.candidateNamePattern.test(name);
+  }
+
+  /**
+   * A container seen `removing` can only go away (or, if its removal fails, be left dead, which no
+   * event reports either way): the kill, die and disconnect events of its removal say nothing new,
+   * and a removal under load spreads them over seconds, one inspect batch each. Its `destroy`
+   * event, and the request of the removal that the loop ran, are inspected.
+   */
+  private beingRemoved(containerId: string): boolean {
+    return this.containers.get(containerId)?.state === 'removing';
   }
 
   /** In the cache, as ours or as foreign. */

@@ -499,6 +499,29 @@ describe('observe protocol', () => {
     }
   });
 
+  it('inspects a container being removed again on its destroy event only, not on the kill, die and disconnects of its removal', async () => {
+    const docker = fakeDocker();
+    docker.containers.set('a', inspect('a', 'removing'));
+    const { snapshots, subscription } = collect(observe(docker.api, scope, fast));
+    try {
+      await until(() => snapshots.length === 1, 'the first snapshot');
+      docker.calls.length = 0;
+      for (const action of ['kill', 'die', 'stop']) docker.emit(docker.streams[0]!, 'a', action);
+      // Events are handled in order: the batch b's event starts would include a, were it marked.
+      docker.containers.set('b', inspect('b'));
+      docker.emit(docker.streams[0]!, 'b', 'create');
+      await until(() => names(snapshots.at(-1))?.join() === 'a:removing,b:running', 'b seen');
+      expect(docker.calls).toEqual(['inspect b']);
+
+      docker.containers.delete('a');
+      docker.emit(docker.streams[0]!, 'a', 'destroy');
+      await until(() => names(snapshots.at(-1))?.join() === 'b:running', 'a gone');
+      expect(docker.calls).toEqual(['inspect b', 'inspect a']);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
   it('ignores empty ids in a refresh request (they name nothing)', async () => {
     const docker = fakeDocker();
     docker.containers.set('a', inspect('a'));
