@@ -20,9 +20,10 @@ fi
 docker-compose version --short
 
 step "bench images"
-# The proxy containers of the up/down scenarios: busybox that sleeps and ignores the proxy's
-# arguments, so that every variant measures Docker work and orchestration, not the Node proxy's
-# start-up (the same image for the floor and for the library).
+# The proxies are the real Node proxy (docker-services/proxy, built above) unless the bench runs
+# with `--proxy stand-in`: then busybox that sleeps and ignores the proxy's arguments, so that
+# every variant measures Docker work and orchestration alone, not the Node proxy's start-up (the
+# same image for the floor and for the library).
 stand_in=ds-bench/proxy-stand-in:latest
 stand_in_recipe=$({ sed -n '/^# ---- stand-in/,/^# ---- end/p' "$0"; docker image inspect --format '{{.Id}}' ds-fixtures/busybox:latest; } | sha256sum | cut -c1-16)
 # ---- stand-in

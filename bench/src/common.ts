@@ -14,9 +14,18 @@ import { dockerApi, type DockerApi } from '../../src/docker/client.js';
 
 export const IMAGES = {
   busybox: 'ds-fixtures/busybox:latest',
+  /** The bundled Node taskcluster-proxy (fixtures/images/build.sh): what a worker runs. */
+  proxy: 'docker-services/proxy:latest',
   /** busybox whose entrypoint sleeps and ignores its arguments: a proxy's container without the Node proxy's start-up. */
   proxyStandIn: 'ds-bench/proxy-stand-in:latest',
 } as const;
+
+/**
+ * Which proxy image the variants with proxies run: `real` measures what a task gets (the Node
+ * proxy's start-up, its health check, its memory); `stand-in` measures Docker's work and the
+ * orchestration alone.
+ */
+export type ProxyKind = 'real' | 'stand-in';
 
 /** Label on every object a bench variant creates by hand (floor, sequential, testcontainers, compose). */
 export const BENCH_LABEL = 'docker-services-bench.run';
@@ -66,15 +75,17 @@ export function taskId(): string {
   return [...bytes].map((b) => SLUG[b % 64]).join('');
 }
 
-export function workerConfig(): WorkerConfig {
+export function workerConfig(proxyImage: string = IMAGES.proxy): WorkerConfig {
   return defaultWorkerConfig({
     ownerId: OWNER_ID,
     // Fixture images are built here, never in a registry: nothing to pull.
     images: { pullPolicy: 'if-not-present' },
     provisionerId: 'bench',
     workerType: 'bench',
-    rootUrl: 'http://taskcluster.invalid',
-    proxy: { image: IMAGES.proxyStandIn },
+    // The bench's services make no Taskcluster call, so no proxy forwards anything; were one to,
+    // this URL reaches only the proxy container's own loopback, never a host or a network.
+    rootUrl: 'http://127.0.0.1',
+    proxy: { image: proxyImage },
     limits: { maxServices: 1000 },
     // Like the floor: everything that can run at once does.
     concurrency: 1000,

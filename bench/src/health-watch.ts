@@ -1,7 +1,8 @@
 /**
- * The bench's own view of Docker's `health_status: healthy` events, on a connection of its own
- * (not counted against the library): the floor's ready signal, and the reference point of the
- * readiness lag of every other variant (Docker's event time, and when this process received it).
+ * The bench's own view of Docker's `health_status: healthy` and `start` events, on a connection of
+ * its own (not counted against the library): the floor's ready signal, the reference point of the
+ * readiness lag of every other variant (Docker's event time, and when this process received it),
+ * and each proxy's start-to-healthy time by Docker's clock.
  */
 import type Docker from 'dockerode';
 import type { Readable } from 'node:stream';
@@ -20,6 +21,7 @@ export function nowMs(): number {
 
 export class HealthWatch {
   private readonly healthy = new Map<string, HealthyEvent>();
+  private readonly started = new Map<string, HealthyEvent>();
   private readonly waiters = new Set<() => void>();
   private stream: Readable | undefined;
   private failure: Error | undefined;
@@ -32,7 +34,7 @@ export class HealthWatch {
       'subscribing to Docker events',
       timeoutMs,
       this.docker.getEvents({
-        filters: JSON.stringify({ type: ['container'], event: ['health_status'] }),
+        filters: JSON.stringify({ type: ['container'], event: ['health_status', 'start'] }),
       }),
     )) as unknown as Readable;
     this.stream = stream;
@@ -69,6 +71,11 @@ export class HealthWatch {
     }
     const action = event.Action ?? event.status ?? '';
     const name = event.Actor?.Attributes?.name;
+    const daemonMs = (event.timeNano ?? receivedMs * 1e6) / 1e6;
+    if (name && action === 'start') {
+      if (!this.started.has(name)) this.started.set(name, { daemonMs, receivedMs });
+      return;
+    }
     if (
       !name ||
       !action.startsWith('health_status') ||
@@ -77,7 +84,7 @@ export class HealthWatch {
     )
       return;
     if (!this.healthy.has(name)) {
-      this.healthy.set(name, { daemonMs: (event.timeNano ?? receivedMs * 1e6) / 1e6, receivedMs });
+      this.healthy.set(name, { daemonMs, receivedMs });
       for (const wake of this.waiters) wake();
     }
   }
@@ -116,6 +123,11 @@ export class HealthWatch {
       if (e && (!last || e.daemonMs > last.daemonMs)) last = e;
     }
     return last;
+  }
+
+  /** The first start and healthy events of a container, where seen. */
+  eventsOf(name: string): { start?: HealthyEvent; healthy?: HealthyEvent } {
+    return { start: this.started.get(name), healthy: this.healthy.get(name) };
   }
 
   /** Names whose healthy event was seen; for variants that name containers themselves. */

@@ -12,6 +12,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chartSvg } from './chart.js';
+import { concurrencyRun } from './concurrency.js';
 import {
   IMAGES,
   OWNER_ID,
@@ -24,10 +26,12 @@ import {
   sleep,
   withDeadline,
   workerConfig,
+  type ProxyKind,
 } from './common.js';
 import { HealthWatch, nowMs } from './health-watch.js';
 import { idleReport, type IdleResult } from './idle.js';
 import { benchPlanner, type PlannerResult } from './planner.js';
+import { sampleProxies } from './proxy-metrics.js';
 import { markdown, type BenchResults, type RunRecord } from './report.js';
 import { countingApi, measure, type CallRecord } from './stats.js';
 import {
@@ -60,6 +64,11 @@ interface Options {
   opTimeoutMs: number;
   watchdogMinutes: number;
   healthIntervalS: number;
+  proxy: ProxyKind;
+  proxyImage: string | undefined;
+  /** Concurrency scenario: this many tasks of `concurrencyServices` services, started together (0: skip). */
+  concurrencyTasks: number;
+  concurrencyServices: number;
 }
 
 const ALL_VARIANTS = [
@@ -76,9 +85,10 @@ function parseArgs(argv: string[]): Options {
   const quick = argv.includes('--quick');
   const options: Options = {
     mode: quick ? 'quick' : 'full',
-    ns: quick ? [1, 5, 20] : [1, 5, 20, 50],
+    // Most tasks have one to five services.
+    ns: quick ? [1, 3, 5, 20] : [1, 3, 5, 20, 50],
     // Health-gated runs take longer; at N = 50 they would push the full run past 30 minutes.
-    readyNs: [1, 5, 20],
+    readyNs: [1, 3, 5, 20],
     runs: quick ? 3 : 5,
     warmup: 1,
     scenarios: ['running', 'ready'],
@@ -91,6 +101,10 @@ function parseArgs(argv: string[]): Options {
     // A full run takes about an hour on a 2-core machine.
     watchdogMinutes: quick ? 20 : 90,
     healthIntervalS: 1,
+    proxy: 'real',
+    proxyImage: undefined,
+    concurrencyTasks: 10,
+    concurrencyServices: 3,
   };
   const value = (i: number): string => {
     const v = argv[i + 1];
@@ -133,10 +147,30 @@ function parseArgs(argv: string[]): Options {
       case '--mode':
         options.mode = value(i++);
         break;
+      case '--proxy': {
+        const kind = value(i++);
+        if (kind !== 'real' && kind !== 'stand-in')
+          throw new Error(`--proxy is real or stand-in, not ${JSON.stringify(kind)}`);
+        options.proxy = kind;
+        break;
+      }
+      case '--proxy-image':
+        options.proxyImage = value(i++);
+        break;
+      case '--concurrency':
+        [options.concurrencyTasks, options.concurrencyServices] = value(i++).split('x').map(Number) as [
+          number,
+          number,
+        ];
+        if (!(options.concurrencyTasks >= 0 && options.concurrencyServices >= 1))
+          throw new Error(`--concurrency is TASKSxSERVICES, e.g. 10x3 (0x1: skip), not ${argv[i]}`);
+        break;
       case '--help':
         console.log(
-          'usage: npm run bench -- [--quick] [--ns 1,5,20,50] [--ready-ns 1,5,20] [--runs 5] [--warmup 1] [--scenarios running,ready]\n' +
+          'usage: npm run bench -- [--quick] [--ns 1,3,5,20,50] [--ready-ns 1,3,5,20] [--runs 5] [--warmup 1] [--scenarios running,ready]\n' +
             `  [--variants ${ALL_VARIANTS.join(',')}] [--idle-seconds 60 (0: skip)] [--planner-sizes 100,1000,10000 (empty: skip)]\n` +
+            '  [--proxy real|stand-in (the Node proxy image, or busybox that sleeps)] [--proxy-image IMAGE (real: docker-services/proxy:latest)]\n' +
+            '  [--concurrency 10x3 (tasks x services started together, real proxy; 0x1: skip)]\n' +
             '  [--watchdog-minutes 90] [--mode NAME (results file name)]',
         );
         process.exit(0);
@@ -232,12 +266,18 @@ async function main(): Promise<number> {
       `the Docker daemon does not answer: ${(error as Error).message} (is scripts/docker-engine.sh up?)`,
     );
   }
-  for (const image of Object.values(IMAGES)) {
+  const proxyImage =
+    options.proxy === 'stand-in' ? IMAGES.proxyStandIn : (options.proxyImage ?? IMAGES.proxy);
+  for (const image of [IMAGES.busybox, proxyImage]) {
     if (!(await plain.inspectImage(image)))
       return cleanupAndExit(2, `image ${image} is missing: run scripts/bench.sh (it builds the images)`);
   }
+  const proxyHealthCheck = Boolean(
+    ((await docker.getImage(proxyImage).inspect()) as { Config?: { Healthcheck?: { Test?: string[] } } })
+      .Config?.Healthcheck?.Test?.length,
+  );
 
-  const config = workerConfig();
+  const config = workerConfig(proxyImage);
   const results: BenchResults = {
     meta: {
       date: new Date().toISOString(),
@@ -252,9 +292,14 @@ async function main(): Promise<number> {
       },
       loadAverage: { start: loadavg(), end: [] },
       options: { ...options },
-      notes: [],
+      notes: [
+        options.proxy === 'real'
+          ? `proxies: ${proxyImage}, the Node taskcluster-proxy${proxyHealthCheck ? ' with its health check' : ''}`
+          : `proxies: ${proxyImage}, a busybox stand-in that sleeps (Docker's and the orchestration's cost only)`,
+      ],
     },
     updown: [],
+    concurrency: undefined,
     planner: [],
     idle: undefined,
     errors: [],
@@ -277,6 +322,7 @@ async function main(): Promise<number> {
     config,
     watch,
     health: { intervalS: options.healthIntervalS },
+    proxyHealthCheck,
     onChild: (pid) => onChild(pid),
     timeoutMs: options.opTimeoutMs,
   };
@@ -326,6 +372,7 @@ async function main(): Promise<number> {
         lag: [],
         upCalls: [],
         downCalls: [],
+        proxySamples: [],
         errors: [],
       };
       records.set(key, record);
@@ -370,6 +417,11 @@ async function main(): Promise<number> {
             });
             handle = up.value.handle;
             const callsAfterUp = calls?.length ?? 0;
+            // Outside the timings and on the bench's own connection: each proxy's start-up and memory.
+            const proxySamples =
+              proxyHealthCheck && handle.proxyNames.length > 0
+                ? await sampleProxies(docker, watch, handle.proxyNames, options.opTimeoutMs)
+                : [];
             const down = await measure(async (child) => {
               onChild = child;
               await withDeadline(`${variant.name} down of ${n}`, options.opTimeoutMs, handle!.down());
@@ -379,9 +431,15 @@ async function main(): Promise<number> {
             if (warm) continue;
             record.up.push(up.sample);
             record.down.push(down.sample);
+            record.proxySamples.push(...proxySamples);
             if (calls) {
               record.upCalls.push(callsAfterUp - callsBefore);
               record.downCalls.push(calls.length - callsAfterUp);
+              record.upCallsByMethod = countByMethod(
+                calls.slice(callsBefore, callsAfterUp),
+                record.upCallsByMethod,
+              );
+              record.downCallsByMethod = countByMethod(calls.slice(callsAfterUp), record.downCallsByMethod);
             }
             if (scenario === 'ready') {
               const last = watch.lastHealthy(up.value.handle.healthNames);
@@ -420,6 +478,29 @@ async function main(): Promise<number> {
     }
   }
 
+  if (options.concurrencyTasks > 0) {
+    log(
+      `concurrency: ${options.concurrencyTasks} tasks x ${options.concurrencyServices} services, started together`,
+    );
+    try {
+      results.concurrency = await concurrencyRun(
+        ctx,
+        docker,
+        options.concurrencyTasks,
+        options.concurrencyServices,
+      );
+      log(
+        `  ${results.concurrency.ready}/${results.concurrency.tasks} ready in ${results.concurrency.allReadyMs.toFixed(0)} ms`,
+      );
+    } catch (error) {
+      const message = (error as Error).message ?? String(error);
+      results.errors.push(`concurrency: ${message.slice(0, 500)}`);
+      log(`  concurrency failed: ${message.split('\n')[0]}`);
+      await withDeadline('cleanup', 60_000, removeLeftovers(plain)).catch(() => {});
+    }
+    writeResults(results);
+  }
+
   watch.stop();
   results.meta.loadAverage.end = loadavg();
   const left = await withDeadline('final leftover check', 60_000, leftovers(plain));
@@ -441,10 +522,19 @@ async function main(): Promise<number> {
   return 0;
 }
 
+function countByMethod(
+  calls: readonly CallRecord[],
+  into: Record<string, number> = {},
+): Record<string, number> {
+  for (const { method } of calls) into[method] = (into[method] ?? 0) + 1;
+  return into;
+}
+
 function writeResults(results: BenchResults): void {
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(join(resultsDir, `${results.meta.mode}.json`), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(resultsDir, `${results.meta.mode}.md`), markdown(results));
+  writeFileSync(join(resultsDir, `${results.meta.mode}.svg`), chartSvg(results));
 }
 
 async function idle(

@@ -2,8 +2,10 @@
  * The results as JSON (everything, every sample) and as markdown: a summary of ratios to the
  * floor, the detail per scenario and N, the planner, the idle cost, and the targets.
  */
+import type { ConcurrencyResult } from './concurrency.js';
 import type { IdleResult } from './idle.js';
 import type { PlannerResult } from './planner.js';
+import type { ProxySample } from './proxy-metrics.js';
 import { summarize, type Sample, type Stats } from './stats.js';
 import type { Scenario } from './variants.js';
 
@@ -19,6 +21,11 @@ export interface RunRecord {
   /** Docker API calls per up and per down, where the variant's calls go through our client. */
   upCalls: number[];
   downCalls: number[];
+  /** Those calls by method, summed over the measured runs: where a variant spends them. */
+  upCallsByMethod?: Record<string, number>;
+  downCallsByMethod?: Record<string, number>;
+  /** One sample per proxy per run (real proxy only): start-up by Docker's clock and memory. */
+  proxySamples: ProxySample[];
   errors: string[];
 }
 
@@ -36,10 +43,19 @@ export interface BenchResults {
   updown: RunRecord[];
   planner: PlannerResult[];
   idle: IdleResult | undefined;
+  concurrency?: ConcurrencyResult | undefined;
   errors: string[];
 }
 
 const TARGET_RATIO = 1.1;
+/** Issue 19: the common case (1–5 services) and N = 20 at the floor, with the real proxy. */
+const TARGET_RATIO_NS = [1, 3, 5, 20, 50];
+const TARGET_NO_PROXY_RATIO = 1.05;
+const TARGET_NO_PROXY_NS = [1, 5];
+const TARGET_UP_CALLS_RATIO = 1.5;
+const TARGET_DOWN_CALLS_RATIO = 2;
+const TARGET_CALLS_NS = [5, 20];
+const TARGET_PROXY_MIB = 25;
 const TARGET_PLANNER_MS = 50;
 const TARGET_LAG_MS = 50;
 
@@ -129,24 +145,73 @@ function detailTable(results: BenchResults, scenario: Scenario, n: number): stri
   return table(header, rows);
 }
 
+function callsRatio(results: BenchResults, record: RunRecord, phase: 'up' | 'down'): number | undefined {
+  const base = find(results, record.scenario, record.n, baselineOf(record));
+  const key = phase === 'up' ? 'upCalls' : 'downCalls';
+  if (!base || base[key].length === 0 || record[key].length === 0) return undefined;
+  return summarize(record[key]).median / summarize(base[key]).median;
+}
+
+const MiB = (kib: number | undefined): number | undefined => (kib === undefined ? undefined : kib / 1024);
+
 function targets(results: BenchResults): string[] {
   const lines: string[] = [];
   const verdict = (ok: boolean | undefined): string =>
     ok === undefined ? 'not measured' : ok ? 'met' : '**not met**';
-  for (const variant of ['ours', 'ours-no-proxy']) {
-    for (const n of [20, 50]) {
+  const timeTarget = (variant: string, ns: number[], target: number): void => {
+    for (const n of ns) {
       for (const scenario of ['running', 'ready'] as const) {
         const r = find(results, scenario, n, variant);
         if (!r) continue;
         const up = ratio(results, r, 'up');
         const down = ratio(results, r, 'down');
-        const ok =
-          up === undefined || down === undefined ? undefined : up <= TARGET_RATIO && down <= TARGET_RATIO;
+        const ok = up === undefined || down === undefined ? undefined : up <= target && down <= target;
         lines.push(
-          `- ${variant}, ${scenario}, N=${n}: up ${x(up)}, down ${x(down)} (target ≤ ${TARGET_RATIO.toFixed(2)}×): ${verdict(ok)}`,
+          `- ${variant}, ${scenario}, N=${n}: up ${x(up)}, down ${x(down)} (target ≤ ${target.toFixed(2)}×): ${verdict(ok)}`,
         );
       }
     }
+  };
+  timeTarget('ours', TARGET_RATIO_NS, TARGET_RATIO);
+  timeTarget('ours-no-proxy', TARGET_NO_PROXY_NS, TARGET_NO_PROXY_RATIO);
+  timeTarget(
+    'ours-no-proxy',
+    TARGET_RATIO_NS.filter((n) => !TARGET_NO_PROXY_NS.includes(n)),
+    TARGET_RATIO,
+  );
+  for (const n of TARGET_CALLS_NS) {
+    for (const scenario of ['running', 'ready'] as const) {
+      const r = find(results, scenario, n, 'ours');
+      if (!r) continue;
+      const up = callsRatio(results, r, 'up');
+      const down = callsRatio(results, r, 'down');
+      const ok =
+        up === undefined || down === undefined
+          ? undefined
+          : up <= TARGET_UP_CALLS_RATIO && down <= TARGET_DOWN_CALLS_RATIO;
+      lines.push(
+        `- API calls, ours, ${scenario}, N=${n}: up ${x(up)}, down ${x(down)} the floor's (target up ≤ ${TARGET_UP_CALLS_RATIO}×, down ≤ ${TARGET_DOWN_CALLS_RATIO}×): ${verdict(ok)}`,
+      );
+    }
+  }
+  for (const r of results.updown.filter(
+    (r) => r.variant === 'ours' && r.n === 3 && r.proxySamples.length > 0,
+  )) {
+    const pss = MiB(
+      summarize(r.proxySamples.flatMap((p) => (p.pssKiB === undefined ? [] : [p.pssKiB]))).median,
+    );
+    const rss = MiB(
+      summarize(r.proxySamples.flatMap((p) => (p.vmRssKiB === undefined ? [] : [p.vmRssKiB]))).median,
+    );
+    lines.push(
+      `- proxy memory per service, ours, ${r.scenario}, N=3: Pss ${ms(pss ?? NaN)} MiB, VmRSS ${ms(rss ?? NaN)} MiB median (target ≤ ${TARGET_PROXY_MIB} MB; Pss counts shared pages once across the proxies): Pss ${verdict(pss === undefined ? undefined : pss <= TARGET_PROXY_MIB)}, VmRSS ${verdict(rss === undefined ? undefined : rss <= TARGET_PROXY_MIB)}`,
+    );
+  }
+  if (results.concurrency) {
+    const c = results.concurrency;
+    lines.push(
+      `- concurrency, ${c.tasks} tasks × ${c.services} services with the real proxy: ${c.ready} of ${c.tasks} ready in ${ms(c.allReadyMs)} ms (target: every one): ${verdict(c.ready === c.tasks)}`,
+    );
   }
   const big = results.planner.filter((p) => p.nodes >= 10_000);
   for (const p of big) {
@@ -217,6 +282,98 @@ export function markdown(results: BenchResults): string {
         ]),
       ),
     );
+  }
+  const proxyRecords = results.updown.filter((r) => r.proxySamples.length > 0);
+  if (proxyRecords.length > 0) {
+    out.push('');
+    out.push('## Proxies');
+    out.push('');
+    out.push(
+      "Per proxy, over every proxy of every run: start → healthy (Docker's `start` and first `health_status: healthy` " +
+        'events), start → listening (the daemon\'s timestamp of the proxy\'s "listening" log line), and the memory of its ' +
+        "main process from the host's `/proc/<pid>`: VmRSS (every mapped page in full) and Pss (pages shared with " +
+        'the other proxies, such as the node binary, divided among them: what one more proxy costs), sampled once it is healthy.',
+    );
+    out.push('');
+    const col = (r: RunRecord, key: keyof ProxySample, scale = 1): string => {
+      const values = r.proxySamples.flatMap((p) => (p[key] === undefined ? [] : [p[key]! / scale]));
+      return range(summarize(values));
+    };
+    out.push(
+      table(
+        [
+          'scenario',
+          'N',
+          'variant',
+          'start → healthy ms',
+          'start → listening ms',
+          'VmRSS MiB',
+          'Pss MiB',
+          'proxies',
+        ],
+        proxyRecords.map((r) => [
+          r.scenario,
+          String(r.n),
+          r.variant,
+          col(r, 'startToHealthyMs'),
+          col(r, 'startToListeningMs'),
+          col(r, 'vmRssKiB', 1024),
+          col(r, 'pssKiB', 1024),
+          String(r.proxySamples.length),
+        ]),
+      ),
+    );
+  }
+  const byMethod = results.updown.filter((r) => r.upCallsByMethod && r.upCalls.length > 0);
+  if (byMethod.length > 0) {
+    out.push('');
+    out.push('## API calls by method');
+    out.push('');
+    out.push(
+      "Per up and per down, the mean over the measured runs of each method (`·` for none): where a variant spends its calls beside the floor's.",
+    );
+    const methods = [
+      ...new Set(
+        byMethod.flatMap((r) => [
+          ...Object.keys(r.upCallsByMethod!),
+          ...Object.keys(r.downCallsByMethod ?? {}),
+        ]),
+      ),
+    ].sort();
+    const cell = (counts: Record<string, number> | undefined, method: string, runs: number): string => {
+      const v = (counts?.[method] ?? 0) / runs;
+      return v === 0 ? '·' : Number.isInteger(v) ? String(v) : v.toFixed(1);
+    };
+    for (const phase of ['up', 'down'] as const) {
+      out.push('');
+      out.push(
+        table(
+          ['scenario', 'N', 'variant', ...methods],
+          byMethod.map((r) => [
+            r.scenario,
+            String(r.n),
+            `${r.variant} ${phase}`,
+            ...methods.map((m) =>
+              cell(phase === 'up' ? r.upCallsByMethod : r.downCallsByMethod, m, r.upCalls.length),
+            ),
+          ]),
+        ),
+      );
+    }
+  }
+  if (results.concurrency) {
+    const c = results.concurrency;
+    out.push('');
+    out.push('## Concurrency');
+    out.push('');
+    out.push(
+      `${c.tasks} tasks × ${c.services} services with the real proxy, started together through one ServiceManager, each service with a health check every second: ` +
+        `**${c.ready} of ${c.tasks} ready**, all in ${ms(c.allReadyMs)} ms (each task: ${range(summarize(c.readyMs))} ms); down of all ${ms(c.downMs)} ms. ` +
+        `Proxies (${c.proxies.seen} seen, sampled every second from /proc): peak sum VmRSS ${ms(c.proxies.peakSumVmRssMiB)} MiB, Pss ${ms(c.proxies.peakSumPssMiB)} MiB; ` +
+        `largest single proxy VmRSS ${ms(c.proxies.peakVmRssMiB)} MiB, Pss ${ms(c.proxies.peakPssMiB)} MiB. ` +
+        `This process: RSS ${ms(c.benchRssMiB.before)} MiB before, ${ms(c.benchRssMiB.peak)} MiB at its peak.`,
+    );
+    for (const e of c.errors) out.push(`\n- failed: ${e.split('\n')[0]}`);
   }
   if (results.idle) {
     const i = results.idle;

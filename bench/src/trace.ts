@@ -1,6 +1,7 @@
 /**
- * `node --import tsx bench/src/trace.ts [N] [--no-proxy]`: one up and down through the library
- * with every Docker API call printed with its time since start: where the library's time goes.
+ * `node --import tsx bench/src/trace.ts [N] [--no-proxy] [--proxy-image IMAGE]`: one up and down
+ * through the library with every Docker API call printed with its time since start: where the
+ * library's time goes. The proxy is the real one (docker-services/proxy:latest) unless named.
  */
 import { Label } from '../../src/desired-state/labels.js';
 import { OWNER_ID, api, removeLeftovers, workerConfig } from './common.js';
@@ -10,6 +11,8 @@ import type { HealthWatch } from './health-watch.js';
 
 const n = Number(process.argv[2] ?? 1);
 const proxies = !process.argv.includes('--no-proxy');
+const imageAt = process.argv.indexOf('--proxy-image');
+const proxyImage = imageAt > 0 ? process.argv[imageAt + 1] : undefined;
 const plain = api();
 const { api: counted, calls } = countingApi(plain);
 // Prints when the observer's event stream delivers data, to tell event-driven refreshes from relists.
@@ -39,9 +42,11 @@ const docker = {
 };
 const ctx: VariantContext = {
   docker,
-  config: workerConfig(),
+  config: workerConfig(proxyImage),
   watch: undefined as unknown as HealthWatch,
   health: { intervalS: 1 },
+  // Only the ready scenario's names use it; the trace runs the running scenario.
+  proxyHealthCheck: false,
   onChild: () => {},
   timeoutMs: 120_000,
 };

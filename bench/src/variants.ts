@@ -12,6 +12,11 @@
  *   sequential        the no-proxy objects, one call at a time
  *   testcontainers    GenericContainer on one Network with aliases, Ryuk off, local image
  *   compose           docker-compose 1.29 (Debian) `up -d` / `down -t 0` of one project
+ *
+ * The proxies are the real Node proxy image unless the bench runs with `--proxy stand-in`. In the
+ * ready scenario a task is ready when its services are healthy and, where the proxy image has a
+ * health check, its proxies too (the library's services wait for theirs); the floor still starts
+ * each proxy and its service at once.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -43,6 +48,8 @@ export type Scenario = 'running' | 'ready';
 export interface Handle {
   /** Containers whose healthy event the ready signal follows (empty in the `running` scenario). */
   healthNames: string[];
+  /** The proxy containers of this up (empty without proxies). */
+  proxyNames: string[];
   down(): Promise<void>;
 }
 
@@ -51,6 +58,11 @@ export interface VariantContext {
   config: WorkerConfig;
   watch: HealthWatch;
   health: HealthSpec;
+  /**
+   * Whether the proxy image has a health check (the real proxy does, the stand-in not): then a
+   * ready task includes healthy proxies, as the library's services wait for theirs.
+   */
+  proxyHealthCheck: boolean;
   /** Reports a child process the variant runs, so that its CPU and memory are counted. */
   onChild(pid: number): void;
   timeoutMs: number;
@@ -65,11 +77,14 @@ export interface Variant {
   abort?(): Promise<void>;
 }
 
-/** Stands in for the credentials a proxy's env would carry (the stand-in proxy ignores them). */
-const STAND_IN_PROXY_ENV = {
+/**
+ * The floor's proxies get permanent fake credentials (the real proxy needs some to start; it
+ * signs nothing, as the bench's services make no calls; the stand-in ignores them). The library
+ * mints temporary ones from its own fake worker credentials.
+ */
+const FLOOR_PROXY_ENV = {
   TASKCLUSTER_CLIENT_ID: 'bench',
-  TASKCLUSTER_ACCESS_TOKEN: 'bench',
-  TASKCLUSTER_CERTIFICATE: '',
+  TASKCLUSTER_ACCESS_TOKEN: 'bench-fake-token',
 };
 
 /**
@@ -89,8 +104,14 @@ async function removeNetwork(docker: DockerApi, id: string): Promise<void> {
   }
 }
 
-function healthNamesOf(desired: DesiredState): string[] {
-  return desired.containers.filter((c) => c.healthCheck).map((c) => c.name);
+function healthNamesOf(ctx: VariantContext, desired: DesiredState): string[] {
+  return desired.containers
+    .filter((c) => c.healthCheck || (c.role === 'proxy' && ctx.proxyHealthCheck))
+    .map((c) => c.name);
+}
+
+function proxyNamesOf(desired: DesiredState): string[] {
+  return desired.containers.filter((c) => c.role === 'proxy').map((c) => c.name);
 }
 
 function floorGraph(ctx: VariantContext, n: number, scenario: Scenario, proxies: boolean): DesiredState {
@@ -104,7 +125,7 @@ function createOptionsOf(desired: DesiredState, container: ContainerNode) {
   const options = containerCreateOptions(
     container,
     { name: networkName.get(first!.network)!, aliases: first!.aliases },
-    container.needsCredentials ? STAND_IN_PROXY_ENV : {},
+    container.needsCredentials ? FLOOR_PROXY_ENV : {},
   );
   return {
     options,
@@ -165,9 +186,9 @@ export function floor(ctx: VariantContext, proxies: boolean): Variant {
         await down().catch(() => {});
         throw (failed as PromiseRejectedResult).reason;
       }
-      const healthNames = healthNamesOf(desired);
+      const healthNames = scenario === 'ready' ? healthNamesOf(ctx, desired) : [];
       if (scenario === 'ready') await ctx.watch.waitHealthy(healthNames, ctx.timeoutMs);
-      return { healthNames, down };
+      return { healthNames, proxyNames: proxyNamesOf(desired), down };
     },
   };
 }
@@ -199,9 +220,9 @@ export function sequential(ctx: VariantContext): Variant {
         await down().catch(() => {});
         throw error;
       }
-      const healthNames = healthNamesOf(desired);
+      const healthNames = scenario === 'ready' ? healthNamesOf(ctx, desired) : [];
       if (scenario === 'ready') await ctx.watch.waitHealthy(healthNames, ctx.timeoutMs);
-      return { healthNames, down };
+      return { healthNames, proxyNames: proxyNamesOf(desired), down };
     },
   };
 }
@@ -244,9 +265,11 @@ export function ours(ctx: VariantContext, proxies: boolean, docker: DockerApi = 
         scopes: [],
         deadline: new Date(Date.now() + 3600_000),
       });
-      const desired = graph(ctx.config, id, n, scenario === 'ready' ? ctx.health : undefined);
+      const compiled = graph(ctx.config, id, n, scenario === 'ready' ? ctx.health : undefined);
+      const desired = proxies ? compiled : withoutProxies(compiled);
       return {
-        healthNames: healthNamesOf(proxies ? desired : withoutProxies(desired)),
+        healthNames: scenario === 'ready' ? healthNamesOf(ctx, desired) : [],
+        proxyNames: proxyNamesOf(desired),
         down: async () => {
           await session.stop();
         },
@@ -298,6 +321,7 @@ export async function testcontainers(ctx: VariantContext): Promise<Variant> {
       }
       return {
         healthNames: scenario === 'ready' ? containers.map((c) => c.getName().replace(/^\//, '')) : [],
+        proxyNames: [],
         down,
       };
     },
@@ -402,6 +426,7 @@ export function compose(ctx: VariantContext): Variant {
       return {
         healthNames:
           scenario === 'ready' ? Array.from({ length: n }, (_, i) => `${project}_${serviceName(i)}_1`) : [],
+        proxyNames: [],
         down,
       };
     },

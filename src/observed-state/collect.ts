@@ -77,8 +77,10 @@ export type ObservedObject =
   | { kind: 'container'; container: ObservedContainer }
   | { kind: 'network'; network: ObservedNetwork }
   | { kind: 'foreign'; foreign: ForeignObject }
-  /** Gone, or not of this scope's concern. */
-  | { kind: 'none' };
+  /** Not of this scope's concern. */
+  | { kind: 'none' }
+  /** No such object (404): Docker never gives an id to another object, so it is gone for good. */
+  | { kind: 'gone' };
 
 /** Inspects one container and classifies it on what the inspect says (names can change). */
 export async function observeContainer(
@@ -87,7 +89,7 @@ export async function observeContainer(
   id: string,
 ): Promise<ObservedObject> {
   const inspect = await docker.inspectContainer(id);
-  if (!inspect) return { kind: 'none' };
+  if (!inspect) return { kind: 'gone' };
   const container = mapContainer(inspect);
   const ownership = classify(scope, container.name, container.labels);
   if (ownership.kind === 'ours') return { kind: 'container', container };
@@ -105,7 +107,7 @@ export async function observeNetwork(
   id: string,
 ): Promise<ObservedObject> {
   const inspect = await docker.inspectNetwork(id);
-  if (!inspect) return { kind: 'none' };
+  if (!inspect) return { kind: 'gone' };
   const network = mapNetwork(inspect);
   const ownership = classify(scope, network.name, network.labels);
   if (ownership.kind === 'ours') return { kind: 'network', network };

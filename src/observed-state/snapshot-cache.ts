@@ -33,6 +33,16 @@ import {
   type Snapshot,
 } from './types.js';
 
+/**
+ * Container events that say nothing about what a snapshot holds (state, health, networks, name,
+ * labels): an exec's life (every health probe makes three: exec_create, exec_start, exec_die),
+ * attaching, resizing, `top`, copies and exports. Inspecting after each would cost a call per
+ * probe, every second, for every container with a health check. A probe whose result changes
+ * the container's health is followed by its own `health_status` event.
+ */
+const STATELESS_CONTAINER_ACTIONS =
+  /^(exec_|attach$|detach$|resize$|top$|copy$|export$|commit$|archive-path$|extract-to-dir$)/;
+
 export interface SnapshotCacheOptions {
   /** Full relist period while a stream is open, the safety net for events dockerd dropped. */
   relistIntervalMs: number;
@@ -62,6 +72,12 @@ export class SnapshotCache {
    * start of the batch that inspected it, or the time of a health event applied to it.
    */
   private readonly knownAt = new Map<string, number>();
+  /**
+   * Objects an inspect found missing (`type:id`). Docker never reuses an id, so no later event or
+   * request about one can show anything new: they are not inspected again. Grows by the objects
+   * removed while this observer runs (a task's few dozen).
+   */
+  private readonly gone = new Set<string>();
   /** Daemon clock minus ours, from the last relist's daemon time (ms). */
   private clockOffsetMs = 0;
   private haveBaseline = false;
@@ -151,8 +167,10 @@ export class SnapshotCache {
     if (request.token !== undefined) this.requested = Math.max(this.requested, request.token);
     if (isTargeted(request)) {
       // An empty id names nothing (a container that never ran has endpoints with no network id).
-      for (const id of request.containers ?? []) if (id) this.dirtyContainers.add(id);
-      for (const id of request.networks ?? []) if (id) this.dirtyNetworks.add(id);
+      for (const id of request.containers ?? [])
+        if (id && !this.gone.has(objectKey('container', id))) this.dirtyContainers.add(id);
+      for (const id of request.networks ?? [])
+        if (id && !this.gone.has(objectKey('network', id))) this.dirtyNetworks.add(id);
       if (request.images) this.imagesDirty = true;
     } else {
       this.relistNeeded = true;
@@ -163,7 +181,12 @@ export class SnapshotCache {
   /** Runs for every event, synchronously: marks, never calls Docker. */
   onEvent(event: DockerEvent): void {
     let relevant = false;
+    if (event.type === 'container' || event.type === 'network') {
+      if (this.gone.has(objectKey(event.type, event.actorId))) return;
+    }
     if (event.type === 'container') {
+      if (STATELESS_CONTAINER_ACTIONS.test(event.action)) return;
+      if (this.beingRemoved(event.actorId) && event.action !== 'destroy') return;
       relevant =
         event.attributes[Label.owner] === this.scope.ownerId ||
         (this.scope.taskId !== undefined && this.isCandidateName(event.attributes.name)) ||
@@ -177,7 +200,7 @@ export class SnapshotCache {
         relevant = true;
       }
       const containerId = event.attributes.container;
-      if (containerId && this.knows('container', containerId)) {
+      if (containerId && this.knows('container', containerId) && !this.beingRemoved(containerId)) {
         this.dirtyContainers.add(containerId);
         relevant = true;
       }
@@ -196,11 +219,21 @@ export class SnapshotCache {
     return name !== undefined && this.candidateNamePattern.test(name);
   }
 
+  /**
+   * A container seen `removing` can only go away (or, if its removal fails, be left dead, which no
+   * event reports either way): the kill, die and disconnect events of its removal say nothing new,
+   * and a removal under load spreads them over seconds, one inspect batch each. Its `destroy`
+   * event, and the request of the removal that the loop ran, are inspected.
+   */
+  private beingRemoved(containerId: string): boolean {
+    return this.containers.get(containerId)?.state === 'removing';
+  }
+
   /** In the cache, as ours or as foreign. */
   private knows(type: 'container' | 'network', id: string): boolean {
     return (
       (type === 'container' ? this.containers : this.networks).has(id) ||
-      this.foreign.has(foreignKey(type, id))
+      this.foreign.has(objectKey(type, id))
     );
   }
 
@@ -214,7 +247,12 @@ export class SnapshotCache {
 
   private hasWork(): boolean {
     return (
-      this.relistNeeded || this.imagesDirty || this.dirtyContainers.size > 0 || this.dirtyNetworks.size > 0
+      this.relistNeeded ||
+      this.imagesDirty ||
+      this.dirtyContainers.size > 0 ||
+      this.dirtyNetworks.size > 0 ||
+      // A request that named only objects known gone still wants its token back.
+      this.requested > this.reflected
     );
   }
 
@@ -281,7 +319,7 @@ export class SnapshotCache {
       this.knownAt.set(c.id, daemonStart);
     }
     for (const n of next.networks) this.networks.set(n.id, n);
-    for (const f of next.foreign) this.foreign.set(foreignKey(f.type, f.id), f);
+    for (const f of next.foreign) this.foreign.set(objectKey(f.type, f.id), f);
     this.images = next.images;
     this.missingImages = next.missingImages;
     this.external = next.external;
@@ -328,10 +366,11 @@ export class SnapshotCache {
 
   private apply(type: 'container' | 'network', id: string, result: ObservedObject): void {
     (type === 'container' ? this.containers : this.networks).delete(id);
-    this.foreign.delete(foreignKey(type, id));
+    this.foreign.delete(objectKey(type, id));
     if (result.kind === 'container') this.containers.set(id, result.container);
     else if (result.kind === 'network') this.networks.set(id, result.network);
-    else if (result.kind === 'foreign') this.foreign.set(foreignKey(type, id), result.foreign);
+    else if (result.kind === 'foreign') this.foreign.set(objectKey(type, id), result.foreign);
+    else if (result.kind === 'gone') this.gone.add(objectKey(type, id));
   }
 
   /**
@@ -381,6 +420,7 @@ export class SnapshotCache {
   }
 }
 
-function foreignKey(type: 'container' | 'network', id: string): string {
+/** `type:id`: container and network ids are drawn apart, but keys never rely on it. */
+function objectKey(type: 'container' | 'network', id: string): string {
   return `${type}:${id}`;
 }

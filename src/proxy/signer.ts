@@ -1,11 +1,15 @@
 /**
  * Hawk signing exactly as taskcluster-client signs its own calls: the `ext` (certificate and
- * authorizedScopes) is the one a taskcluster-client `Client` builds from the same options, and the
- * header comes from the very `hawk` module taskcluster-client uses. The client has no public
- * "sign this arbitrary request" call, so this facade reaches for its `_extData` and checks it.
+ * authorizedScopes) is the one a taskcluster-client `Client` builds from the same options (its
+ * constructor's rule, restated here; test/proxy/server.test.ts compares the two byte for byte), and
+ * the header comes from the very `hawk` module taskcluster-client uses.
+ *
+ * Neither module is imported at start-up: loading taskcluster-client (got, lodash, its API
+ * references) took ~0.4 s and ~35 MB of RSS per proxy on this machine before the proxy could answer
+ * its health check, and most services never call Taskcluster. `hawk` is loaded on the first signed
+ * request (~70 ms, ~9 MB), from taskcluster-client's own dependency tree.
  */
 import { createRequire } from 'node:module';
-import taskcluster from 'taskcluster-client';
 import type { ProxyCredentials } from './args.js';
 
 interface HawkClient {
@@ -16,34 +20,40 @@ interface HawkClient {
   ): { header: string };
 }
 
-const requireHere = createRequire(import.meta.url);
-const hawk = createRequire(requireHere.resolve('taskcluster-client'))('hawk') as { client: HawkClient };
+let hawkClient: HawkClient | undefined;
 
-// A client class with no API methods: only its constructor's credential handling is used.
-const SigningClient = taskcluster.createClient(
-  { serviceName: 'proxy', apiVersion: 'v1', entries: [] },
-  'TaskclusterProxy',
-) as new (options: object) => { _extData?: unknown };
+function hawk(): HawkClient {
+  if (!hawkClient) {
+    const requireHere = createRequire(import.meta.url);
+    // Resolving a path loads nothing: only `hawk` itself is evaluated.
+    const taskclusterClient = requireHere.resolve('taskcluster-client');
+    hawkClient = (createRequire(taskclusterClient)('hawk') as { client: HawkClient }).client;
+  }
+  return hawkClient;
+}
 
-/** The base64 `ext` taskcluster-client attaches for these credentials and authorized scopes. */
+/**
+ * The base64 `ext` taskcluster-client attaches for these credentials and authorized scopes: a
+ * JSON object with the certificate (parsed when given as a string) first, then authorizedScopes.
+ * Throws when the certificate is not JSON, as taskcluster-client does, so a proxy with a broken
+ * certificate fails at start (or its `PUT /credentials` is refused), not on its first request.
+ */
 export function hawkExt(credentials: ProxyCredentials, authorizedScopes: readonly string[]): string {
-  const client = new SigningClient({
-    rootUrl: 'http://taskcluster',
-    credentials: credentials.certificate
-      ? {
-          clientId: credentials.clientId,
-          accessToken: credentials.accessToken,
-          certificate: credentials.certificate,
-        }
-      : { clientId: credentials.clientId, accessToken: credentials.accessToken },
-    authorizedScopes: [...authorizedScopes],
-  });
-  const ext = client._extData;
-  if (typeof ext !== 'string' || ext === '')
-    throw new Error(
-      'taskcluster-client built no Hawk ext for these credentials (has its internal API changed?)',
-    );
-  return ext;
+  const certificate = credentials.certificate
+    ? { certificate: parseCertificate(credentials.certificate) }
+    : {};
+  return Buffer.from(JSON.stringify({ ...certificate, authorizedScopes: [...authorizedScopes] })).toString(
+    'base64',
+  );
+}
+
+function parseCertificate(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    // taskcluster-client's message; JSON.parse's own could quote the certificate.
+    throw new Error('JSON.parse(): Failed for configured certificate');
+  }
 }
 
 export interface Signer {
@@ -59,7 +69,7 @@ export function makeSigner(credentials: ProxyCredentials, authorizedScopes: read
     clientId: credentials.clientId,
     temporary: credentials.certificate !== undefined,
     authorization: (url, method) =>
-      hawk.client.header(url, method.toUpperCase(), {
+      hawk().header(url, method.toUpperCase(), {
         credentials: { id: credentials.clientId, key: credentials.accessToken, algorithm: 'sha256' },
         ext,
       }).header,

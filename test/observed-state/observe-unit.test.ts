@@ -319,9 +319,13 @@ describe('observe protocol', () => {
       docker.emit(docker.streams[0]!, 'b', 'destroy');
       await until(() => snapshots.length === 2, 'the snapshot after both refreshes');
       expect(snapshots[1]!.containers.map((c) => `${c.id}=${c.name}`)).toEqual(['a=ds-T-0_a']);
+      docker.calls.length = 0;
       docker.emit(docker.streams[0]!, 'b', 'destroy');
-      await until(() => snapshots.length === 3, 'the snapshot after a duplicate event');
+      docker.emit(docker.streams[0]!, 'a', 'kill');
+      await until(() => snapshots.length === 3, 'the snapshot after the next events');
       expect(snapshots[2]!.containers.map((c) => `${c.id}=${c.name}`)).toEqual(['a=ds-T-0_a']);
+      // b was found gone under its own id: its duplicate event is not inspected again.
+      expect(docker.calls).toEqual(['inspect a']);
     } finally {
       subscription.unsubscribe();
     }
@@ -436,6 +440,83 @@ describe('observe protocol', () => {
       expect(docker.calls).toContain('list containers');
       expect(names(snapshots[1])).toEqual(['a:exited']);
       expect(snapshots[1]!.refreshed).toBe(1);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
+  it("does not inspect after events that change nothing it reports (a health probe's exec_*), but after the probe's health_status", async () => {
+    const docker = fakeDocker();
+    docker.containers.set('a', inspect('a', 'running', 'starting'));
+    const { snapshots, subscription } = collect(observe(docker.api, scope, fast));
+    try {
+      await until(() => snapshots.length === 1, 'the first snapshot');
+      docker.calls.length = 0;
+      for (const action of ['exec_create: /probe', 'exec_start: /probe', 'exec_die', 'resize', 'top'])
+        docker.emit(docker.streams[0]!, 'a', action);
+      // Events are handled in order: the batch b's event starts would include a, were it marked.
+      docker.containers.set('b', inspect('b'));
+      docker.emit(docker.streams[0]!, 'b', 'create');
+      await until(() => names(snapshots.at(-1))?.join() === 'a:running,b:running', 'b seen');
+      expect(docker.calls).toEqual(['inspect b']);
+
+      docker.containers.set('a', inspect('a', 'running', 'unhealthy'));
+      docker.emit(docker.streams[0]!, 'a', 'health_status: unhealthy');
+      await until(() => snapshots.at(-1)!.containers[0]!.health === 'unhealthy', 'the health event seen');
+      expect(docker.calls).toEqual(['inspect b', 'inspect a']);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
+  it('never inspects an object again once an inspect found it gone; a request naming only such still gets its token', async () => {
+    const docker = fakeDocker();
+    docker.containers.set('a', inspect('a'));
+    const refresh$ = new Subject<RefreshRequest | void>();
+    const { snapshots, subscription } = collect(observe(docker.api, scope, { ...fast, refresh$ }));
+    try {
+      await until(() => snapshots.length === 1, 'the first snapshot');
+      docker.calls.length = 0;
+      docker.containers.delete('a');
+      refresh$.next({ containers: ['a'], token: 1 });
+      await until(() => snapshots.length === 2, 'a snapshot after the removal');
+      expect(docker.calls).toEqual(['inspect a']);
+      expect(names(snapshots[1])).toEqual([]);
+
+      // Late events of its removal, and the loop asking again: nothing Docker could say is new.
+      for (const action of ['die', 'destroy']) docker.emit(docker.streams[0]!, 'a', action);
+      refresh$.next({ containers: ['a'], token: 2 });
+      await until(() => snapshots.some((s) => s.refreshed === 2), 'the token of the second request');
+      expect(docker.calls).toEqual(['inspect a']);
+
+      // Another object's events are still inspected.
+      docker.containers.set('b', inspect('b'));
+      docker.emit(docker.streams[0]!, 'b', 'create');
+      await until(() => names(snapshots.at(-1))?.join() === 'b:running', 'b seen');
+      expect(docker.calls).toEqual(['inspect a', 'inspect b']);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
+  it('inspects a container being removed again on its destroy event only, not on the kill, die and disconnects of its removal', async () => {
+    const docker = fakeDocker();
+    docker.containers.set('a', inspect('a', 'removing'));
+    const { snapshots, subscription } = collect(observe(docker.api, scope, fast));
+    try {
+      await until(() => snapshots.length === 1, 'the first snapshot');
+      docker.calls.length = 0;
+      for (const action of ['kill', 'die', 'stop']) docker.emit(docker.streams[0]!, 'a', action);
+      // Events are handled in order: the batch b's event starts would include a, were it marked.
+      docker.containers.set('b', inspect('b'));
+      docker.emit(docker.streams[0]!, 'b', 'create');
+      await until(() => names(snapshots.at(-1))?.join() === 'a:removing,b:running', 'b seen');
+      expect(docker.calls).toEqual(['inspect b']);
+
+      docker.containers.delete('a');
+      docker.emit(docker.streams[0]!, 'a', 'destroy');
+      await until(() => names(snapshots.at(-1))?.join() === 'b:running', 'a gone');
+      expect(docker.calls).toEqual(['inspect b', 'inspect a']);
     } finally {
       subscription.unsubscribe();
     }

@@ -184,4 +184,39 @@ describe('hawkExt', () => {
       authorizedScopes: [SCOPE],
     });
   });
+
+  // The proxy builds the ext without loading taskcluster-client (start-up time and memory): it
+  // must stay byte-identical to what a taskcluster-client Client sends for the same options.
+  it.each([
+    ['permanent credentials', WORKER],
+    [
+      'temporary credentials',
+      {
+        ...WORKER,
+        certificate: JSON.stringify({
+          version: 1,
+          scopes: [SCOPE],
+          start: 1,
+          expiry: 2,
+          seed: 's',
+          signature: 'x',
+        }),
+      },
+    ],
+    ['a named certificate', { ...WORKER, certificate: '{"version":1,"issuer":"worker/p/w","seed":"s"}' }],
+  ])('is byte for byte the ext of a taskcluster-client Client (%s)', (_, credentials) => {
+    const Client = taskcluster.createClient(
+      { serviceName: 'proxy', apiVersion: 'v1', entries: [] },
+      'ExtCheck',
+    ) as new (options: object) => { _extData?: unknown };
+    const scopes = [SCOPE, 'queue:get-artifact:private/*'];
+    const client = new Client({ rootUrl: 'http://taskcluster', credentials, authorizedScopes: scopes });
+    expect(hawkExt(credentials, scopes)).toBe(client._extData);
+  });
+
+  it('refuses a certificate that is not JSON, without quoting it', () => {
+    expect(() => hawkExt({ ...WORKER, certificate: '{SECRET' }, [SCOPE])).toThrow(
+      /^JSON.parse\(\): Failed for configured certificate$/,
+    );
+  });
 });
