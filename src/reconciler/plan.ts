@@ -352,7 +352,6 @@ class Planner {
         if (observedHash !== network.specHash) {
           slot.status = NetworkStatus.Replacing;
           this.replacing.set(slot.observed.id, `spec hash ${shortHashes(observedHash, network.specHash)}`);
-          // Stryker disable next-line BlockStatement: the status starts as Present, and the count only lets the orphan pass stop early
         } else {
           slot.status = NetworkStatus.Present;
           // Stryker disable next-line UpdateOperator: the count only lets the orphan pass stop early (its slow path finds nothing)
@@ -418,7 +417,6 @@ class Planner {
         // A refused image is reported once, as blocked; the containers that need it add nothing.
         if (unresolved.length > 0) {
           this.wait(node, `image ${unresolved.join(', ')} not present locally`);
-          // Stryker disable next-line ConditionalExpression: the refused set never holds undefined
         } else if (![node.image, node.imageKeyOf].some((r) => r !== undefined && this.refusedImages.has(r))) {
           this.wait(node, 'images not bound');
         }

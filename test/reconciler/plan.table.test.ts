@@ -844,7 +844,7 @@ const cases: Case[] = [
   },
   {
     // redis also sits on a network that is not ours (someone connected it to the default bridge):
-    // that endpoint is none of our business, and redis counts as ready.
+    // that endpoint is none of our business, whether redis runs (ready) or has exited (restarted).
     name: 'running-on-a-network-not-ours',
     observed: (s) => {
       c(s, N.service('redis')).networks.bridge = {
@@ -857,6 +857,18 @@ const cases: Case[] = [
       expect(p.actions).toEqual([]);
       expect(p.ready).toBe(true);
     },
+  },
+  {
+    name: 'exited-on-a-network-not-ours',
+    observed: (s) => {
+      c(s, N.service('redis')).networks.bridge = {
+        networkId: objectId('network', 'bridge'),
+        aliases: [],
+        ipAddress: '172.17.0.2',
+      };
+      exited(s, N.service('redis'), 1, 60_000);
+    },
+    check: (p) => expect(p.actions.filter((a) => a.kind === 'disconnect-network')).toEqual([]),
   },
   {
     // Everything desired is ready, but two orphans are still being removed (one without a node
@@ -921,9 +933,9 @@ const cases: Case[] = [
     },
   },
   {
-    // tools exited while on an orphan network that does not list it (dockerd lists only the
-    // containers running on a network): its endpoint still holds the network, so tools is
-    // detached before the network is removed.
+    // tools and redis exited while on an orphan network that does not list them (dockerd lists
+    // only the containers running on a network): their endpoints still hold the network, so both
+    // are detached before the network is removed.
     name: 'orphan-network-exited-container-not-listed',
     json: true,
     observed: (s) => {
@@ -931,8 +943,10 @@ const cases: Case[] = [
       s.networks.push(
         observedNetwork(name, { ...ownerLabels(BASE_OWNER), [Label.node]: 'network/service/old' }),
       );
-      attach(s, N.service('tools'), name);
-      exited(s, N.service('tools'), 0, 60_000);
+      for (const service of ['tools', 'redis']) {
+        attach(s, N.service(service), name);
+        exited(s, N.service(service), 0, 60_000);
+      }
       n(s, name).containerIds = [];
     },
   },
@@ -979,7 +993,7 @@ const cases: Case[] = [
   },
   {
     // Spec hashes that differ late are shown to the first digit that tells them apart: db's
-    // in its last digit, and redis's network's label cut short.
+    // in its last digit, and redis's network's label cut short; tools' network has lost its label.
     name: 'spec-hashes-differing-late',
     observed: (s) => {
       const db = c(s, N.service('db'));
@@ -987,11 +1001,12 @@ const cases: Case[] = [
       db.labels[Label.specHash] = `${hash.slice(0, -1)}${hash.endsWith('0') ? '1' : '0'}`;
       const network = n(s, N.serviceNetwork('redis'));
       network.labels[Label.specHash] = network.labels[Label.specHash]!.slice(0, 8);
+      delete n(s, N.serviceNetwork('tools')).labels[Label.specHash];
     },
   },
   {
-    // Names held by others: db's container by another worker's task, db's network by a network
-    // with an owner label only; redis's image is missing and may not be pulled. Each is blocked
+    // Names held by others: db's container by another worker's (owner label only), db's network by
+    // one with a task label only (and a second, later by id); redis's image is missing and may not be pulled. Each is blocked
     // once, sorted by name then reason, naming whose it is (the first of a name, by id).
     name: 'names-held-by-other-owners',
     json: true,
@@ -1003,10 +1018,10 @@ const cases: Case[] = [
       dropContainer(s, N.service('db'));
       dropContainer(s, N.proxy('db'));
       dropNetwork(s, N.serviceNetwork('db'));
-      s.containers.push(observedContainer(N.service('db'), ownerLabels(OTHER_OWNER)));
+      s.containers.push(observedContainer(N.service('db'), { [Label.owner]: 'worker-9' }));
       s.networks.push(
         {
-          ...observedNetwork(N.serviceNetwork('db'), { [Label.owner]: 'worker-9' }),
+          ...observedNetwork(N.serviceNetwork('db'), { [Label.taskId]: OTHER_OWNER.taskId }),
           id: `${'1'.repeat(64)}`,
         },
         { ...observedNetwork(N.serviceNetwork('db'), ownerLabels(OTHER_OWNER)), id: `${'2'.repeat(64)}` },
@@ -1024,9 +1039,9 @@ const cases: Case[] = [
       onWorkerNetwork(s);
       const worker = s.external![0]!;
       s.external = [
+        worker,
         { ...worker, id: `f${worker.id.slice(1)}`, containerIds: [] },
         { id: `${'0'.repeat(64)}`, name: 'gw-task-another-0', labels: {}, containerIds: [] },
-        worker,
       ];
     },
     check: (p) => {
@@ -1035,9 +1050,9 @@ const cases: Case[] = [
     },
   },
   {
-    // tools also joins db's network (listed after its own): created on the task network, then
-    // attached to the other two, and started after both, in id order.
-    name: 'container-on-three-networks-nothing-there',
+    // tools also joins db's network (listed after its own), and is gone: made again on the task
+    // network, attached to the other two, and started after both, in id order.
+    name: 'container-on-three-networks-made-again',
     desired: (d) => ({
       ...d,
       containers: d.containers.map((ct) =>
@@ -1046,7 +1061,7 @@ const cases: Case[] = [
           : ct,
       ),
     }),
-    observed: nothingThere,
+    observed: (s) => dropContainer(s, N.service('tools')),
   },
   {
     // The same tools, created and attached to none of its networks: both attaches come before
