@@ -936,7 +936,7 @@ const cases: Case[] = [
     // tools and redis exited while on an orphan network that does not list them (dockerd lists
     // only the containers running on a network): their endpoints still hold the network, so both
     // are detached before the network is removed.
-    name: 'orphan-network-exited-container-not-listed',
+    name: 'orphan-network-exited-containers-not-listed',
     json: true,
     observed: (s) => {
       const name = `${N.taskNetwork}_old`;
@@ -1033,7 +1033,7 @@ const cases: Case[] = [
   {
     // The worker's network among others the observer reports as external, and listed twice (a
     // re-create race): the first by id of its name is the one joined; the plan is ready.
-    name: 'worker-network-among-others',
+    name: 'worker-network-listed-first-among-others',
     desired: joinsWorkerNetwork,
     observed: (s) => {
       onWorkerNetwork(s);
