@@ -1031,14 +1031,16 @@ const cases: Case[] = [
     },
   },
   {
-    // The worker's network among others the observer reports as external, and listed twice (a
-    // re-create race): the first by id of its name is the one joined; the plan is ready.
-    name: 'worker-network-listed-first-among-others',
+    // The worker's network among others the observer reports as external, and listed three times
+    // (re-create races), itself between the other two: the first by id of its name is the one
+    // joined, wherever it is listed; the plan is ready.
+    name: 'worker-network-among-others-and-its-duplicates',
     desired: joinsWorkerNetwork,
     observed: (s) => {
       onWorkerNetwork(s);
       const worker = s.external![0]!;
       s.external = [
+        { ...worker, id: `e${worker.id.slice(1)}`, containerIds: [] },
         worker,
         { ...worker, id: `f${worker.id.slice(1)}`, containerIds: [] },
         { id: `${'0'.repeat(64)}`, name: 'gw-task-another-0', labels: {}, containerIds: [] },
