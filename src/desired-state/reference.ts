@@ -47,7 +47,6 @@ export function imageReferenceProblems(ref: string): string[] {
         path
           .split('/')
           .slice(path.includes('/') ? 1 : 0)
-          // Stryker disable next-line StringLiteral: whatever joins the parts, a capital is found the same
           .join('/'),
       )
         ? 'repository name must be lowercase'
