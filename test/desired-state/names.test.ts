@@ -54,6 +54,8 @@ describe('names', () => {
     `ds-${TASK_ID}x-0`,
     'ds-short-0_db',
     `xds-${TASK_ID}-0`,
+    // Sixteen digits fit the pattern but not a safe integer: no run of ours has that id.
+    `ds-${TASK_ID}-9999999999999999`,
   ])('%s is not one of ours', (name) => {
     expect(parseOwnedName(name)).toBeUndefined();
   });

@@ -38,6 +38,15 @@ describe('image references (distribution reference grammar)', () => {
       "does not follow Docker's reference grammar [registry/]name[:tag][@sha256:digest]",
     ],
     ['a'.repeat(256), 'is 256 characters; at most 255'],
+    // Capitals in a tag or a registry are allowed: they do not make the message about the name.
+    [
+      'my_registry:5000/app:TAG',
+      "does not follow Docker's reference grammar [registry/]name[:tag][@sha256:digest]",
+    ],
+    [
+      'Registry.Example.com/app!x',
+      "does not follow Docker's reference grammar [registry/]name[:tag][@sha256:digest]",
+    ],
   ])('refuses %j: %s', (ref, problems) => {
     expect(imageReferenceProblems(ref).join('; ')).toBe(problems);
   });

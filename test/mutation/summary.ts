@@ -48,9 +48,14 @@ for (const name of readdirSync(dir)
     const lines = source.split('\n');
     for (const m of mutants.filter((x) => ['Survived', 'NoCoverage', 'Timeout'].includes(x.status))) {
       const { start, end } = m.location;
-      const original = lines[start.line - 1]?.trim() ?? '';
+      // The mutated code itself (columns are 1-based), not its whole line: a line holds many mutants.
+      const line = lines[start.line - 1] ?? '';
+      const span =
+        end.line === start.line
+          ? line.slice(start.column - 1, end.column - 1)
+          : `${line.slice(start.column - 1)} …`;
       notKilled.push(
-        `${file}:${start.line}:${start.column} ${m.status} ${m.mutatorName}: \`${original}\` → \`${(m.replacement ?? '').replace(/\s+/g, ' ')}\`${end.line !== start.line ? ` (to line ${end.line})` : ''}`,
+        `${file}:${start.line}:${start.column} ${m.status} ${m.mutatorName}: \`${span.trim().replace(/\s+/g, ' ')}\` → \`${(m.replacement ?? '').replace(/\s+/g, ' ')}\`${end.line !== start.line ? ` (to line ${end.line})` : ''}`,
       );
     }
   }

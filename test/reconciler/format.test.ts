@@ -133,6 +133,25 @@ describe('formatPlan', () => {
     expect(text).toContain(`Waiting (1):\n  ${db.name}  health starting\n`);
     expect(text).toContain('Blocked (1):\n  x  name-conflict  held\n');
     expect(text).toContain('No changes now: waiting on 1, blocked on 1.\n');
+    // Not ready with nothing to do and nothing waited on: not a plan the planner makes, but the
+    // summary must not call it up to date.
+    expect(formatPlan(base, 'text')).toContain('\nNo changes now: services not ready.\n');
+  });
+
+  test('blocked entries line up in columns, each padded on the right', () => {
+    const text = formatPlan(
+      {
+        ...base,
+        blocked: [
+          { name: 'a-long-name', code: 'name-conflict', reason: 'held by another' },
+          { name: 'b', code: 'crash-loop', reason: 'exited' },
+        ],
+      },
+      'text',
+    );
+    expect(text).toContain(
+      'Blocked (2):\n  a-long-name  name-conflict  held by another\n  b            crash-loop     exited\n',
+    );
   });
 
   test('JSON is the stable machine form', () => {

@@ -330,6 +330,7 @@ const cases: Case[] = [
   },
   {
     name: 'image-missing',
+    json: true,
     observed: (s) => {
       nothingThere(s);
       s.images = s.images.filter((i) => i.ref !== IMAGES.redis);
@@ -419,7 +420,13 @@ const cases: Case[] = [
     observed: (s) => {
       nothingThere(s);
       s.images = s.images.map((i) =>
-        i.ref === IMAGES.busybox ? observedImage(i.ref, { [Label.owner]: 'worker-7', [Label.node]: 'x' }) : i,
+        i.ref === IMAGES.busybox
+          ? observedImage(i.ref, {
+              [Label.owner]: 'worker-7',
+              [Label.node]: 'x',
+              'org.opencontainers.image.title': 'busybox',
+            })
+          : i,
       );
     },
   },
@@ -752,6 +759,337 @@ const cases: Case[] = [
       for (const ct of s.containers) delete ct.networks[N.taskNetwork];
     },
   },
+  // ── situations the mutation runs of plan.ts found undescribed (test/mutation/RESULTS.md) ──
+  {
+    // The snapshot lists two images under one tag (the tag moved between two listings): the
+    // first by id is bound, whatever order they are listed in.
+    name: 'image-listed-twice-under-one-tag',
+    json: true,
+    observed: (s) => {
+      nothingThere(s);
+      s.images.push(observedImage(IMAGES.postgres, {}, `sha256:${'0'.repeat(64)}`));
+    },
+  },
+  {
+    // A network that is not ours under the name of ours: db's network is blocked, and db and its
+    // proxy, both running and ready on ours, wait for it instead of being left as settled.
+    name: 'foreign-network-beside-ours-under-one-name',
+    observed: (s) => {
+      s.foreign.push({
+        type: 'network',
+        id: objectId('network', 'squatter'),
+        name: N.serviceNetwork('db'),
+        reason: 'no owner label',
+      });
+    },
+    check: (p) => expect(p.ready).toBe(false),
+  },
+  {
+    // We never set a restart policy: a container Docker restarts by itself was changed by
+    // someone else, and is made again.
+    name: 'restarting-replaced',
+    observed: (s) => {
+      c(s, N.service('redis')).state = 'restarting';
+    },
+  },
+  {
+    // A graph whose container joins no network (compile never makes one): it waits, nothing is made.
+    name: 'container-without-network',
+    desired: (d) => ({
+      ...d,
+      containers: d.containers.map((ct) => (ct.name === N.service('tools') ? { ...ct, networks: [] } : ct)),
+    }),
+    observed: nothingThere,
+  },
+  {
+    // A short run that ended long ago does not reset a spent budget: what counts is how long the
+    // service ran (finished − started), not how long ago it started.
+    name: 'crash-loop-short-run-long-ago',
+    observed: (s) => {
+      exited(s, N.service('db'), 137, 650_000, true);
+      c(s, N.service('db')).startedAt = new Date(BASE_NOW - 700_000).toISOString();
+    },
+    options: (o) => ({ restart: { ...o.restart, resetAfterMs: 600_000 } }),
+  },
+  {
+    // db depends on both proxies: its wait names each, in order, with why each is not ready.
+    name: 'service-waits-for-two-proxies',
+    desired: (d) => ({
+      ...d,
+      containers: d.containers.map((ct) =>
+        ct.name === N.service('db') ? { ...ct, dependsOn: [...ct.dependsOn, 'container/proxy/redis'] } : ct,
+      ),
+    }),
+    observed: nothingThere,
+  },
+  {
+    // db's proxy is running and healthy but off its network: db's wait says the networks are
+    // the reason, not the health.
+    name: 'proxy-healthy-but-detached',
+    observed: (s) => {
+      detach(s, N.proxy('db'), N.serviceNetwork('db'));
+      c(s, N.proxy('db')).health = 'healthy';
+      Object.assign(c(s, N.service('db')), { state: 'created', health: 'none', startedAt: undefined });
+    },
+  },
+  {
+    // redis lost its endpoint on the task network: it is attached again with its alias.
+    name: 'running-detached-from-task-network',
+    json: true,
+    observed: (s) => detach(s, N.service('redis'), N.taskNetwork),
+    check: (p) => {
+      const connect = p.actions.find((a) => a.kind === 'connect-network');
+      expect(connect && connect.kind === 'connect-network' && connect.aliases).toEqual(['redis']);
+    },
+  },
+  {
+    // redis also sits on a network that is not ours (someone connected it to the default bridge):
+    // that endpoint is none of our business, whether redis runs (ready) or has exited (restarted).
+    name: 'running-on-a-network-not-ours',
+    observed: (s) => {
+      c(s, N.service('redis')).networks.bridge = {
+        networkId: objectId('network', 'bridge'),
+        aliases: [],
+        ipAddress: '172.17.0.2',
+      };
+    },
+    check: (p) => {
+      expect(p.actions).toEqual([]);
+      expect(p.ready).toBe(true);
+    },
+  },
+  {
+    name: 'exited-on-a-network-not-ours',
+    observed: (s) => {
+      c(s, N.service('redis')).networks.bridge = {
+        networkId: objectId('network', 'bridge'),
+        aliases: [],
+        ipAddress: '172.17.0.2',
+      };
+      exited(s, N.service('redis'), 1, 60_000);
+    },
+    check: (p) => expect(p.actions.filter((a) => a.kind === 'disconnect-network')).toEqual([]),
+  },
+  {
+    // Everything desired is ready, but two orphans are still being removed (one without a node
+    // label): the plan has nothing to do and is not ready until they are gone.
+    name: 'orphan-containers-being-removed',
+    json: true,
+    observed: (s) => {
+      s.containers.push(
+        observedContainer(
+          `${N.taskNetwork}_adminer`,
+          {
+            ...ownerLabels(BASE_OWNER),
+            [Label.node]: 'container/service/adminer',
+          },
+          { state: 'removing' },
+        ),
+        observedContainer(`${N.taskNetwork}_old`, ownerLabels(BASE_OWNER), { state: 'removing' }),
+      );
+    },
+    check: (p) => {
+      expect(p.actions).toEqual([]);
+      expect(p.ready).toBe(false);
+    },
+  },
+  {
+    // An exited orphan without a node label: its removal names no node.
+    name: 'orphan-container-without-node-label',
+    json: true,
+    observed: (s) => {
+      s.containers.push(
+        observedContainer(`${N.taskNetwork}_old`, ownerLabels(BASE_OWNER), {
+          state: 'exited',
+          health: 'none',
+        }),
+      );
+    },
+  },
+  {
+    // An orphan network without a node label, with two orphans on it being removed (the network
+    // lists them out of id order): it waits for both, named in id order.
+    name: 'orphan-network-waits-for-two-removals',
+    json: true,
+    observed: (s) => {
+      const name = `${N.taskNetwork}_old`;
+      const strays = [`${N.taskNetwork}_old_a`, `${N.taskNetwork}_old_b`].map((stray) =>
+        observedContainer(stray, ownerLabels(BASE_OWNER), { state: 'removing' }),
+      );
+      s.containers.push(...strays);
+      s.networks.push(observedNetwork(name, ownerLabels(BASE_OWNER)));
+      for (const stray of strays) attach(s, stray.name, name);
+      n(s, name).containerIds.sort().reverse();
+    },
+  },
+  {
+    // db's network is being replaced while db's proxy is being removed: db waits for the network,
+    // the network for the proxy's removal (two waits under one name, ordered by reason).
+    name: 'service-network-drifted-proxy-being-removed',
+    json: true,
+    observed: (s) => {
+      n(s, N.serviceNetwork('db')).labels[Label.specHash] = 'stale0000';
+      c(s, N.proxy('db')).state = 'removing';
+    },
+  },
+  {
+    // tools and redis exited while on an orphan network that does not list them (dockerd lists
+    // only the containers running on a network): their endpoints still hold the network, so both
+    // are detached before the network is removed.
+    name: 'orphan-network-exited-containers-not-listed',
+    json: true,
+    observed: (s) => {
+      const name = `${N.taskNetwork}_old`;
+      s.networks.push(
+        observedNetwork(name, { ...ownerLabels(BASE_OWNER), [Label.node]: 'network/service/old' }),
+      );
+      for (const service of ['tools', 'redis']) {
+        attach(s, N.service(service), name);
+        exited(s, N.service(service), 0, 60_000);
+      }
+      n(s, name).containerIds = [];
+    },
+  },
+  {
+    // An orphan network with an orphan container (removed) and a stranger's endpoint
+    // (disconnected): its removal waits for both, in plan order (removal before disconnect).
+    name: 'orphan-network-removal-and-stranger',
+    observed: (s) => {
+      const name = `${N.taskNetwork}_old`;
+      const strangerId = objectId('container', 'stranger');
+      s.containers.push(
+        observedContainer(
+          `${N.taskNetwork}_old`,
+          {
+            ...ownerLabels(BASE_OWNER),
+            [Label.node]: 'container/service/old',
+          },
+          { state: 'exited', health: 'none' },
+        ),
+      );
+      s.networks.push(
+        observedNetwork(name, { ...ownerLabels(BASE_OWNER), [Label.node]: 'network/service/old' }, [
+          strangerId,
+        ]),
+      );
+      attach(s, `${N.taskNetwork}_old`, name);
+      s.foreign.push({ type: 'container', id: strangerId, name: 'stranger', reason: 'no owner label' });
+    },
+  },
+  {
+    // Two orphan networks of ours under one name: one removal this plan (of the last by id); the
+    // other goes on the next.
+    name: 'two-orphan-networks-of-one-name',
+    json: true,
+    observed: (s) => {
+      const name = `${N.taskNetwork}_old`;
+      const labels = { ...ownerLabels(BASE_OWNER), [Label.node]: 'network/service/old' };
+      s.networks.push(
+        { ...observedNetwork(name, labels), id: `${'1'.repeat(64)}` },
+        { ...observedNetwork(name, labels), id: `${'2'.repeat(64)}` },
+      );
+    },
+    check: (p) => expect(p.actions.filter((a) => a.kind === 'remove-network')).toHaveLength(1),
+  },
+  {
+    // Spec hashes that differ late are shown to the first digit that tells them apart: db's
+    // in its last digit, and redis's network's label cut short; tools' network has lost its label.
+    name: 'spec-hashes-differing-late',
+    observed: (s) => {
+      const db = c(s, N.service('db'));
+      const hash = db.labels[Label.specHash]!;
+      db.labels[Label.specHash] = `${hash.slice(0, -1)}${hash.endsWith('0') ? '1' : '0'}`;
+      const network = n(s, N.serviceNetwork('redis'));
+      network.labels[Label.specHash] = network.labels[Label.specHash]!.slice(0, 8);
+      delete n(s, N.serviceNetwork('tools')).labels[Label.specHash];
+    },
+  },
+  {
+    // Names held by others: db's container by another worker's (owner label only), db's network by
+    // one with a task label only (and a second, later by id); redis's image is missing and may not be pulled. Each is blocked
+    // once, sorted by name then reason, naming whose it is (the first of a name, by id).
+    name: 'names-held-by-other-owners',
+    json: true,
+    desired: (d) => ({
+      ...d,
+      imageSources: [{ from: 'registry' as const, ref: IMAGES.redis, policy: 'never' as const }],
+    }),
+    observed: (s) => {
+      dropContainer(s, N.service('db'));
+      dropContainer(s, N.proxy('db'));
+      dropNetwork(s, N.serviceNetwork('db'));
+      s.containers.push(observedContainer(N.service('db'), { [Label.owner]: 'worker-9' }));
+      s.networks.push(
+        {
+          ...observedNetwork(N.serviceNetwork('db'), { [Label.taskId]: OTHER_OWNER.taskId }),
+          id: `${'1'.repeat(64)}`,
+        },
+        { ...observedNetwork(N.serviceNetwork('db'), ownerLabels(OTHER_OWNER)), id: `${'2'.repeat(64)}` },
+      );
+      s.images = s.images.filter((i) => i.ref !== IMAGES.redis);
+      s.missingImages = [IMAGES.redis];
+    },
+  },
+  {
+    // The worker's network among others the observer reports as external, and listed three times
+    // (re-create races), itself between the other two: the first by id of its name is the one
+    // joined, wherever it is listed; the plan is ready.
+    name: 'worker-network-among-others-and-its-duplicates',
+    desired: joinsWorkerNetwork,
+    observed: (s) => {
+      onWorkerNetwork(s);
+      const worker = s.external![0]!;
+      s.external = [
+        { ...worker, id: `e${worker.id.slice(1)}`, containerIds: [] },
+        worker,
+        { ...worker, id: `f${worker.id.slice(1)}`, containerIds: [] },
+        { id: `${'0'.repeat(64)}`, name: 'gw-task-another-0', labels: {}, containerIds: [] },
+      ];
+    },
+    check: (p) => {
+      expect(p.actions).toEqual([]);
+      expect(p.ready).toBe(true);
+    },
+  },
+  {
+    // tools also joins db's network (listed after its own), and is gone: made again on the task
+    // network, attached to the other two, and started after both, in id order.
+    name: 'container-on-three-networks-made-again',
+    desired: (d) => ({
+      ...d,
+      containers: d.containers.map((ct) =>
+        ct.name === N.service('tools')
+          ? { ...ct, networks: [...ct.networks, { network: 'network/service/db', aliases: [] }] }
+          : ct,
+      ),
+    }),
+    observed: (s) => dropContainer(s, N.service('tools')),
+  },
+  {
+    // The same tools, created and attached to none of its networks: both attaches come before
+    // its start, in id order.
+    name: 'container-on-three-networks-created-detached',
+    desired: (d) => ({
+      ...d,
+      containers: d.containers.map((ct) =>
+        ct.name === N.service('tools')
+          ? {
+              ...ct,
+              networks: [
+                { network: 'network/task', aliases: ['tools'] },
+                { network: 'network/service/tools', aliases: [] },
+                { network: 'network/service/db', aliases: [] },
+              ],
+            }
+          : ct,
+      ),
+    }),
+    observed: (s) => {
+      const tools = c(s, N.service('tools'));
+      Object.assign(tools, { state: 'created', health: 'none', startedAt: undefined, networks: {} });
+      for (const net of s.networks) net.containerIds = net.containerIds.filter((id) => id !== tools.id);
+    },
+  },
 ];
 
 /** The options for a case: the ledger gives db two restarts' history where a case wants it. */
@@ -765,6 +1103,7 @@ function optionsFor(k: Case, observed: Snapshot): PlanOptions {
       'dead-service-backoff-not-due': { [key]: { count: 3, lastAt: BASE_NOW - 2_000 } },
       'crash-loop-past-budget': { [key]: { count: 5, lastAt: BASE_NOW - 40_000 } },
       'crash-loop-budget-reset-after-long-run': { [key]: { count: 5, lastAt: BASE_NOW - 1_300_000 } },
+      'crash-loop-short-run-long-ago': { [key]: { count: 5, lastAt: BASE_NOW - 660_000 } },
     };
     if (ledger[k.name]) o.restarts = ledger[k.name]!;
   }
