@@ -215,6 +215,40 @@ const cases: Case[] = [
     },
   },
   {
+    // A proxy that exited is restarted as a fresh container, never started again in place: a
+    // start would give it a new network namespace under the same id, and its service, which
+    // joined the old one, would never see it. The service runs on until the new proxy exists.
+    name: 'proxy-exited-restarted-fresh',
+    observed: (s) => exited(s, N.proxy('db'), 1, 60_000),
+    check: (p) => {
+      expect(p.actions.map((a) => a.id)).toEqual([
+        `remove-container:${N.proxy('db')}`,
+        `create-container:${N.proxy('db')}`,
+        `start-container:${N.proxy('db')}`,
+      ]);
+    },
+  },
+  {
+    // The proxy was made again (a new container id): the service's spec, bound to the proxy's id,
+    // has drifted, so it is made again in the new proxy's namespace, and started once that runs.
+    name: 'proxy-replaced-service-drifts',
+    observed: (s) => {
+      c(s, N.proxy('db')).id = objectId('container', 'db-proxy-made-again');
+    },
+    check: (p) => {
+      expect(p.actions.map((a) => a.id)).toEqual([
+        `remove-container:${N.service('db')}`,
+        `create-container:${N.service('db')}`,
+        `start-container:${N.service('db')}`,
+      ]);
+      const create = p.actions.find((a) => a.kind === 'create-container');
+      expect(create?.kind === 'create-container' && create.container.namespaceContainerId).toBe(
+        objectId('container', 'db-proxy-made-again'),
+      );
+      expect(p.actions[0]!.cause).toMatch(/^spec hash /);
+    },
+  },
+  {
     name: 'crash-loop-past-budget',
     observed: (s) => exited(s, N.service('db'), 137, 60_000, true),
   },
