@@ -119,21 +119,26 @@ export function graph(config: WorkerConfig, id: string, n: number, health?: Heal
 
 /**
  * The graph without proxies: the library has no switch to omit them, so the no-proxy variants
- * run the same compile() output with every proxy node and private network removed (and the
- * service containers' attachments and dependencies on them). Spec hashes are recomputed by
- * bindImages() in the planner, so the graph stays self-consistent.
+ * run the same compile() output with every proxy node removed. Each service then owns its network
+ * namespace itself: it takes its proxy's endpoint (the task network, with its alias) in place of
+ * joining the proxy's namespace. Spec hashes are recomputed by bindImages() in the planner, so the
+ * graph stays self-consistent.
  */
 export function withoutProxies(desired: DesiredState): DesiredState {
+  const proxyOf = new Map(desired.containers.filter((c) => c.role === 'proxy').map((p) => [p.id, p]));
   return {
     ...desired,
     networks: desired.networks.filter((n) => n.id === TASK_NETWORK_NODE),
     containers: desired.containers
       .filter((c) => c.role === 'service')
-      .map((c) => ({
-        ...c,
-        networks: c.networks.filter((a) => a.network === TASK_NETWORK_NODE),
-        dependsOn: c.dependsOn.filter((d) => d === TASK_NETWORK_NODE),
-      })),
+      .map(({ networkNamespaceOf, ...c }) => {
+        const pod = networkNamespaceOf === undefined ? undefined : proxyOf.get(networkNamespaceOf);
+        return {
+          ...c,
+          networks: (pod?.networks ?? c.networks).filter((a) => a.network === TASK_NETWORK_NODE),
+          dependsOn: [TASK_NETWORK_NODE],
+        };
+      }),
     images: [...new Set(desired.containers.filter((c) => c.role === 'service').map((c) => c.image))].sort(),
   };
 }

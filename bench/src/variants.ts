@@ -5,18 +5,20 @@
  *
  *   floor             raw Docker API calls (the project's deadline-wrapped dockerode client),
  *                     creating the library's exact objects: each network, and each container's
- *                     create → connect → start chain as soon as its networks exist, all at once
+ *                     create → connect → start chain as soon as what it needs exists, all at
+ *                     once (a service joins its proxy's namespace: created once the proxy is,
+ *                     started once the proxy is; Docker allows nothing sooner)
  *   ours              the library: ServiceManager.start() / session.stop() (readySettleMs 0
  *                     in the running scenario: see `ours()`)
- *   *-no-proxy        the same on the graph without proxies and private networks
+ *   *-no-proxy        the same on the graph without proxies
  *   sequential        the no-proxy objects, one call at a time
  *   testcontainers    GenericContainer on one Network with aliases, Ryuk off, local image
  *   compose           docker-compose 1.29 (Debian) `up -d` / `down -t 0` of one project
  *
  * The proxies are the real Node proxy image unless the bench runs with `--proxy stand-in`. In the
  * ready scenario a task is ready when its services are healthy and, where the proxy image has a
- * health check, its proxies too (the library's services wait for theirs); the floor still starts
- * each proxy and its service at once.
+ * health check, its proxies too; the floor starts each service as soon as its proxy runs (a
+ * service joins its proxy's network namespace, which dockerd refuses before), as the library does.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -70,7 +72,7 @@ export interface VariantContext {
 
 export interface Variant {
   name: string;
-  /** Whether its object set has the per-service proxies and private networks. */
+  /** Whether its object set has the per-service proxies. */
   proxies: boolean;
   up(n: number, scenario: Scenario): Promise<Handle>;
   /** Stops what the variant is still converging (the library's sessions would otherwise re-create what cleanup removes). */
@@ -119,12 +121,16 @@ function floorGraph(ctx: VariantContext, n: number, scenario: Scenario, proxies:
   return proxies ? desired : withoutProxies(desired);
 }
 
-function createOptionsOf(desired: DesiredState, container: ContainerNode) {
+/**
+ * Create options of `container`, and the networks to connect before its start. A container that
+ * joins another's network namespace is created with that container's id (`namespaceId`).
+ */
+function createOptionsOf(desired: DesiredState, container: ContainerNode, namespaceId?: string) {
   const networkName = new Map(desired.networks.map((n) => [n.id, n.name]));
   const [first, ...rest] = container.networks;
   const options = containerCreateOptions(
-    container,
-    { name: networkName.get(first!.network)!, aliases: first!.aliases },
+    namespaceId === undefined ? container : { ...container, namespaceContainerId: namespaceId },
+    first && { name: networkName.get(first.network)!, aliases: first.aliases },
     container.needsCredentials ? FLOOR_PROXY_ENV : {},
   );
   return {
@@ -144,17 +150,32 @@ export function floor(ctx: VariantContext, proxies: boolean): Variant {
         desired.networks.map((net) => [net.id, docker.createNetwork(networkCreateOptions(net))]),
       );
       const containerIds = new Map<string, Promise<string>>();
-      for (const container of desired.containers) {
-        const { options, connect } = createOptionsOf(desired, container);
+      // By node id: created (the id a namespace joiner names), started (what its start waits for).
+      const created = new Map<string, Promise<string>>();
+      const started = new Map<string, Promise<void>>();
+      // Namespace owners first, so that a joiner finds its owner's promises.
+      const owners = desired.containers.filter((c) => c.networkNamespaceOf === undefined);
+      const joiners = desired.containers.filter((c) => c.networkNamespaceOf !== undefined);
+      for (const container of [...owners, ...joiners]) {
+        const owner = container.networkNamespaceOf;
+        const create = (async () => {
+          await Promise.all(container.networks.map((a) => networks.get(a.network)));
+          const namespaceId = owner === undefined ? undefined : await created.get(owner)!;
+          const { options, connect } = createOptionsOf(desired, container, namespaceId);
+          const id = await docker.createContainer(options);
+          await Promise.all(connect.map((c) => docker.connectNetwork(c.network, id, c.aliases)));
+          return id;
+        })();
+        const start = (async () => {
+          const id = await create;
+          if (owner !== undefined) await started.get(owner)!;
+          await docker.startContainer(id);
+        })();
+        created.set(container.id, create);
+        started.set(container.id, start);
         containerIds.set(
           container.name,
-          (async () => {
-            await Promise.all(container.networks.map((a) => networks.get(a.network)));
-            const id = await docker.createContainer(options);
-            await Promise.all(connect.map((c) => docker.connectNetwork(c.network, id, c.aliases)));
-            await docker.startContainer(id);
-            return id;
-          })(),
+          start.then(() => create),
         );
       }
       const settled = await Promise.allSettled([...networks.values(), ...containerIds.values()]);
@@ -210,6 +231,7 @@ export function sequential(ctx: VariantContext): Variant {
         for (const net of desired.networks)
           networkIds.push(await docker.createNetwork(networkCreateOptions(net)));
         for (const container of desired.containers) {
+          // The no-proxy graph: every container has its own endpoint, none joins a namespace.
           const { options, connect } = createOptionsOf(desired, container);
           const id = await docker.createContainer(options);
           containerIds.push(id);

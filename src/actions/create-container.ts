@@ -18,12 +18,23 @@ import { RetryableError, TerminalError } from '../reconciler/errors.js';
 import { classify, containerByName, isTimeout, sameOwner } from './common.js';
 import type { ActionResult, ExecuteContext } from './context.js';
 
+/**
+ * Docker's create options for a bound node: on `network`, or, for a node that joins another
+ * container's network namespace, `NetworkMode: container:<id>` and no endpoint of its own
+ * (dockerd refuses aliases, ports and extra hosts there: they are the namespace owner's).
+ */
 export function containerCreateOptions(
   container: ContainerNode,
-  network: { name: string; aliases: string[] },
+  network: { name: string; aliases: string[] } | undefined,
   secretEnv: Record<string, string> = {},
 ): ContainerCreateOptions {
   const env = { ...container.env, ...secretEnv };
+  const joined = container.namespaceContainerId;
+  if (container.networkNamespaceOf !== undefined && joined === undefined)
+    throw new TypeError(`${container.name} joins a network namespace but is not bound to its owner`);
+  const endpoint = joined === undefined ? network : undefined;
+  if (joined === undefined && endpoint === undefined)
+    throw new TypeError(`${container.name} has neither a network nor a network namespace to join`);
   const options: ContainerCreateOptions = {
     name: container.name,
     Image: container.image,
@@ -32,7 +43,7 @@ export function containerCreateOptions(
       .map((key) => `${key}=${env[key]}`),
     Labels: { ...container.labels },
     HostConfig: {
-      NetworkMode: network.name,
+      NetworkMode: endpoint !== undefined ? endpoint.name : `container:${joined}`,
       Memory: container.limits.memoryBytes,
       MemorySwap: container.limits.memoryBytes,
       PidsLimit: container.limits.pidsLimit,
@@ -45,8 +56,10 @@ export function containerCreateOptions(
       PublishAllPorts: false,
       AutoRemove: false,
     },
-    NetworkingConfig: { EndpointsConfig: { [network.name]: { Aliases: [...network.aliases] } } },
   };
+  if (endpoint !== undefined)
+    options.NetworkingConfig = { EndpointsConfig: { [endpoint.name]: { Aliases: [...endpoint.aliases] } } };
+  if (container.extraHosts !== undefined) options.HostConfig!.ExtraHosts = [...container.extraHosts];
   if (container.cmd) options.Cmd = [...container.cmd];
   if (container.healthCheck) {
     const h = container.healthCheck;

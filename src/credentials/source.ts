@@ -1,8 +1,8 @@
 /**
  * Holds the worker's current credentials for one task and hands each of its proxies what it
  * should hold: the create-container executor's `credentials(container)` callback, and the push of
- * rotated credentials to the proxies already running (`PUT /credentials`, taskcluster-proxy's
- * endpoint). Nothing it throws or logs quotes a token or a certificate.
+ * rotated credentials to the proxies already running (the body of taskcluster-proxy's
+ * `PUT /credentials`, through each proxy's `put`). Nothing it throws or logs quotes a token or a certificate.
  */
 import type { Logger } from 'winston';
 import type { ContainerNode } from '../desired-state/types.js';
@@ -17,28 +17,33 @@ import { redact, secretsOf } from './redact.js';
 import { roleScopeFromCmd, validateRoleScope } from './role-scope.js';
 import { exponentialBackoffMs } from '../util/backoff.js';
 
+/**
+ * A running proxy to push credentials to. It listens on loopback of its own network namespace,
+ * which only its service shares: `put` is the way in that the caller has (the library's is a
+ * `docker exec` in the proxy's container), given taskcluster-proxy's `PUT /credentials` body.
+ */
 export interface LiveProxy {
-  /** The proxy's address on its private network (the worker's host reaches every bridge). */
-  ip: string;
+  /** Says which proxy, in logs and errors (its container's name). */
+  name: string;
   roleScope: string;
-  /** taskcluster-proxy's port; 80 by contract. */
-  port?: number;
+  /** Sends the body; resolves with the HTTP status the proxy answered, rejects when it was not reached. */
+  put(body: string): Promise<number>;
 }
 
 export interface PushResult {
-  ip: string;
+  proxy: string;
   attempts: number;
 }
 
 export class CredentialsPushError extends Error {
   override readonly name = 'CredentialsPushError';
   constructor(
-    readonly failed: { ip: string; reason: string }[],
+    readonly failed: { proxy: string; reason: string }[],
     readonly pushed: PushResult[],
   ) {
     super(
       `could not push new credentials to ${failed.length} proxy(ies): ` +
-        failed.map((f) => `${f.ip} (${f.reason})`).join('; '),
+        failed.map((f) => `${f.proxy} (${f.reason})`).join('; '),
     );
   }
 }
@@ -52,7 +57,7 @@ export interface CredentialsSourceOptions {
   /** Tries per proxy for a push (default 5), with exponential backoff from `retryDelayMs` (default 200). */
   pushAttempts?: number;
   retryDelayMs?: number;
-  /** Deadline of one PUT (default 5 s). */
+  /** Deadline of one push to one proxy (default 5 s). */
   pushTimeoutMs?: number;
 }
 
@@ -112,19 +117,19 @@ export class CredentialsSource {
     this.remember(this.worker);
     const outcomes = await Promise.allSettled(liveProxies.map((proxy) => this.push(proxy)));
     const pushed: PushResult[] = [];
-    const failed: { ip: string; reason: string }[] = [];
+    const failed: { proxy: string; reason: string }[] = [];
     outcomes.forEach((outcome, i) => {
-      const ip = (liveProxies[i] as LiveProxy).ip;
+      const proxy = (liveProxies[i] as LiveProxy).name;
       if (outcome.status === 'fulfilled') pushed.push(outcome.value);
       else
         failed.push({
-          ip,
+          proxy,
           reason: this.redact(String((outcome.reason as Error)?.message ?? outcome.reason)),
         });
     });
     this.logger?.info('pushed rotated credentials to proxies', {
-      pushed: pushed.map((p) => p.ip),
-      failed: failed.map((f) => f.ip),
+      pushed: pushed.map((p) => p.proxy),
+      failed: failed.map((f) => f.proxy),
     });
     if (failed.length > 0) throw new CredentialsPushError(failed, pushed);
     return pushed;
@@ -137,22 +142,14 @@ export class CredentialsSource {
       accessToken: env.TASKCLUSTER_ACCESS_TOKEN,
       certificate: env.TASKCLUSTER_CERTIFICATE,
     });
-    const host = proxy.ip.includes(':') ? `[${proxy.ip}]` : proxy.ip;
-    const url = `http://${host}:${proxy.port ?? 80}/credentials`;
     let lastReason = '';
     for (let attempt = 1; attempt <= this.pushAttempts; attempt++) {
       try {
-        const res = await fetch(url, {
-          method: 'PUT',
-          headers: { 'content-type': 'application/json' },
-          body,
-          signal: AbortSignal.timeout(this.pushTimeoutMs),
-        });
-        await res.arrayBuffer();
+        const status = await withDeadline(proxy.put(body), this.pushTimeoutMs);
         // 4xx: the proxy refuses these credentials; asking again will not change its mind.
-        if (res.ok) return { ip: proxy.ip, attempts: attempt };
-        lastReason = `HTTP ${res.status}`;
-        if (res.status >= 400 && res.status < 500) break;
+        if (status >= 200 && status < 300) return { proxy: proxy.name, attempts: attempt };
+        lastReason = `HTTP ${status}`;
+        if (status >= 400 && status < 500) break;
       } catch (error) {
         const cause = (error as { cause?: { code?: string } }).cause;
         lastReason = cause?.code ?? (error as Error).message ?? String(error);
@@ -163,10 +160,18 @@ export class CredentialsSource {
         );
       }
     }
-    throw new CredentialsError(`${url}: ${lastReason}`);
+    throw new CredentialsError(`${proxy.name}: ${lastReason}`);
   }
 
   private remember(credentials: { accessToken?: string; certificate?: string | null }): void {
     for (const secret of secretsOf(credentials)) this.secrets.add(secret);
   }
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

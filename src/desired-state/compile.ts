@@ -4,11 +4,15 @@
  * order of keys or services in the input. Nothing here talks to Docker; a payload that does not
  * compile is refused before anything exists.
  *
- * For each service `s` (sorted by name):
- *   network/service/s    its private network, shared only with its proxy
- *   container/proxy/s    the auth proxy: alias `taskcluster` on network/service/s only
- *   container/service/s  the service: alias `s` on network/task, and on network/service/s
- * plus network/task, which the task container joins (see `taskContainerOptions`).
+ * For each service `s` (sorted by name), a pod of two containers in one network namespace:
+ *   container/proxy/s    the auth proxy, which owns the namespace: on network/task with alias `s`,
+ *                        `taskcluster` → 127.0.0.1 in its /etc/hosts, listening on 127.0.0.1 only
+ *   container/service/s  the service, in the proxy's namespace (`networkNamespaceOf`): reached as
+ *                        `s` on network/task, and reaching its proxy on loopback
+ * plus network/task, which the task container joins (see `taskContainerOptions`). One network per
+ * task: a host's address pools bound how many networks exist at once, not how many containers.
+ * The task container and other tasks reach the service's address, never the proxy's port on it:
+ * nothing listens there but on loopback, which is the pod's own.
  */
 import { HASH_VERSION, containerHashInput, networkHashInput, specHash } from './hash.js';
 import type { WorkerConfig } from './config.js';
@@ -24,8 +28,6 @@ import {
   proxyContainerNode,
   serviceContainerName,
   serviceContainerNode,
-  serviceNetworkName,
-  serviceNetworkNode,
   taskNetworkName,
 } from './names.js';
 import { decodeServices, type HealthCheckSpec, type ServiceSpec } from './payload.js';
@@ -58,9 +60,19 @@ export interface CompileContext {
   taskNetwork?: string;
 }
 
-/** What the proxy is reached as, from its service only. */
+/** What the proxy is reached as, from its service only: a name in the pod's /etc/hosts. */
 export const PROXY_ALIAS = 'taskcluster';
-export const PROXY_URL = `http://${PROXY_ALIAS}`;
+/**
+ * Where the proxy listens: loopback of the namespace it shares with its service. Never another
+ * address: that would put it on the task network, where the task container and (through a
+ * published port or a shared network) others could reach a proxy holding the service's role.
+ */
+export const PROXY_LISTEN_ADDRESS = '127.0.0.1';
+
+/** `TASKCLUSTER_PROXY_URL` of a service whose proxy listens on `port`. */
+export function proxyUrl(port: number): string {
+  return `http://${PROXY_ALIAS}:${port}`;
+}
 
 /** Docker's defaults are too slow for readiness (30 s interval); these apply where the payload is silent. */
 export const HEALTH_CHECK_DEFAULTS = { interval: 2, timeout: 5, startPeriod: 0, retries: 3 } as const;
@@ -179,26 +191,25 @@ function container(
 function serviceNodes(owner: OwnerRef, context: CompileContext, service: ServiceSpec, image: ImageSource) {
   const { taskId, runId } = owner;
   const { config } = context;
-  const privateNetwork = network(owner, {
-    id: serviceNetworkNode(service.name),
-    name: serviceNetworkName(taskId, runId, service.name),
-    role: 'service-network',
-    service: service.name,
-  });
   const proxy = container(owner, {
     id: proxyContainerNode(service.name),
     name: proxyContainerName(taskId, runId, service.name),
     role: 'proxy',
     service: service.name,
     image: config.proxy.image,
+    // taskcluster-proxy's own flags (generic-worker starts it with the same two).
     cmd: [
+      `--ip-address=${PROXY_LISTEN_ADDRESS}`,
+      `--port=${config.proxy.port}`,
       `--root-url=${config.rootUrl}`,
       `assume:docker-service-image:${config.provisionerId}/${config.workerType}/${IMAGE_KEY_PLACEHOLDER}`,
     ],
     env: {},
     limits: limitsOf(config),
-    networks: [{ network: privateNetwork.id, aliases: [PROXY_ALIAS] }],
-    dependsOn: [privateNetwork.id],
+    // The pod's endpoint: the service's name on the task network is the proxy's endpoint.
+    networks: [{ network: TASK_NETWORK_NODE, aliases: [service.name] }],
+    extraHosts: [`${PROXY_ALIAS}:${PROXY_LISTEN_ADDRESS}`],
+    dependsOn: [TASK_NETWORK_NODE],
     imageKeyOf: image.ref,
     needsCredentials: true,
   });
@@ -215,18 +226,16 @@ function serviceNodes(owner: OwnerRef, context: CompileContext, service: Service
       TASK_ID: taskId,
       RUN_ID: String(runId),
       TASK_SCOPES: JSON.stringify(scopes),
-      TASKCLUSTER_PROXY_URL: PROXY_URL,
+      TASKCLUSTER_PROXY_URL: proxyUrl(config.proxy.port),
     },
     ...(service.healthCheck !== undefined ? { healthCheck: healthCheck(service.healthCheck) } : {}),
     limits: limitsOf(config),
-    networks: [
-      { network: TASK_NETWORK_NODE, aliases: [service.name] },
-      { network: privateNetwork.id, aliases: [] },
-    ],
-    dependsOn: [TASK_NETWORK_NODE, privateNetwork.id, proxy.id],
+    networks: [],
+    networkNamespaceOf: proxy.id,
+    dependsOn: [proxy.id],
     needsCredentials: false,
   });
-  return { privateNetwork, proxy, serviceContainer };
+  return { proxy, serviceContainer };
 }
 
 /**
@@ -281,7 +290,6 @@ export function compile(payload: unknown, context: CompileContext): DesiredState
     const source = imageSource(service.image, context.config.images.pullPolicy);
     sources.set(source.ref, source);
     const nodes = serviceNodes(owner, context, service, source);
-    networks.push(nodes.privateNetwork);
     containers.push(nodes.proxy, nodes.serviceContainer);
   }
   const proxyImage = context.config.proxy.image;

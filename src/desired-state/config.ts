@@ -68,19 +68,27 @@ const ImageReference = checked('ImageReference', isString, (u) => {
   return problems.length === 0 ? [] : [`${renderValue(u)} is not an image reference: ${problems.join('; ')}`];
 });
 
-const ProxyPort = checked(
-  'ProxyPort',
-  (u): u is 80 => u === 80,
-  (u) => (u === 80 ? [] : [`must be 80 (the proxy is reached as http://taskcluster); got ${renderValue(u)}`]),
-);
+/**
+ * The port a service's proxy listens on, on 127.0.0.1 inside the network namespace it shares with
+ * its service (`TASKCLUSTER_PROXY_URL` says which). Not 80, taskcluster-proxy's usual port: the
+ * service shares that namespace and may itself listen on 80, as many HTTP services do; the two
+ * cannot both bind it. 61080 is above Linux's ephemeral range (32768–60999, per namespace), so no
+ * outgoing connection of the service can hold it, and no common server defaults to it.
+ */
+export const DEFAULT_PROXY_PORT = 61080;
+
+const ProxyPort = integer('ProxyPort', 1, 65535);
 
 export const ProxyConfig = strictStruct(
   'ProxyConfig',
-  { image: ImageReference, port: withDefault(ProxyPort, 80) },
+  { image: ImageReference, port: withDefault(ProxyPort, DEFAULT_PROXY_PORT) },
   {},
   {
-    describe: 'an object with image (and port 80)',
-    hints: { image: 'the proxy image reference, e.g. "ds-fixtures/proxy:latest"' },
+    describe: 'an object with image (and port)',
+    hints: {
+      image: 'the proxy image reference, e.g. "ds-fixtures/proxy:latest"',
+      port: `the proxy's port on its service's loopback (default ${DEFAULT_PROXY_PORT}; pick one no service image listens on)`,
+    },
   },
 );
 export type ProxyConfig = t.TypeOf<typeof ProxyConfig>;
@@ -300,7 +308,7 @@ export interface WorkerConfigInput {
   provisionerId: string;
   workerType: string;
   rootUrl: string;
-  proxy: { image: string; port?: 80 };
+  proxy: { image: string; port?: number };
   limits?: Partial<LimitsConfig>;
   restart?: Partial<RestartConfig>;
   startupTimeoutMs?: number;

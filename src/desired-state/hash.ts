@@ -60,6 +60,8 @@ export interface HashBinding {
   imageId?: string;
   /** Key of the image a proxy's scope names. */
   servedImageKey?: string;
+  /** Docker id of the container whose network namespace this one joins. */
+  namespaceContainerId?: string;
 }
 
 /**
@@ -69,7 +71,10 @@ export interface HashBinding {
  * now names another image is a new hash.
  */
 export function containerHashInput(
-  container: Omit<ContainerNode, 'labels' | 'specHash' | 'dependsOn' | 'kind' | 'id'>,
+  container: Omit<
+    ContainerNode,
+    'labels' | 'specHash' | 'dependsOn' | 'kind' | 'id' | 'namespaceContainerId'
+  >,
   binding: HashBinding = {},
 ): unknown {
   const env = Object.fromEntries(
@@ -86,6 +91,9 @@ export function containerHashInput(
     healthCheck: container.healthCheck,
     limits: container.limits,
     networks: container.networks,
+    networkNamespaceOf: container.networkNamespaceOf,
+    namespaceContainerId: binding.namespaceContainerId,
+    extraHosts: container.extraHosts,
     imageKeyOf: container.imageKeyOf,
     servedImageKey: binding.servedImageKey,
     needsCredentials: container.needsCredentials,

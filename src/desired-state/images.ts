@@ -55,17 +55,22 @@ export function imagesOf(desired: DesiredState): string[] {
 }
 
 /**
- * Makes a container node final once its images are known: a proxy's `cmd` gets the served image's
- * key in place of `IMAGE_KEY_PLACEHOLDER`, and the spec hash (and its label) is recomputed with the
- * image ids (and the served key), so that a tag moved to another image is a changed spec. Pure;
- * undefined while an image it needs is not resolved. Binding a bound node changes nothing.
+ * Makes a container node final once what it names by identity is known: a proxy's `cmd` gets the
+ * served image's key in place of `IMAGE_KEY_PLACEHOLDER`; a container that joins another's network
+ * namespace gets that container's Docker id (`namespaceContainerId`, which Docker's `NetworkMode`
+ * names); and the spec hash (and its label) is recomputed with the image ids, the served key and
+ * that id, so that a tag moved to another image, or a namespace owner replaced by a new container,
+ * is a changed spec. Pure; undefined while an image it needs is not resolved or the namespace
+ * owner does not exist. Binding a bound node with the same inputs changes nothing.
  */
 export function bindImages(
   node: ContainerNode,
   resolve: (ref: string) => ResolvedImage | undefined,
+  namespaceContainerId?: string,
 ): ContainerNode | undefined {
   const image = resolve(node.image);
   if (!image) return undefined;
+  if (node.networkNamespaceOf !== undefined && namespaceContainerId === undefined) return undefined;
   let served: ResolvedImage | undefined;
   if (node.imageKeyOf !== undefined) {
     served = resolve(node.imageKeyOf);
@@ -78,7 +83,16 @@ export function bindImages(
     node.cmd && key !== undefined
       ? node.cmd.map((arg) => arg.split(IMAGE_KEY_PLACEHOLDER).join(key))
       : node.cmd;
-  const bound: ContainerNode = { ...node, ...(cmd ? { cmd } : {}) };
-  const hash = specHash(containerHashInput(bound, { imageId: image.id, servedImageKey: key }));
+  const { namespaceContainerId: _previous, ...unbound } = node;
+  const base: ContainerNode = { ...unbound, ...(cmd ? { cmd } : {}) };
+  const namespace = node.networkNamespaceOf === undefined ? undefined : namespaceContainerId;
+  const bound: ContainerNode = namespace === undefined ? base : { ...base, namespaceContainerId: namespace };
+  const hash = specHash(
+    containerHashInput(base, {
+      imageId: image.id,
+      servedImageKey: key,
+      ...(namespace === undefined ? {} : { namespaceContainerId: namespace }),
+    }),
+  );
   return { ...bound, specHash: hash, labels: { ...node.labels, [Label.specHash]: hash } };
 }

@@ -16,7 +16,8 @@ export {
   emptyGraph,
   ownershipLabels,
   PROXY_ALIAS,
-  PROXY_URL,
+  PROXY_LISTEN_ADDRESS,
+  proxyUrl,
   HEALTH_CHECK_DEFAULTS,
   type CompileContext,
 } from './compile.js';

@@ -16,6 +16,10 @@ export interface OwnerRef {
   runId: number;
 }
 
+/**
+ * `service-network` is no longer compiled (a service shares its proxy's network namespace); it stays
+ * a known role so that a network an earlier version made is still recognised as ours and removed.
+ */
 export type NetworkRole = 'task-network' | 'service-network';
 export type ContainerRole = 'service' | 'proxy';
 
@@ -74,9 +78,27 @@ export interface ContainerNode {
   env: Record<string, string>;
   healthCheck?: HealthCheck;
   limits: ContainerLimits;
-  /** First entry: the network the container is created on; the rest are connected before start. */
+  /**
+   * First entry: the network the container is created on; the rest are connected before start.
+   * Empty for a container that joins another's network namespace (`networkNamespaceOf`).
+   */
   networks: NetworkAttachment[];
-  /** Nodes that must exist (networks) or be ready (a service's proxy) before this one starts. */
+  /**
+   * The container whose network namespace this one joins (Docker `NetworkMode:
+   * container:<id>`): a service joins its proxy's, so that the proxy, listening on loopback only,
+   * is reachable from that service and from nothing else. The owner's endpoints, aliases and
+   * `/etc/hosts` are this container's. Docker names the owner by id, known only once it exists:
+   * `bindImages()` puts it in `namespaceContainerId`, and a replaced owner is a changed spec.
+   */
+  networkNamespaceOf?: NodeId;
+  /** The Docker id of the `networkNamespaceOf` container; set by binding only. */
+  namespaceContainerId?: string;
+  /** `/etc/hosts` entries (`name:address`), which containers in this one's namespace share. */
+  extraHosts?: string[];
+  /**
+   * Nodes that must exist (networks), run (the owner of the network namespace it joins) or be
+   * ready (any other container) before this one starts.
+   */
   dependsOn: NodeId[];
   /**
    * For a proxy: the image whose key its scope names (the service's image reference). The proxy's

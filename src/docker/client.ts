@@ -58,6 +58,17 @@ export interface DockerApi {
   tagImage(id: string, repo: string, tag: string): Promise<void>;
   /** The raw `/events` byte stream; frame it with `src/observed-state/frames.ts`. */
   events(options: { since?: string; filters?: Filters }): Promise<Readable>;
+  /**
+   * Runs `cmd` in running container `id` with `input` on its stdin and resolves, once it has
+   * exited, with its exit code and its output (stdout and stderr in order). Secrets go in `input`:
+   * an exec's command line is shown by `docker inspect` and `ps`, its stdin by nothing.
+   */
+  execWithInput(id: string, cmd: readonly string[], input: string): Promise<ExecResult>;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  output: string;
 }
 
 export interface PullOptions {
@@ -239,6 +250,30 @@ export function dockerApi(docker: Docker, options: DockerClientOptions = {}): Do
           abortSignal,
         } as Docker.ContainerLogsOptions & { follow: false })) as unknown as Buffer;
         return demuxLogs(raw);
+      }),
+    execWithInput: (id, cmd, input) =>
+      call(`container exec ${id} ${cmd[0] ?? ''}`, timeoutMs, [id], async (abortSignal) => {
+        const exec = await docker.getContainer(id).exec({
+          Cmd: [...cmd],
+          AttachStdin: true,
+          AttachStdout: true,
+          AttachStderr: true,
+          abortSignal,
+        });
+        const stream = await exec.start({ hijack: true, stdin: true });
+        abortSignal.addEventListener('abort', () => stream.destroy(), { once: true });
+        const chunks: Buffer[] = [];
+        const ended = new Promise<void>((resolve, reject) => {
+          stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+          stream.on('end', resolve);
+          stream.on('close', resolve);
+          stream.on('error', reject);
+        });
+        // Ending our side closes the process's stdin: it reads the input to its end.
+        stream.end(input);
+        await ended;
+        const inspected = await exec.inspect({ abortSignal });
+        return { exitCode: inspected.ExitCode ?? -1, output: demuxLogs(Buffer.concat(chunks)) };
       }),
     listNetworks: (filters) =>
       call('network list', timeoutMs, [], (abortSignal) =>

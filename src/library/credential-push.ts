@@ -2,12 +2,14 @@
  * A task's proxies and the worker's credentials: a proxy being created gets credentials derived
  * from the current ones, and a running proxy is pushed the rotated ones (taskcluster-proxy's
  * `PUT /credentials`) when the worker's rotate, since it keeps what it was started with otherwise.
+ * A proxy listens on loopback of the namespace it shares with its service only, so the push goes
+ * in by `docker exec` of the image's `PUT_CREDENTIALS_COMMAND`, the body on its stdin.
  */
 import type { CredentialsSource, LiveProxy, PushResult } from '../credentials/source.js';
 import type { WorkerCredentials } from '../credentials/proxy-credentials.js';
-import { serviceNetworkName } from '../desired-state/names.js';
 import type { DesiredState } from '../desired-state/types.js';
 import type { DockerApi } from '../docker/client.js';
+import { PUT_CREDENTIALS_COMMAND } from '../proxy/contract.js';
 import type { Snapshot } from '../observed-state/types.js';
 import { TerminalError } from '../reconciler/errors.js';
 import { taskContainers } from './phases.js';
@@ -49,20 +51,35 @@ export async function pushCredentials(
 }
 
 /**
- * The task's running proxies, each addressed on its service network (the only one it joins) and
- * with the role scope read back from its command, which is what its credentials must hold.
+ * The task's running proxies, each with the role scope read back from its command (what its
+ * credentials must hold) and a `put` that runs the push command in its container.
  */
 async function liveProxies({ docker, desired, snapshot }: CredentialPush): Promise<LiveProxy[]> {
-  const { owner } = desired;
   const proxies: LiveProxy[] = [];
-  for (const container of taskContainers(snapshot, owner).values()) {
+  for (const container of taskContainers(snapshot, desired.owner).values()) {
     if (container.state !== 'running') continue;
     const node = desired.containers.find((c) => c.name === container.name);
     if (!node || node.role !== 'proxy') continue;
-    const ip = container.networks[serviceNetworkName(owner.taskId, owner.runId, node.service)]?.ipAddress;
-    const roleScope = ip && (await proxyRoleScope(docker, container.id));
-    if (!ip || !roleScope) continue;
-    proxies.push({ ip, roleScope });
+    const roleScope = await proxyRoleScope(docker, container.id);
+    if (!roleScope) continue;
+    proxies.push({
+      name: container.name,
+      roleScope,
+      put: (body) => putCredentialsByExec(docker, container.id, body),
+    });
   }
   return proxies;
+}
+
+/** A `LiveProxy.put` for the proxy in container `containerId`: the image's push command, by exec. */
+export async function putCredentialsByExec(
+  docker: DockerApi,
+  containerId: string,
+  body: string,
+): Promise<number> {
+  const { exitCode, output } = await docker.execWithInput(containerId, PUT_CREDENTIALS_COMMAND, body);
+  const status = /^\s*(\d{3})\s*$/.exec(output)?.[1];
+  if (exitCode === 0 && status !== undefined) return Number(status);
+  // The command never echoes its input: its output is a reason, not a secret.
+  throw new Error(`${PUT_CREDENTIALS_COMMAND.join(' ')} exited ${exitCode}: ${output.trim().slice(0, 200)}`);
 }

@@ -1,13 +1,18 @@
 /**
  * taskcluster-proxy's command line, as far as a service proxy needs it:
- *   [--port <n>] --root-url=<url> <scope>...
+ *   [--ip-address <address>] [--port <n>] --root-url=<url> <scope>...
+ * The same flags as the Go binary (generic-worker starts it with `--ip-address 127.0.0.1`); without
+ * `--ip-address` it listens on every interface, as that binary does.
  * Credentials never come from the command line (visible in `ps` and `docker inspect`): only from
  * the environment and `PUT /credentials`.
  */
+import { isIP } from 'node:net';
 import { validScope } from 'taskcluster-lib-scopes';
 
 export interface ProxyArgs {
   rootUrl: string;
+  /** The address to listen on; undefined: every interface. */
+  host: string | undefined;
   port: number;
   /** The authorized scopes every request is restricted to; never empty. */
   scopes: string[];
@@ -25,11 +30,12 @@ export class ProxyUsageError extends Error {
   override readonly name = 'ProxyUsageError';
 }
 
-const USAGE = 'usage: proxy [--port <port>] --root-url=<rootUrl> <scope>...';
+const USAGE = 'usage: proxy [--ip-address <address>] [--port <port>] --root-url=<rootUrl> <scope>...';
 
 export function parseProxyArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): ProxyArgs {
   let rootUrl = env.TASKCLUSTER_ROOT_URL;
   let port = 80;
+  let host: string | undefined;
   const scopes: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -42,6 +48,7 @@ export function parseProxyArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     };
     if (flag === '--root-url') rootUrl = value();
     else if (flag === '--port' || flag === '-p') port = parsePort(value());
+    else if (flag === '--ip-address' || flag === '-i') host = parseAddress(value());
     else if (flag.startsWith('-'))
       // taskcluster-proxy (docopt) aborts on an unknown flag too: a typo must not become a scope.
       throw new ProxyUsageError(`unknown option ${flag}; ${USAGE}`);
@@ -65,7 +72,7 @@ export function parseProxyArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   for (const scope of scopes) {
     if (!validScope(scope)) throw new ProxyUsageError(`${JSON.stringify(scope)} is not a valid scope`);
   }
-  return { rootUrl: rootUrl.replace(/\/+$/, ''), port, scopes };
+  return { rootUrl: rootUrl.replace(/\/+$/, ''), host, port, scopes };
 }
 
 /** Reads the credentials from taskcluster-proxy's environment variables; both id and token are required. */
@@ -104,6 +111,13 @@ export function parseCredentialsBody(body: unknown): ProxyCredentials {
 function splitOnce(arg: string): [string, string] {
   const at = arg.indexOf('=');
   return [arg.slice(0, at), arg.slice(at + 1)];
+}
+
+function parseAddress(text: string): string {
+  // An IP literal only: a name would be resolved, and could resolve to an address off loopback.
+  if (isIP(text) === 0)
+    throw new ProxyUsageError(`--ip-address ${JSON.stringify(text)} is not an IP address`);
+  return text;
 }
 
 function parsePort(text: string): number {

@@ -1,6 +1,6 @@
 /**
- * A small taskcluster-proxy: whoever can reach it (the one service on its private network) calls
- * `http://taskcluster/api/<service>/<version>/<path>` unauthenticated, and the proxy forwards the
+ * A small taskcluster-proxy: whoever can reach it (the one service in its network namespace, on
+ * loopback) calls `http://taskcluster:<port>/api/<service>/<version>/<path>` unauthenticated, and the proxy forwards the
  * call to `<rootUrl>/api/<service>/<version>/<path>` signed with its credentials, restricted to the
  * authorized scopes it was started with. Those scopes are fixed for the life of the process;
  * `PUT /credentials` swaps only the credentials, so a caller can break the proxy but never widen it.

@@ -48,8 +48,11 @@ export interface CreateNetwork extends ActionBase {
 export interface CreateContainer extends ActionBase {
   kind: 'create-container';
   container: ContainerNode;
-  /** Docker name of the network to create it on, with its aliases there. */
-  network: { name: string; aliases: string[] };
+  /**
+   * Docker name of the network to create it on, with its aliases there; absent for a container
+   * created in another's network namespace (`container.namespaceContainerId`), which has none.
+   */
+  network?: { name: string; aliases: string[] };
 }
 /** Attach a created container to a further network before it starts (API 1.41 has no multi-network create). */
 export interface ConnectNetwork extends ActionBase {

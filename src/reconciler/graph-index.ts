@@ -36,6 +36,10 @@ export interface ContainerEntry {
   attachedCount: number;
   /** The containers of the graph it depends on, by node id. */
   dependencies: readonly ContainerEntry[];
+  /** The container whose network namespace it joins (one of `dependencies`), if any. */
+  namespaceOwner: ContainerEntry | undefined;
+  /** Another container of the graph joins its network namespace. */
+  ownsNamespace: boolean;
   createId: string;
   startId: string;
 }
@@ -52,10 +56,15 @@ export interface GraphIndex {
   imageRefs: readonly string[];
 }
 
-/** A binder (`bindImages` or a test's), as `PlanOptions.bind` takes it. */
+/**
+ * A binder (`bindImages` or a test's), as `PlanOptions.bind` takes it: `namespaceContainerId` is the
+ * Docker id of the container whose network namespace the node joins, when it joins one and that
+ * container exists.
+ */
 export type Binder = (
   node: ContainerNode,
   resolve: (ref: string) => ResolvedImage | undefined,
+  namespaceContainerId?: string,
 ) => ContainerNode | undefined;
 
 function indexGraph(desired: DesiredState): GraphIndex {
@@ -86,6 +95,8 @@ function indexGraph(desired: DesiredState): GraphIndex {
       attachments,
       attachedCount: new Set(attachments.map((a) => a.network)).size,
       dependencies: dependencies[index]!,
+      namespaceOwner: undefined,
+      ownsNamespace: false,
       createId: `create-container:${node.name}`,
       startId: `start-container:${node.name}`,
     };
@@ -94,6 +105,12 @@ function indexGraph(desired: DesiredState): GraphIndex {
   for (const entry of containers) {
     for (const dep of entry.node.dependsOn.filter((d) => containerById.has(d)).sort(compare))
       dependencies[entry.index]!.push(containerById.get(dep)!);
+    const ownerId = entry.node.networkNamespaceOf;
+    const owner = ownerId === undefined ? undefined : containerById.get(ownerId);
+    if (owner !== undefined) {
+      entry.namespaceOwner = owner;
+      owner.ownsNamespace = true;
+    }
   }
   const networkNames = new Set(networkNodes.map((n) => n.name));
   const containerNames = new Set(containerNodes.map((c) => c.name));
@@ -132,9 +149,13 @@ export class PlanCache {
     bind: Binder,
     imageId: string,
     servedKey: string | undefined,
+    namespaceId: string | undefined,
   ): ContainerNode | undefined {
     const last = this.bindings[entry.index];
-    return last?.bind === bind && last.imageId === imageId && last.servedKey === servedKey
+    return last?.bind === bind &&
+      last.imageId === imageId &&
+      last.servedKey === servedKey &&
+      last.namespaceId === namespaceId
       ? last.node
       : undefined;
   }
@@ -148,6 +169,7 @@ interface LastBinding {
   bind: Binder;
   imageId: string;
   servedKey: string | undefined;
+  namespaceId: string | undefined;
   node: ContainerNode;
 }
 

@@ -34,10 +34,11 @@ export interface PlanOptions {
   restart: RestartPolicy;
   /**
    * Final form of a container node once the images it depends on are known (a proxy's `cmd` and
-   * spec hash name the key of the image it serves); undefined while one of them is not resolved.
+   * spec hash name the key of the image it serves) and the container whose network namespace it
+   * joins exists; undefined until then.
    * Default: `bindImages` of `src/desired-state/images.ts`.
    */
-  bind?: (node: ContainerNode, resolve: ImageResolver) => ContainerNode | undefined;
+  bind?: Binder;
   /** Default: `resolveImage` of `src/desired-state/images.ts` (repo digest, else image id). */
   resolveImage?: (ref: string, observed: ObservedImage) => ResolvedImage;
   /**
@@ -382,14 +383,18 @@ class Planner {
       const image = this.resolved.get(node.image);
       // Stryker disable next-line ConditionalExpression: resolved.get(undefined) is undefined too
       const servedKey = node.imageKeyOf === undefined ? undefined : this.resolved.get(node.imageKeyOf)?.key;
-      const last = image && this.cache.lastBinding(slot.entry, bind, image.id, servedKey);
+      const namespaceId = this.namespaceOwnerId(slot);
+      const last = image && this.cache.lastBinding(slot.entry, bind, image.id, servedKey, namespaceId);
       // Stryker disable next-line ConditionalExpression: the cache only saves the bind; binding afresh gives the same node
       if (last !== undefined) {
         slot.bound = last;
       } else {
-        const b = bind(node, resolve);
-        // Stryker disable next-line all: what is remembered is checked against bind, image and key before use; anything else is never used
-        this.cache.remember(slot.entry, b && image && { bind, imageId: image.id, servedKey, node: b });
+        const b = bind(node, resolve, namespaceId);
+        // Stryker disable next-line all: what is remembered is checked against bind, image, key and namespace before use; anything else is never used
+        this.cache.remember(
+          slot.entry,
+          b && image && { bind, imageId: image.id, servedKey, namespaceId, node: b },
+        );
         slot.bound = b;
       }
       // Stryker disable next-line all: the count only lets the orphan pass stop early (its slow path finds nothing)
@@ -398,32 +403,41 @@ class Planner {
   }
 
   private planContainers(): void {
-    for (const slot of this.containers) {
-      const { node } = slot.entry;
-      const conflict = this.notOurs.container.get(node.name);
-      if (conflict !== undefined) {
-        this.blocked.push({
-          node: node.id,
-          name: node.name,
-          code: 'name-conflict',
-          reason: `a container that is not ours holds this name (${conflict})`,
-        });
-        continue;
-      }
-      if (slot.bound === undefined) {
-        const unresolved = [node.image, node.imageKeyOf]
-          .filter((r): r is string => r !== undefined && !this.resolved.has(r))
-          .filter((r) => !this.refusedImages.has(r));
-        // A refused image is reported once, as blocked; the containers that need it add nothing.
-        if (unresolved.length > 0) {
-          this.wait(node, `image ${unresolved.join(', ')} not present locally`);
-        } else if (![node.image, node.imageKeyOf].some((r) => r !== undefined && this.refusedImages.has(r))) {
-          this.wait(node, 'images not bound');
-        }
-        continue;
-      }
-      this.planContainer(slot, slot.bound, slot.observed);
+    // Namespace owners first: whether one is removed in this plan decides whether a container
+    // that joins its namespace may start (see `unreadyDependencies`).
+    for (const slot of this.containers) if (slot.entry.ownsNamespace) this.planSlot(slot);
+    for (const slot of this.containers) if (!slot.entry.ownsNamespace) this.planSlot(slot);
+  }
+
+  private planSlot(slot: ContainerSlot): void {
+    const { node } = slot.entry;
+    const conflict = this.notOurs.container.get(node.name);
+    if (conflict !== undefined) {
+      this.blocked.push({
+        node: node.id,
+        name: node.name,
+        code: 'name-conflict',
+        reason: `a container that is not ours holds this name (${conflict})`,
+      });
+      return;
     }
+    if (slot.bound === undefined) {
+      const unresolved = [node.image, node.imageKeyOf]
+        .filter((r): r is string => r !== undefined && !this.resolved.has(r))
+        .filter((r) => !this.refusedImages.has(r));
+      // A refused image is reported once, as blocked; the containers that need it add nothing.
+      const owner = slot.entry.namespaceOwner;
+      if (unresolved.length > 0) {
+        this.wait(node, `image ${unresolved.join(', ')} not present locally`);
+      } else if (owner !== undefined && this.namespaceOwnerId(slot) === undefined) {
+        // Docker joins a namespace by the owner's id: there is none to name before it exists.
+        this.wait(node, `joins the network namespace of ${owner.node.name}, which is not created yet`);
+      } else if (![node.image, node.imageKeyOf].some((r) => r !== undefined && this.refusedImages.has(r))) {
+        this.wait(node, 'images not bound');
+      }
+      return;
+    }
+    this.planContainer(slot, slot.bound, slot.observed);
   }
 
   private planContainer(
@@ -539,17 +553,24 @@ class Planner {
     removeId: string | undefined,
     restart?: { key: string; attempt: number },
   ): void {
-    const { attachments, createId } = slot.entry;
+    const { attachments, createId, namespaceOwner } = slot.entry;
+    if (namespaceOwner !== undefined && this.removed.has(namespaceOwner.node.name)) {
+      // It would be created in the namespace of the container this plan removes.
+      this.wait(node, `joins the network namespace of ${namespaceOwner.node.name}, which is being replaced`);
+      return;
+    }
     const first = attachments[0];
-    if (first === undefined) {
+    if (first === undefined && node.namespaceContainerId === undefined) {
       this.wait(node, 'has no network');
       return;
     }
     // In plan order: the removal it replaces, the network it is created on. Never a fetch: a node
     // is bound only once its images are present and fetched for this run (see PlanOptions.bind).
+    // A container that joins another's namespace is created on none: Docker needs only that the
+    // owner exists.
     const dependsOn: string[] = [];
     if (removeId !== undefined) dependsOn.push(removeId);
-    if (this.isPlanned(first)) dependsOn.push(first.entry!.createId);
+    if (first !== undefined && this.isPlanned(first)) dependsOn.push(first.entry!.createId);
     this.add({
       kind: 'create-container',
       id: createId,
@@ -557,7 +578,7 @@ class Planner {
       cause,
       dependsOn,
       container: node,
-      network: { name: first.network, aliases: [...first.aliases] },
+      ...(first === undefined ? {} : { network: { name: first.network, aliases: [...first.aliases] } }),
     });
     const after = [createId];
     for (let k = 1; k < attachments.length; k++)
@@ -645,9 +666,12 @@ class Planner {
       case 'due': {
         const cause = `${exit} — restart ${decision.attempt} of ${policy.maxRestarts}`;
         const restart = { key, attempt: decision.attempt };
-        if (observed.state !== 'exited') {
+        if (observed.state !== 'exited' || slot.entry.ownsNamespace) {
           // dockerd refuses to start a dead container ("marked for removal"), and a start of a
           // running one does nothing: the restart is a fresh container under the same key and budget.
+          // A namespace owner restarted in place would keep its id yet have a new namespace, which
+          // the containers that joined the old one never see: a fresh one has a new id, and their
+          // specs, bound to the id, drift and are made again in the new namespace.
           if (this.unreadyDependencies(slot) !== undefined) {
             this.startWhenReady(slot, node, observed, cause, restart);
             return;
@@ -662,13 +686,31 @@ class Planner {
     }
   }
 
-  /** Why the container may not start yet (a proxy it depends on is not ready), or undefined. */
+  /**
+   * Why the container may not start yet, or undefined. The owner of the network namespace it joins
+   * must run (dockerd refuses to start a container in the namespace of one that does not), as the
+   * container it was bound to, and not be removed by this plan; it need not be healthy: a proxy that is not listening yet refuses
+   * a connection to its loopback port at once, which a client can retry, and the name
+   * `taskcluster` resolves from the first instant (the owner's /etc/hosts). Any other container it
+   * depends on must be ready.
+   */
   private unreadyDependencies(slot: ContainerSlot): string | undefined {
     let reasons: string[] | undefined;
     for (const dependency of slot.entry.dependencies) {
       const dep = this.containers[dependency.index]!;
-      if (this.isReady(dep)) continue;
       const name = dependency.node.name;
+      if (dependency === slot.entry.namespaceOwner) {
+        const owner = dep.observed;
+        if (
+          owner?.state === 'running' &&
+          owner.id === slot.bound?.namespaceContainerId &&
+          !this.removed.has(owner.name)
+        )
+          continue;
+        (reasons ??= []).push(`${name} to run (its network namespace is joined)`);
+        continue;
+      }
+      if (this.isReady(dep)) continue;
       (reasons ??= []).push(
         dep.bound === undefined
           ? `${name} not bound yet`
@@ -940,6 +982,12 @@ class Planner {
     for (const n of this.snapshot.external ?? [])
       if (n.name === name && (found === undefined || compare(n.id, found.id) < 0)) found = n;
     return found;
+  }
+
+  /** The Docker id of the container whose network namespace `slot`'s node joins, when it exists. */
+  private namespaceOwnerId(slot: ContainerSlot): string | undefined {
+    const owner = slot.entry.namespaceOwner;
+    return owner === undefined ? undefined : this.containers[owner.index]!.observed?.id;
   }
 
   /** Whether this plan creates the network of `attachment`. */

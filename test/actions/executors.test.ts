@@ -71,14 +71,33 @@ function graph(): DesiredState {
       labels: {},
     },
   };
-  return { ...desired, containers: desired.containers.map((c) => bindImages(c, (ref) => resolved[ref])!) };
+  // The service joins its proxy's namespace: bound here to a made-up id of that container.
+  return {
+    ...desired,
+    containers: desired.containers.map((c) => bindImages(c, (ref) => resolved[ref], PROXY_ID)!),
+  };
 }
 
+const PROXY_ID = 'c'.repeat(64);
 const desired = graph();
-const service = desired.containers.find((c) => c.role === 'service')!;
+/** The service as compiled: created in its proxy's network namespace. */
+const podService = desired.containers.find((c) => c.role === 'service')!;
 const proxy = desired.containers.find((c) => c.role === 'proxy')!;
 const taskNetwork = desired.networks.find((n) => n.role === 'task-network')!;
-const privateNetwork = desired.networks.find((n) => n.role === 'service-network')!;
+/**
+ * The executors do not care which topology a node comes from: most cases below use the service as
+ * a container with an endpoint of its own on the task network, and a second network to connect it to.
+ */
+const service: ContainerNode = (({ networkNamespaceOf: _n, namespaceContainerId: _i, ...node }) => ({
+  ...node,
+  networks: [{ network: taskNetwork.id, aliases: ['db'] }],
+}))(podService);
+const privateNetwork: NetworkNode = {
+  ...taskNetwork,
+  id: 'network/extra',
+  name: `${taskNetwork.name}_extra`,
+  labels: { ...taskNetwork.labels, [Label.node]: 'network/extra' },
+};
 
 function engine(options: { fault?: (call: FakeCall) => FakeFault | undefined } = {}): FakeDocker {
   return new FakeDocker({
@@ -211,6 +230,21 @@ describe('create-container', () => {
     expect(options.NetworkingConfig).toEqual({
       EndpointsConfig: { [taskNetwork.name]: { Aliases: ['db'] } },
     });
+  });
+
+  it("creates a container that joins another's network namespace by its id, with no endpoint of its own", () => {
+    expect(podService.namespaceContainerId).toBe(PROXY_ID);
+    const options = containerCreateOptions(podService, undefined);
+    expect(options.HostConfig?.NetworkMode).toBe(`container:${PROXY_ID}`);
+    expect(options.NetworkingConfig).toBeUndefined();
+    expect(options.HostConfig?.ExtraHosts).toBeUndefined();
+    // The namespace's owner carries the pod's endpoint and its /etc/hosts entry for `taskcluster`.
+    const owner = containerCreateOptions(proxy, { name: taskNetwork.name, aliases: ['db'] });
+    expect(owner.HostConfig?.ExtraHosts).toEqual(['taskcluster:127.0.0.1']);
+    expect(owner.NetworkingConfig).toEqual({ EndpointsConfig: { [taskNetwork.name]: { Aliases: ['db'] } } });
+    // Unbound, it has no owner to name: refused rather than created on the default bridge.
+    const { namespaceContainerId: _id, ...unbound } = podService;
+    expect(() => containerCreateOptions(unbound, undefined)).toThrow(/not bound to its owner/);
   });
 
   it('puts credentials into the env of a container that needs them, and asks for none otherwise', async () => {

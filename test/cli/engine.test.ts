@@ -142,7 +142,7 @@ describe('docker-services on the engine', () => {
 
     const status = await cli('status', '--owner-id', ownerId);
     expect(status.code).toBe(0);
-    expect(status.out).toContain(`Task ${taskId} run 0: 3 service(s), 4 network(s)`);
+    expect(status.out).toContain(`Task ${taskId} run 0: 3 service(s), 1 network(s)`);
     expect(status.out).toMatch(/^ {2}redis\s+exited \(code 137\)\s+proxy (running|healthy)$/m);
     expect(status.out).toMatch(/^ {2}web\s+healthy\s+proxy (running|healthy)$/m);
 
@@ -193,7 +193,7 @@ describe('docker-services on the engine', () => {
 
     const removed = await cli('down', ...ids);
     expect(removed.code).toBe(0);
-    expect(removed.out).toContain('6 container(s) and 4 network(s) removed');
+    expect(removed.out).toContain('6 container(s) and 1 network(s) removed');
     expect(await dockerCli('ps', '-aq', '--filter', `label=${Label.owner}=${ownerId}`)).toBe('');
     expect(await dockerCli('network', 'ls', '-q', '--filter', `label=${Label.owner}=${ownerId}`)).toBe('');
     expect((await cli('plan', '--down', ...ids)).code).toBe(0);

@@ -39,6 +39,17 @@ beforeAll(async () => {
 });
 afterAll(() => upstream.close());
 
+/** What the library's exec does inside a proxy's container, done here over HTTP to a local one. */
+async function putOverHttp(url: string, body: string): Promise<number> {
+  const res = await fetch(`${url}/credentials`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
 describe('CredentialsSource', () => {
   it('gives a proxy container the env for the role scope in its Cmd, and refuses a Cmd without one', async () => {
     const source = new CredentialsSource({ workerCredentials: FIRST, deadline: DEADLINE });
@@ -63,9 +74,10 @@ describe('CredentialsSource', () => {
       const before = (await (await fetch(`${url}/api/queue/v1/ping`)).json()) as Seen;
       expect(before).toMatchObject({ valid: true, clientId: FIRST.clientId, certificateScopes: [ROLE] });
 
-      const port = Number(new URL(url).port);
-      const pushed = await source.updateCredentials(SECOND, [{ ip: '127.0.0.1', port, roleScope: ROLE }]);
-      expect(pushed).toEqual([{ ip: '127.0.0.1', attempts: 1 }]);
+      const pushed = await source.updateCredentials(SECOND, [
+        { name: 'db_proxy', roleScope: ROLE, put: (body) => putOverHttp(url, body) },
+      ]);
+      expect(pushed).toEqual([{ proxy: 'db_proxy', attempts: 1 }]);
 
       const after = (await (await fetch(`${url}/api/queue/v1/ping`)).json()) as Seen;
       expect(after).toMatchObject({
@@ -94,14 +106,20 @@ describe('CredentialsSource', () => {
     const probe = createServer();
     const port = Number(new URL(await listen(probe)).port);
     await close(probe);
-    const error = await source.updateCredentials(SECOND, [{ ip: '127.0.0.1', port, roleScope: ROLE }]).then(
+    let tries = 0;
+    const put = (body: string) => {
+      tries++;
+      return putOverHttp(`http://127.0.0.1:${port}`, body);
+    };
+    const error = await source.updateCredentials(SECOND, [{ name: 'db_proxy', roleScope: ROLE, put }]).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(CredentialsPushError);
     expect((error as CredentialsPushError).failed).toEqual([
-      { ip: '127.0.0.1', reason: expect.stringMatching(/ECONNREFUSED/) },
+      { proxy: 'db_proxy', reason: expect.stringMatching(/ECONNREFUSED/) },
     ]);
+    expect(tries).toBe(3);
     expect((error as Error).message).not.toContain('SECRET');
   });
 });

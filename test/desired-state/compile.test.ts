@@ -66,7 +66,11 @@ describe('golden graphs', () => {
 
   it('three-services.json with its images bound', () => {
     const desired = compileFixture('three-services.json');
-    const bound = desired.containers.map((node) => bindImages(node, (ref) => images[ref]));
+    // A service joins its proxy's network namespace: bound with that container's (made-up) id.
+    const proxyId = (node: { service: string }) => `${node.service.padEnd(12, '0')}${'0'.repeat(52)}`;
+    const bound = desired.containers.map((node) =>
+      bindImages(node, (ref) => images[ref], node.role === 'service' ? proxyId(node) : undefined),
+    );
     expect(bound.every((node) => node !== undefined)).toBe(true);
     expectGolden('three-services.bound.json', render({ ...desired, containers: bound.map((node) => node!) }));
   });
@@ -160,6 +164,8 @@ describe('compile', () => {
     const desired = compileFixture('bare-payload.json');
     const proxy = desired.containers.find((c) => c.role === 'proxy')!;
     expect(proxy.cmd).toEqual([
+      '--ip-address=127.0.0.1',
+      '--port=61080',
       '--root-url=https://tc.example.com',
       `assume:docker-service-image:proj-ci/linux/${IMAGE_KEY_PLACEHOLDER}`,
     ]);
@@ -182,8 +188,9 @@ describe('compile with the task network of the worker (taskNetwork)', () => {
     expect(joined.networks.filter((n) => n.id !== 'network/task')).toEqual(
       own.networks.filter((n) => n.id !== 'network/task'),
     );
-    for (const service of joined.containers.filter((c) => c.role === 'service'))
-      expect(service.networks[0]).toEqual({ network: 'network/task', aliases: [service.service] });
+    // Each pod's endpoint (its proxy's) carries the service's alias there.
+    for (const proxy of joined.containers.filter((c) => c.role === 'proxy'))
+      expect(proxy.networks).toEqual([{ network: 'network/task', aliases: [proxy.service] }]);
   });
 
   it('hands the task container that network', () => {

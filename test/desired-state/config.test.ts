@@ -24,7 +24,7 @@ describe('worker configuration', () => {
   it('fills in every default from identity and proxy image', () => {
     expect(defaultWorkerConfig(identity)).toEqual({
       ...identity,
-      proxy: { image: 'ds-fixtures/proxy:latest', port: 80 },
+      proxy: { image: 'ds-fixtures/proxy:latest', port: 61080 },
       limits: {
         maxServices: 16,
         maxEnvEntries: 64,
@@ -78,7 +78,7 @@ describe('worker configuration', () => {
         ownerId: 'has space',
         provisionerId: 'proj/ci',
         rootUrl: 'tc.example.com',
-        proxy: { image: '-v /:/host alpine', port: 8080 },
+        proxy: { image: '-v /:/host alpine', port: 80.5 },
         limits: { maxServices: -1, memoryBytes: 1024 },
         restart: { mode: 'always' },
         concurrency: 0,
@@ -91,7 +91,7 @@ describe('worker configuration', () => {
       'workerType: required field missing (fix: the worker pool\'s workerType, e.g. "linux")',
       'rootUrl: must be the deployment\'s http(s) root URL, e.g. "https://tc.example.com"; got "tc.example.com"',
       'proxy.image: "-v /:/host alpine" is not an image reference: must not start with \'-\'; must not contain whitespace',
-      'proxy.port: must be 80 (the proxy is reached as http://taskcluster); got 8080',
+      'proxy.port: must be an integer from 1 to 65535; got 80.5',
       'limits.maxServices: must be an integer from 0 to 1000; got -1',
       'limits.memoryBytes: must be an integer from 6291456 to 9007199254740991; got 1024',
       'restart.mode: must be "restart" (restart a died service with backoff) or "fail" (fail the task); got "always"',

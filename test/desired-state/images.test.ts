@@ -58,6 +58,8 @@ describe('bindImages', () => {
   it("puts the served image's key in the proxy's scope and rehashes", () => {
     const bound = bindImages(proxy, known(proxyImage, postgres))!;
     expect(bound.cmd).toEqual([
+      '--ip-address=127.0.0.1',
+      '--port=61080',
       '--root-url=https://tc.example.com',
       roleScope(testConfig(), `sha256:${hex('d')}`),
     ]);
@@ -77,9 +79,20 @@ describe('bindImages', () => {
   });
 
   it('hashes a service over its image id', () => {
-    const a = bindImages(service, known(postgres))!;
-    const b = bindImages(service, known({ ...postgres, id: `sha256:${hex('9')}` }))!;
+    const a = bindImages(service, known(postgres), hex('1'))!;
+    const b = bindImages(service, known({ ...postgres, id: `sha256:${hex('9')}` }), hex('1'))!;
     expect(a.specHash).not.toBe(b.specHash);
     expect(a.cmd).toBe(service.cmd);
+  });
+
+  it("binds a service to its proxy's container id: none yet is no binding, another is another spec", () => {
+    expect(bindImages(service, known(postgres))).toBeUndefined();
+    const a = bindImages(service, known(postgres), hex('1'))!;
+    const b = bindImages(service, known(postgres), hex('2'))!;
+    expect(a.namespaceContainerId).toBe(hex('1'));
+    expect(a.specHash).not.toBe(b.specHash);
+    expect(a.labels[Label.specHash]).toBe(a.specHash);
+    // Binding again with the same id changes nothing.
+    expect(bindImages(a, known(postgres), hex('1'))).toEqual(a);
   });
 });

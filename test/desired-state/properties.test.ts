@@ -110,12 +110,13 @@ describe('compile', () => {
         expect(ids.size).toBe(allNodes(desired).length);
         expect(new Set(allNodes(desired).map((n) => `${n.kind}:${n.name}`)).size).toBe(ids.size);
         expect(desired.containers).toHaveLength(2 * services.length);
-        expect(desired.networks).toHaveLength(1 + services.length);
+        // One network per task, whatever the number of services.
+        expect(desired.networks).toHaveLength(1);
 
         const aliases = new Map<string, string[]>();
+        const containers = new Map(desired.containers.map((c) => [c.id, c]));
         for (const container of desired.containers) {
           for (const dependency of container.dependsOn) expect(ids.has(dependency)).toBe(true);
-          expect(container.networks.length).toBeGreaterThan(0);
           for (const attachment of container.networks) {
             expect(networks.has(attachment.network)).toBe(true);
             aliases.set(attachment.network, [
@@ -126,17 +127,25 @@ describe('compile', () => {
             expect(container.dependsOn).toContain(attachment.network);
           }
           if (container.role === 'proxy') {
+            // The pod's endpoint: the service's alias on the task network, `taskcluster` on loopback.
             expect(container.networks).toEqual([
-              { network: `network/service/${container.service}`, aliases: ['taskcluster'] },
+              { network: TASK_NETWORK_NODE, aliases: [container.service] },
             ]);
+            expect(container.extraHosts).toEqual(['taskcluster:127.0.0.1']);
+            expect(container.cmd).toContain('--ip-address=127.0.0.1');
+            expect(container.cmd).toContain(`--port=${context.config.proxy.port}`);
+            expect(container.networkNamespaceOf).toBeUndefined();
             expect(container.needsCredentials).toBe(true);
             expect(container.env).toEqual({});
           } else {
-            expect(container.networks[0]).toEqual({
-              network: TASK_NETWORK_NODE,
-              aliases: [container.service],
-            });
-            expect(container.dependsOn).toContain(`container/proxy/${container.service}`);
+            // No endpoint of its own: it joins its own proxy's namespace, and only that.
+            expect(container.networks).toEqual([]);
+            expect(container.networkNamespaceOf).toBe(`container/proxy/${container.service}`);
+            expect(containers.get(container.networkNamespaceOf!)?.service).toBe(container.service);
+            expect(container.dependsOn).toEqual([`container/proxy/${container.service}`]);
+            expect(container.env.TASKCLUSTER_PROXY_URL).toBe(
+              `http://taskcluster:${context.config.proxy.port}`,
+            );
             expect(container.needsCredentials).toBe(false);
           }
         }
@@ -148,14 +157,6 @@ describe('compile', () => {
         expect(taskNetwork.role).toBe('task-network');
         expect(options.HostConfig!.NetworkMode).toBe(taskNetwork.name);
         expect(Object.keys(options.NetworkingConfig!.EndpointsConfig)).toEqual([taskNetwork.name]);
-        // A private network holds exactly its service and its proxy.
-        for (const network of desired.networks.filter((n) => n.role === 'service-network')) {
-          const members = desired.containers.filter((c) => c.networks.some((a) => a.network === network.id));
-          expect(members.map((c) => c.id).sort()).toEqual([
-            `container/proxy/${network.service}`,
-            `container/service/${network.service}`,
-          ]);
-        }
 
         for (const node of allNodes(desired)) {
           for (const key of OWNERSHIP_LABELS) expect(typeof node.labels[key]).toBe('string');
@@ -270,13 +271,22 @@ describe('spec hash', () => {
               id: `sha256:${id}`,
               repoDigests: key === id ? [] : [`${ref}@sha256:${key}`],
             });
+        // A service joins its proxy's namespace: its binding names that container's id too.
+        const [pod, other] = [`sha256:${x}`, `sha256:${y}`].map((id) => id.slice(7));
         for (const node of desired.containers) {
-          const base = bindImages(node, resolver(x, x))!;
-          expect(bindImages(node, resolver(x, x))!.specHash).toBe(base.specHash);
+          const base = bindImages(node, resolver(x, x), pod)!;
+          expect(bindImages(node, resolver(x, x), pod)!.specHash).toBe(base.specHash);
           expect(base.specHash).not.toBe(node.specHash);
-          expect(bindImages(node, resolver(y, x))!.specHash).not.toBe(base.specHash);
-          if (node.role === 'proxy')
-            expect(bindImages(node, resolver(x, z))!.specHash).not.toBe(base.specHash);
+          expect(bindImages(node, resolver(y, x), pod)!.specHash).not.toBe(base.specHash);
+          if (node.role === 'proxy') {
+            expect(bindImages(node, resolver(x, z), pod)!.specHash).not.toBe(base.specHash);
+            // A proxy joins no namespace: an id offered is ignored.
+            expect(bindImages(node, resolver(x, x), other)!.specHash).toBe(base.specHash);
+          } else {
+            expect(bindImages(node, resolver(x, x))).toBeUndefined();
+            expect(base.namespaceContainerId).toBe(pod);
+            expect(bindImages(node, resolver(x, x), other)!.specHash).not.toBe(base.specHash);
+          }
         }
       }),
     );
@@ -296,7 +306,11 @@ describe('secrets', () => {
         const secrets = services.flatMap((s) => Object.values(s.env ?? {}));
         const desired = compile({ services }, context);
         const bound = desired.containers.map((node) =>
-          bindImages(node, (ref) => resolveImage(ref, { id: `sha256:${'1'.repeat(64)}`, repoDigests: [] }))!,
+          bindImages(
+            node,
+            (ref) => resolveImage(ref, { id: `sha256:${'1'.repeat(64)}`, repoDigests: [] }),
+            '2'.repeat(64),
+          )!,
         );
         const outside = [
           ...allNodes(desired).map((n) => JSON.stringify(n.labels)),

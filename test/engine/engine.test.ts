@@ -128,7 +128,7 @@ describe('engine smoke', () => {
     const networkId = await network(net);
     const id = await startOn(net, {
       name: `ds-test-probe-${suffix}`,
-      image: 'docker-services/proxy:latest',
+      image: IMAGES.proxy,
       cmd: ['--root-url=https://tc.example.com', 'assume:probe-test'],
       env: ['TASKCLUSTER_CLIENT_ID=probe', 'TASKCLUSTER_ACCESS_TOKEN=not-a-secret'],
       aliases: [],

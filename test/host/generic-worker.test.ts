@@ -20,6 +20,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REDACTED } from '../../src/credentials/redact.js';
+import { DEFAULT_PROXY_PORT } from '../../src/desired-state/config.js';
 import { imageKey } from '../../src/desired-state/images.js';
 import { Label } from '../../src/desired-state/labels.js';
 import type { ServiceEvent } from '../../src/library/phases.js';
@@ -42,7 +43,7 @@ const BIN = 'dist/cli/main.js';
 const OWNER = testOwnerId('gw');
 const PROVISIONER = 'ds-test';
 const WORKER_TYPE = 'gw-harness';
-const PROXY_IMAGE = 'docker-services/proxy:latest';
+const PROXY_IMAGE = IMAGES.proxy;
 const UPSTREAM_ALIAS = 'tc-upstream';
 const ROLE_PATTERN = `assume:docker-service-image:${PROVISIONER}/${WORKER_TYPE}/*`;
 /** Generous: startup on this shared 2-core machine has taken over a minute under load. */
@@ -436,6 +437,7 @@ describe('run under a generic-worker-like host', () => {
       ]),
     );
     let upstream: string | undefined;
+    let client: string | undefined;
     try {
       const ready = await whileRunning(
         run,
@@ -443,8 +445,7 @@ describe('run under a generic-worker-like host', () => {
         'the ready file',
       );
       const roleScope = ready.services[0]!.proxy.roleScope;
-      // The fake Taskcluster on the service's private network, as the proxies' root URL names it.
-      const privateNetwork = `ds-${taskId}-0_idle`;
+      // The fake Taskcluster on the task network (the worker's), as the proxies' root URL names it.
       upstream = await docker.createContainer({
         name: `ds-test-${testRunId()}-gw-upstream`,
         Image: 'ds-fixtures/upstream:latest',
@@ -455,12 +456,21 @@ describe('run under a generic-worker-like host', () => {
           })}`,
         ],
         Labels: testLabels({ 'docker-services-test.role': 'gw-harness' }),
-        HostConfig: { NetworkMode: privateNetwork },
-        NetworkingConfig: { EndpointsConfig: { [privateNetwork]: { Aliases: [UPSTREAM_ALIAS] } } },
+        HostConfig: { NetworkMode: network },
+        NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [UPSTREAM_ALIAS] } } },
       });
       await docker.startContainer(upstream);
+      // A client in the service's pod (its proxy's network namespace), where the proxy listens.
+      client = await docker.createContainer({
+        name: `ds-test-${testRunId()}-gw-client`,
+        Image: 'ds-fixtures/upstream:latest',
+        Entrypoint: ['sleep', '600'],
+        Labels: testLabels({ 'docker-services-test.role': 'gw-harness' }),
+        HostConfig: { NetworkMode: `container:${ready.services[0]!.proxy.containerId}` },
+      });
+      await docker.startContainer(client);
 
-      expect(await throughProxy(upstream)).toMatchObject({
+      expect(await throughProxy(client)).toMatchObject({
         valid: true,
         clientId: WORKER.clientId,
         certificateScopes: [roleScope],
@@ -469,7 +479,7 @@ describe('run under a generic-worker-like host', () => {
       await writeFile(credentialsFile, JSON.stringify(ROTATED));
       run.child.kill('SIGHUP');
       await whileRunning(run, async () => /new credentials pushed to 1 proxy/.test(run.stderr()), 'the push');
-      expect(await throughProxy(upstream)).toMatchObject({
+      expect(await throughProxy(client)).toMatchObject({
         valid: true,
         clientId: ROTATED.clientId,
         certificateScopes: [roleScope],
@@ -481,6 +491,7 @@ describe('run under a generic-worker-like host', () => {
       expect(run.stdout() + run.stderr()).not.toContain(WORKER.accessToken);
     } finally {
       run.child.kill('SIGKILL');
+      if (client) await docker.removeContainer(client).catch(() => {});
       if (upstream) await docker.removeContainer(upstream).catch(() => {});
     }
     expect(await objectsOf(taskId)).toEqual(NOTHING);
@@ -488,7 +499,7 @@ describe('run under a generic-worker-like host', () => {
   }, 400_000);
 });
 
-// From a container on the private network, through the proxy (`http://taskcluster`) to the fake
+// From a container in a service's pod, through the proxy (`$TASKCLUSTER_PROXY_URL`) to the fake
 // Taskcluster, which answers with what it saw of the request's Hawk credentials.
 const FETCH = `
 require('http').get(process.argv[1], { timeout: 10000 }, (res) => {
@@ -506,7 +517,7 @@ async function throughProxy(container: string): Promise<Seen> {
         'node',
         '-e',
         FETCH,
-        'http://taskcluster/api/queue/v1/ping',
+        `http://taskcluster:${DEFAULT_PROXY_PORT}/api/queue/v1/ping`,
       );
       return text.startsWith('{') ? text : undefined;
     },

@@ -1,9 +1,10 @@
 /**
  * An engine out of address pools. On a dockerd of the test's own whose pool holds one network (the
- * shared one has room for 256): a task needs one network plus one per service, so its start fails
- * at once with `network-pool-exhausted`, the message names `default-address-pools`, and nothing of
- * the task is left. Without that answer the create was retried (dockerd 20.10 says 404) until the
- * startup timeout.
+ * shared one has room for 256), already taken by someone else's network: a task needs one network
+ * (its services share it, each in its proxy's namespace), so its start fails at once with
+ * `network-pool-exhausted`, the message names `default-address-pools`, and nothing of the task is
+ * left. Without that answer the create was retried (dockerd 20.10 says 404) until the startup
+ * timeout.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +20,8 @@ let daemon: PrivateDockerd | undefined;
 beforeAll(async () => {
   daemon = await startPrivateDockerd({ addressPool: `base=10.235.${randomBytes(1)[0]}.0/28,size=28` });
   await loadImage(daemon, IMAGES.busybox);
+  // The pool's one network, taken by another user of the engine.
+  await daemon.cli('network', 'create', 'someone-elses');
 }, 120_000);
 
 afterAll(async () => {
@@ -36,7 +39,7 @@ describe('address pool exhausted', () => {
         provisionerId: 'prov',
         workerType: 'wt',
         rootUrl: 'https://tc.example.com',
-        // Never started: no container can have both of its networks.
+        // Never started: no container can have its network.
         proxy: { image: IMAGES.busybox },
         startupTimeoutMs,
         images: { pullPolicy: 'if-not-present' },

@@ -30,7 +30,7 @@ import { startFaultProxy, type FaultProxy, type ProxiedRequest } from '../suppor
 
 /** Straight to the engine: for setting up, checking and cleaning up, never faulted. */
 const direct = testDocker();
-const PROXY_IMAGE = 'docker-services/proxy:latest';
+const PROXY_IMAGE = IMAGES.proxy;
 const credentials = async () => ({ TASKCLUSTER_CLIENT_ID: 'dummy', TASKCLUSTER_ACCESS_TOKEN: 'dummy' });
 const ownerPrefix = testOwnerId('faults-');
 /** Not present locally, and nothing listens on port 1: a pull that reached the engine would fail fast. */

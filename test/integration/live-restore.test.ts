@@ -17,7 +17,7 @@ import type { RefreshRequest } from '../../src/observed-state/types.js';
 import { loadImage, startPrivateDockerd, type PrivateDockerd } from '../observed-state/private-dockerd.js';
 import { IMAGES, testOwnerId } from '../support/docker.js';
 
-const PROXY_IMAGE = 'docker-services/proxy:latest';
+const PROXY_IMAGE = IMAGES.proxy;
 let daemon: PrivateDockerd | undefined;
 
 beforeAll(async () => {

@@ -6,10 +6,11 @@
  * Two tasks run at the same time, one per credential mode (permanent worker credentials, from
  * which the proxy's are minted; temporary worker credentials, handed over and restricted by the
  * proxy's authorized scopes). Each has one service, `relay` (the node image), which answers a GET
- * by calling `http://taskcluster/api/queue/v1/ping` through its proxy. A fake Taskcluster
- * (`ds-fixtures/upstream`, verifying Hawk with the `hawk` library) sits on the service's private
- * network as `tc-upstream`, which the worker configuration names as root URL. The task container
- * is created by the test as docker-worker would, with `taskContainerOptions()` merged.
+ * by calling `$TASKCLUSTER_PROXY_URL/api/queue/v1/ping` through its proxy, which shares its network
+ * namespace and listens on its loopback only. A fake Taskcluster (`ds-fixtures/upstream`, verifying
+ * Hawk with the `hawk` library) sits on the task network as `tc-upstream`, which the worker
+ * configuration names as root URL. The task container is created by the test as docker-worker
+ * would, with `taskContainerOptions()` merged.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
@@ -26,6 +27,7 @@ import { Label } from '../../src/desired-state/labels.js';
 import { taskContainerOptions } from '../../src/desired-state/task-container.js';
 import type { DesiredState } from '../../src/desired-state/types.js';
 import type { ContainerInspect } from '../../src/docker/client.js';
+import { putCredentialsByExec } from '../../src/library/credential-push.js';
 import { converge } from '../../src/loop/reconcile.js';
 import { formatPlan } from '../../src/reconciler/format.js';
 import {
@@ -54,8 +56,9 @@ const config = defaultWorkerConfig({
   provisionerId: PROVISIONER,
   workerType: WORKER_TYPE,
   rootUrl: `http://${UPSTREAM_ALIAS}`,
-  proxy: { image: 'docker-services/proxy:latest' },
+  proxy: { image: IMAGES.proxy },
 });
+const PROXY_PORT = config.proxy.port;
 
 const token = (): string => `tok-${randomBytes(18).toString('base64url')}`;
 const taskId = (): string => randomBytes(16).toString('base64url');
@@ -134,7 +137,7 @@ interface Task {
   source: CredentialsSource;
   worker: WorkerCredentials;
   rotated: WorkerCredentials;
-  privateNetwork: string;
+  taskNetwork: string;
   taskContainer: string;
   upstream: string;
 }
@@ -163,14 +166,16 @@ async function startTask(mode: Task['mode']): Promise<Task> {
     logger,
   });
   await converged(desired, source);
-  const privateNetwork = desired.networks.find((n) => n.role === 'service-network')!.name;
+  // One network per task: the services' pods, the task container, and here the fake Taskcluster.
+  expect(desired.networks.map((n) => n.role)).toEqual(['task-network']);
+  const taskNetwork = desired.networks[0]!.name;
   const upstream = await docker.createContainer({
     name: `ds-test-${testRunId()}-upstream-${mode}`,
     Image: 'ds-fixtures/upstream:latest',
     Env: [`UPSTREAM_CLIENTS=${JSON.stringify(UPSTREAM_CLIENTS)}`],
     Labels: testLabels({ [TEST_ROLE]: 'upstream' }),
-    HostConfig: { NetworkMode: privateNetwork },
-    NetworkingConfig: { EndpointsConfig: { [privateNetwork]: { Aliases: [UPSTREAM_ALIAS] } } },
+    HostConfig: { NetworkMode: taskNetwork },
+    NetworkingConfig: { EndpointsConfig: { [taskNetwork]: { Aliases: [UPSTREAM_ALIAS] } } },
   });
   await docker.startContainer(upstream);
   // The task container, as docker-worker creates it: its own options plus what the library hands back.
@@ -182,7 +187,7 @@ async function startTask(mode: Task['mode']): Promise<Task> {
     ...taskContainerOptions(desired),
   });
   await docker.startContainer(taskContainer);
-  return { mode, desired, source, worker, rotated, privateNetwork, taskContainer, upstream };
+  return { mode, desired, source, worker, rotated, taskNetwork, taskContainer, upstream };
 }
 
 /** Runs a command in a container; never throws on a non-zero exit. */
@@ -222,6 +227,10 @@ const resolveFrom = (container: string, name: string) => run(container, ['getent
  */
 const UNREACHABLE_PROBE_MS = 900;
 
+/** Refused: the address answers, nothing listens on that port (the proxy listens on loopback only). */
+function expectRefused(result: { code: number; out: string }): void {
+  expect(result).toEqual({ code: 4, out: expect.stringMatching(/^ERR ECONNREFUSED\b/) });
+}
 /** Unreachable: the connection never got an answer (dockerd's isolation rules drop it). */
 function expectUnreachable(result: { code: number; out: string }): void {
   expect(result).toEqual({
@@ -312,18 +321,29 @@ describe('a request from the task through its service and the service proxy', ()
 });
 
 describe('isolation', () => {
-  it('the task container can neither resolve nor reach its proxies', async () => {
+  it('the task container reaches its service, and is refused on the proxy port of that same address', async () => {
     for (const task of [permanent, temporary]) {
-      const proxyIp = ipOn(await inspectOurs(task, 'proxy'), task.privateNetwork);
-      const proxyName = task.desired.containers.find((c) => c.role === 'proxy')!.name;
-      // Controls: the service resolves and answers with the same tools.
-      expect((await resolveFrom(task.taskContainer, 'relay')).code).toBe(0);
+      const proxy = await inspectOurs(task, 'proxy');
+      const podIp = ipOn(proxy, task.taskNetwork);
+      const service = await inspectOurs(task, 'service');
+      // The service has no endpoint of its own: it is in its proxy's namespace, reached at its address.
+      expect(service.HostConfig.NetworkMode).toBe(`container:${proxy.Id}`);
+      expect(Object.keys(service.NetworkSettings.Networks ?? {})).toEqual([]);
+      // Controls: the service resolves and answers with the same tools, on the pod's address.
+      expect((await resolveFrom(task.taskContainer, 'relay')).out).toContain(podIp);
       expect((await fetchFrom(task.taskContainer, 'http://relay:8080/health')).code).toBe(0);
+      expect((await fetchFrom(task.taskContainer, `http://${podIp}:8080/health`)).code).toBe(0);
+      // `taskcluster` is a name in the pod's /etc/hosts, not on the network.
       expectUnresolvable(await resolveFrom(task.taskContainer, 'taskcluster'));
-      expectUnresolvable(await resolveFrom(task.taskContainer, proxyName));
-      expectUnreachable(
-        await fetchFrom(task.taskContainer, `http://${proxyIp}/__ready`, UNREACHABLE_PROBE_MS),
-      );
+      // The proxy listens on the pod's loopback: its port on the pod's address refuses at once.
+      expectRefused(await fetchFrom(task.taskContainer, `http://relay:${PROXY_PORT}/__ready`));
+      expectRefused(await fetchFrom(task.taskContainer, `http://${podIp}:${PROXY_PORT}/__ready`));
+      expectRefused(await fetchFrom(task.taskContainer, `http://${podIp}:80/__ready`));
+      // Control for the refusals: inside the pod the same port answers, by the URL the service is given.
+      const env = service.Config.Env ?? [];
+      expect(env).toContain(`TASKCLUSTER_PROXY_URL=http://taskcluster:${PROXY_PORT}`);
+      const fromService = await fetchFrom(service.Id, `http://taskcluster:${PROXY_PORT}/__ready`);
+      expect(fromService.code).toBe(0);
     }
   });
 
@@ -337,26 +357,21 @@ describe('isolation', () => {
       const serviceName = service.Name.replace(/^\//, '');
       const proxyName = proxy.Name.replace(/^\//, '');
       const ownService = (await inspectOurs(from, 'service')).Name.replace(/^\//, '');
-      // Control: a container name of its own task resolves.
-      expect((await resolveFrom(from.taskContainer, ownService)).code).toBe(0);
+      // Control: a container name of its own task resolves (the pod's, its proxy's).
+      expect((await resolveFrom(from.taskContainer, `${ownService}_proxy`)).code).toBe(0);
       expectUnresolvable(await resolveFrom(from.taskContainer, serviceName));
       expectUnresolvable(await resolveFrom(from.taskContainer, proxyName));
-      for (const network of Object.keys(service.NetworkSettings.Networks)) {
-        expectUnreachable(
-          await fetchFrom(
-            from.taskContainer,
-            `http://${ipOn(service, network)}:8080/health`,
-            UNREACHABLE_PROBE_MS,
-          ),
-        );
+      // The pod's only endpoints are its proxy's: on another task's network, dropped, on any port.
+      for (const network of Object.keys(proxy.NetworkSettings.Networks)) {
+        for (const port of [8080, PROXY_PORT])
+          expectUnreachable(
+            await fetchFrom(
+              from.taskContainer,
+              `http://${ipOn(proxy, network)}:${port}/__ready`,
+              UNREACHABLE_PROBE_MS,
+            ),
+          );
       }
-      expectUnreachable(
-        await fetchFrom(
-          from.taskContainer,
-          `http://${ipOn(proxy, to.privateNetwork)}/__ready`,
-          UNREACHABLE_PROBE_MS,
-        ),
-      );
     }
   }, 90_000);
 });
@@ -367,8 +382,13 @@ describe('rotation', () => {
       const proxy = await inspectOurs(task, 'proxy');
       const proxyRole = (proxy.Config.Cmd ?? []).find((arg) => arg.startsWith('assume:'))!;
       expect(proxyRole).toBe(roleScope);
+      // The proxy listens in its pod only: the push goes in by exec, the body on stdin.
       const pushed = await task.source.updateCredentials(task.rotated, [
-        { ip: ipOn(proxy, task.privateNetwork), roleScope: proxyRole },
+        {
+          name: proxy.Name,
+          roleScope: proxyRole,
+          put: (body) => putCredentialsByExec(docker, proxy.Id, body),
+        },
       ]);
       expect(pushed).toHaveLength(1);
       const seen = await callThroughService(task);
@@ -421,10 +441,12 @@ describe('secrets', () => {
       expect(out).not.toMatch(/_ENV_/);
       expect(out).not.toMatch(/TASKCLUSTER_(ACCESS_TOKEN|CERTIFICATE|CLIENT_ID)/);
       expect(leaks(out, secrets)).toEqual([]);
-      // Nor does the service: it reaches its proxy by network alias, never by a link that copies env.
+      // Nor does the service: it reaches its proxy on loopback, never by a link that copies env.
       const service = await run((await inspectOurs(task, 'service')).Id, ['env']);
       expect(service.code).toBe(0);
-      expect(service.out).toMatch(/^TASKCLUSTER_PROXY_URL=http:\/\/taskcluster$/m);
+      expect(service.out).toMatch(
+        new RegExp(`^TASKCLUSTER_PROXY_URL=http://taskcluster:${PROXY_PORT}$`, 'm'),
+      );
       expect(service.out).not.toMatch(/_ENV_|TASKCLUSTER_(ACCESS_TOKEN|CERTIFICATE)/);
       expect(leaks(service.out, secrets)).toEqual([]);
     }

@@ -33,7 +33,7 @@ import {
 const docker = testDocker();
 const ownerId = testOwnerId('reconcile');
 const childOwnerId = testOwnerId('reconcile-child');
-const PROXY_IMAGE = 'docker-services/proxy:latest';
+const PROXY_IMAGE = IMAGES.proxy;
 const credentials = async () => ({ TASKCLUSTER_CLIENT_ID: 'dummy', TASKCLUSTER_ACCESS_TOKEN: 'dummy' });
 const suite = { 'docker-services-test.suite': 'reconcile' };
 

@@ -47,8 +47,8 @@ describe('the isolation guard with a session', () => {
     );
     sessions.push(session);
     const ours = await docker.listNetworks({ label: [`${Label.owner}=${testOwnerId(OWNER)}`] });
-    // The task network and one private network per service.
-    expect(ours).toHaveLength(3);
+    // The task network only: each service is in its proxy's network namespace on it.
+    expect(ours).toHaveLength(1);
     const bridges = ours.map((n) => bridgeOf(n.Id)).sort();
     for (const bridge of bridges) expect(existsSync(`/sys/class/net/${bridge}`)).toBe(true);
     const guard = new NftablesGuard();

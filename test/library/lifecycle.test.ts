@@ -179,9 +179,9 @@ describe('concurrent tasks on the real engine', () => {
     expect(m.activeSessions()).toHaveLength(10);
     expect(new Set(ok.map((s) => s.taskId)).size).toBe(10);
     const owned = await objectsOf(testOwnerId('lib-life-ten'));
-    // Per task: the service and its proxy, the task network and the service's private network.
+    // Per task: the service and its proxy, and the task network (the service is in the proxy's namespace).
     expect(owned.containers).toHaveLength(20);
-    expect(owned.networks).toHaveLength(20);
+    expect(owned.networks).toHaveLength(10);
     await Promise.all(ok.map((s) => s.stop()));
     expect(m.activeSessions()).toHaveLength(0);
     expect(await objectsOf(testOwnerId('lib-life-ten'))).toEqual(NOTHING);

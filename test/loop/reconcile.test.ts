@@ -110,10 +110,10 @@ describe('reconcile loop', () => {
     expect(result.plan.ready).toBe(true);
     const finished = events.filter((e) => e.type === 'action-finished');
     expect(finished.map((e) => e.action.kind).sort()).toEqual(
+      // One network for the task; each service created in its proxy's namespace, nothing to connect.
       [
-        ...Array(3).fill('create-network'),
+        ...Array(1).fill('create-network'),
         ...Array(4).fill('create-container'),
-        ...Array(2).fill('connect-network'),
         ...Array(4).fill('start-container'),
       ].sort(),
     );
@@ -493,7 +493,7 @@ describe('reconcile loop', () => {
         // Each object made once and started once: no action repeated on a snapshot older than it.
         const ids = loop.finished.map((e) => (e.type === 'action-finished' ? e.action.id : ''));
         expect(new Set(ids).size).toBe(ids.length);
-        expect(ids).toHaveLength(13);
+        expect(ids).toHaveLength(9);
         // A start or connect after our own create acts on the id the create returned: no lookup by name.
         const byName = docker.calls.filter(
           (c) => c.op === 'container inspect' && String(c.args[0]).startsWith('ds-'),

@@ -2,7 +2,8 @@
  * What "converged" means, checked against the engine model directly and not through the planner:
  * every desired network and container exists by its name with its ownership labels; containers
  * run (healthy where checked) the node's image with its bound spec hash, attached to exactly
- * their networks with their aliases; nothing else of the task run exists.
+ * their networks with their aliases, or in the network namespace of the container they join;
+ * nothing else of the task run exists.
  */
 import { expect } from '@jest/globals';
 import { bindImages, resolveImage } from '../../src/desired-state/images.js';
@@ -52,12 +53,22 @@ export async function expectConverged(docker: FakeDocker, desired: DesiredState)
       .map((c) => c.name)
       .sort(),
   ).toEqual(desired.containers.map((c) => c.name).sort());
+  const ids = new Map(world.containers.filter((c) => ofRun(c.labels)).map((c) => [c.name, c.id]));
+  const nameOf = new Map(desired.containers.map((c) => [c.id, c.name]));
   for (const node of desired.containers) {
-    const bound = bindImages(node, (ref) => resolved.get(ref));
+    // A container in another's network namespace is bound to that container's id.
+    const owner =
+      node.networkNamespaceOf === undefined ? undefined : ids.get(nameOf.get(node.networkNamespaceOf)!);
+    if (node.networkNamespaceOf !== undefined) expect(owner).toBeDefined();
+    const bound = bindImages(node, (ref) => resolved.get(ref), owner);
     expect(bound).toBeDefined();
     const observed = world.containers.filter((c) => c.name === node.name);
     expect(observed).toHaveLength(1);
     const container = observed[0]!;
+    if (owner !== undefined)
+      expect((await docker.inspectContainer(container.id))?.HostConfig.NetworkMode).toBe(
+        `container:${owner}`,
+      );
     expect(container.status).toBe('running');
     expect(container.image).toBe(node.image);
     expect(container.labels[Label.specHash]).toBe(bound!.specHash);

@@ -129,11 +129,11 @@ describe('the packaged executable', () => {
 
     const status = await binary('status', '--owner-id', ownerId);
     expect(status.code).toBe(0);
-    expect(status.out).toContain(`Task ${taskId} run 0: 1 service(s), 2 network(s)`);
+    expect(status.out).toContain(`Task ${taskId} run 0: 1 service(s), 1 network(s)`);
 
     const down = await binary('down', ...ids);
     expect(down.code).toBe(0);
-    expect(down.out).toContain('2 container(s) and 2 network(s) removed');
+    expect(down.out).toContain('2 container(s) and 1 network(s) removed');
     expect(await dockerCli('ps', '-aq', '--filter', filter)).toBe('');
     expect(await dockerCli('network', 'ls', '-q', '--filter', filter)).toBe('');
   }, 240_000);

@@ -12,11 +12,25 @@ describe('parseProxyArgs', () => {
   it('takes the root URL and the positional scopes (the taskcluster-proxy Cmd)', () => {
     expect(parseProxyArgs(['--port', '80', '--root-url=http://tc.example/', SCOPE])).toEqual({
       rootUrl: 'http://tc.example',
+      host: undefined,
       port: 80,
       scopes: [SCOPE],
     });
     expect(parseProxyArgs(['--root-url', 'https://tc', 'a:b', 'c:d']).scopes).toEqual(['a:b', 'c:d']);
     expect(parseProxyArgs(['a:b'], { TASKCLUSTER_ROOT_URL: 'http://env' }).rootUrl).toBe('http://env');
+  });
+
+  it("takes the listen address and port as docker-services gives them (taskcluster-proxy's flags)", () => {
+    const args = parseProxyArgs(['--ip-address=127.0.0.1', '--port=61080', '--root-url=http://tc', SCOPE]);
+    expect(args).toMatchObject({ host: '127.0.0.1', port: 61080 });
+    expect(parseProxyArgs(['-i', '::1', '-p', '8080', '--root-url=http://tc', SCOPE])).toMatchObject({
+      host: '::1',
+      port: 8080,
+    });
+    // An address only: a name could resolve off loopback.
+    expect(() => parseProxyArgs(['--ip-address=localhost', '--root-url=http://tc', SCOPE])).toThrow(
+      /"localhost" is not an IP address/,
+    );
   });
 
   it('refuses to start without a scope: it would authorize everything', () => {

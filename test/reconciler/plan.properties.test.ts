@@ -37,6 +37,8 @@ import {
   names,
   objectId,
   observedImage,
+  simpleBind,
+  simpleResolveImage,
   type ServiceInput,
 } from '../support/builders.js';
 import { propertyRuns } from '../support/property-runs.js';
@@ -62,6 +64,8 @@ interface World {
   ledger: RestartLedger;
   /** Containers whose image or node defines a health check report `starting` after a start. */
   hasHealthCheck: Set<string>;
+  /** Container name → the id of the container whose network namespace it was created in. */
+  namespaceOf: Map<string, string>;
   serial: number;
 }
 
@@ -99,8 +103,20 @@ function applyAction(w: World, a: Action): void {
         s.images.some((i) => i.ref === a.container.image),
         `no such image ${a.container.image}`,
       );
-      const network = s.networks.find((n) => n.name === a.network.name);
-      refuse(network, `create ${a.container.name}: no network ${a.network.name}`);
+      const joined = a.container.namespaceContainerId;
+      const network = a.network && s.networks.find((n) => n.name === a.network!.name);
+      if (joined !== undefined) {
+        // dockerd: `container:<id>` needs the owner to exist at create, and to run at start.
+        refuse(a.network === undefined, `create ${a.container.name}: an endpoint in a joined namespace`);
+        refuse(
+          s.containers.some((c) => c.id === joined),
+          `create ${a.container.name}: no container ${joined}`,
+        );
+        w.namespaceOf.set(a.container.name, joined);
+      } else {
+        refuse(network, `create ${a.container.name}: no network ${a.network?.name}`);
+        w.namespaceOf.delete(a.container.name);
+      }
       const id = objectId('container', `${a.container.name}#${w.serial++}`);
       s.containers.push({
         id,
@@ -112,11 +128,11 @@ function applyAction(w: World, a: Action): void {
         exitCode: 0,
         oomKilled: false,
         health: 'none',
-        networks: {
-          [network.name]: { networkId: network.id, aliases: a.network.aliases, ipAddress: '10.0.0.2' },
-        },
+        networks: network
+          ? { [network.name]: { networkId: network.id, aliases: a.network!.aliases, ipAddress: '10.0.0.2' } }
+          : {},
       });
-      network.containerIds.push(id);
+      network?.containerIds.push(id);
       if (a.container.healthCheck) w.hasHealthCheck.add(a.container.name);
       else w.hasHealthCheck.delete(a.container.name);
       return;
@@ -142,6 +158,12 @@ function applyAction(w: World, a: Action): void {
           `start: ${c.name}: network ${name} not found`,
         );
       }
+      const joined = w.namespaceOf.get(c.name);
+      if (joined !== undefined)
+        refuse(
+          s.containers.some((x) => x.id === joined && x.state === 'running'),
+          `start: ${c.name}: cannot join network of a non running container`,
+        );
       if (c.state !== 'running') {
         c.state = 'running';
         c.health = w.hasHealthCheck.has(c.name) ? 'starting' : 'none';
@@ -250,9 +272,10 @@ function notOurs(s: Snapshot) {
 }
 
 function converged(desired: DesiredState, s: Snapshot, real = false): string | undefined {
+  const idOf = (name: string) => s.containers.find((c) => c.name === name && isThisTask(c.labels))?.id;
   const bound = real
-    ? boundContainers(desired, s.images, bindImages, resolveImage)
-    : boundContainers(desired, s.images);
+    ? boundContainers(desired, s.images, bindImages, resolveImage, idOf)
+    : boundContainers(desired, s.images, simpleBind, simpleResolveImage, idOf);
   const ourContainers = s.containers.filter((c) => isThisTask(c.labels)).map((c) => c.name);
   const ourNetworks = s.networks.filter((n) => isThisTask(n.labels)).map((n) => n.name);
   if (JSON.stringify(ourContainers.sort()) !== JSON.stringify(bound.map((b) => b.name).sort()))
@@ -311,8 +334,10 @@ function checkOrdering(p: Plan, desired: DesiredState, s: Snapshot): void {
   const networkName = (id: string) => desired.networks.find((n) => n.id === id)!.name;
   for (const a of p.actions) {
     if (a.kind === 'create-container') {
-      const first = networkName(a.container.networks[0]!.network);
-      if (byId.has(`create-network:${first}`)) expect(a.dependsOn).toContain(`create-network:${first}`);
+      const attachment = a.container.networks[0];
+      const first = attachment && networkName(attachment.network);
+      if (first === undefined) expect(a.container.namespaceContainerId).toBeDefined();
+      else if (byId.has(`create-network:${first}`)) expect(a.dependsOn).toContain(`create-network:${first}`);
       if (byId.has(`pull-image:${a.container.image}`))
         expect(a.dependsOn).toContain(`pull-image:${a.container.image}`);
     }
@@ -507,7 +532,10 @@ function scenarioArb(opts: { conflicts: boolean; emptyDesired?: boolean }): fc.A
           });
         }
       }
-      return { desired, world: { snapshot: s, now: BASE_NOW, ledger: {}, hasHealthCheck, serial: 0 } };
+      return {
+        desired,
+        world: { snapshot: s, now: BASE_NOW, ledger: {}, hasHealthCheck, namespaceOf: new Map(), serial: 0 },
+      };
     });
 }
 
@@ -597,6 +625,7 @@ function compiledOnEmptyEngine(payload: unknown): { desired: DesiredState; w: Wo
     now: BASE_NOW,
     ledger: {},
     hasHealthCheck: new Set(desired.containers.filter((c) => c.healthCheck).map((c) => c.name)),
+    namespaceOf: new Map(),
     serial: 0,
   };
   return { desired, w };

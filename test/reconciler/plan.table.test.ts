@@ -215,6 +215,40 @@ const cases: Case[] = [
     },
   },
   {
+    // A proxy that exited is restarted as a fresh container, never started again in place: a
+    // start would give it a new network namespace under the same id, and its service, which
+    // joined the old one, would never see it. The service runs on until the new proxy exists.
+    name: 'proxy-exited-restarted-fresh',
+    observed: (s) => exited(s, N.proxy('db'), 1, 60_000),
+    check: (p) => {
+      expect(p.actions.map((a) => a.id)).toEqual([
+        `remove-container:${N.proxy('db')}`,
+        `create-container:${N.proxy('db')}`,
+        `start-container:${N.proxy('db')}`,
+      ]);
+    },
+  },
+  {
+    // The proxy was made again (a new container id): the service's spec, bound to the proxy's id,
+    // has drifted, so it is made again in the new proxy's namespace, and started once that runs.
+    name: 'proxy-replaced-service-drifts',
+    observed: (s) => {
+      c(s, N.proxy('db')).id = objectId('container', 'db-proxy-made-again');
+    },
+    check: (p) => {
+      expect(p.actions.map((a) => a.id)).toEqual([
+        `remove-container:${N.service('db')}`,
+        `create-container:${N.service('db')}`,
+        `start-container:${N.service('db')}`,
+      ]);
+      const create = p.actions.find((a) => a.kind === 'create-container');
+      expect(create?.kind === 'create-container' && create.container.namespaceContainerId).toBe(
+        objectId('container', 'db-proxy-made-again'),
+      );
+      expect(p.actions[0]!.cause).toMatch(/^spec hash /);
+    },
+  },
+  {
     name: 'crash-loop-past-budget',
     observed: (s) => exited(s, N.service('db'), 137, 60_000, true),
   },
@@ -286,13 +320,11 @@ const cases: Case[] = [
   {
     name: 'foreign-same-named-network',
     observed: (s) => {
-      dropContainer(s, N.service('db'));
-      dropContainer(s, N.proxy('db'));
-      dropNetwork(s, N.serviceNetwork('db'));
+      nothingThere(s);
       s.foreign.push({
         type: 'network',
         id: objectId('network', 'intruder'),
-        name: N.serviceNetwork('db'),
+        name: N.taskNetwork,
         reason: 'owner label of another worker',
       });
     },
@@ -462,13 +494,14 @@ const cases: Case[] = [
     name: 'created-not-connected',
     json: true,
     observed: (s) => {
+      Object.assign(c(s, N.proxy('db')), { state: 'created', health: 'none', startedAt: undefined });
       Object.assign(c(s, N.service('db')), { state: 'created', health: 'none', startedAt: undefined });
-      detach(s, N.service('db'), N.serviceNetwork('db'));
+      detach(s, N.proxy('db'), N.taskNetwork);
     },
   },
   {
     name: 'running-disconnected',
-    observed: (s) => detach(s, N.service('redis'), N.serviceNetwork('redis')),
+    observed: (s) => detach(s, N.proxy('redis'), N.taskNetwork),
   },
   {
     name: 'running-on-extra-network',
@@ -503,7 +536,7 @@ const cases: Case[] = [
   {
     name: 'network-gone-stale-endpoints',
     observed: (s) => {
-      dropNetwork(s, N.serviceNetwork('db'));
+      dropNetwork(s, N.taskNetwork);
       exited(s, N.service('db'), 0, 60_000);
       exited(s, N.proxy('db'), 0, 60_000);
     },
@@ -537,11 +570,11 @@ const cases: Case[] = [
         ...kept,
         id: 'f'.repeat(64),
         labels: { ...kept.labels },
-        containerIds: [c(s, N.service('redis')).id],
+        containerIds: [c(s, N.proxy('redis')).id],
       };
       s.networks.push(twin);
-      kept.containerIds = kept.containerIds.filter((id) => id !== c(s, N.service('redis')).id);
-      c(s, N.service('redis')).networks[N.taskNetwork]!.networkId = twin.id;
+      kept.containerIds = kept.containerIds.filter((id) => id !== c(s, N.proxy('redis')).id);
+      c(s, N.proxy('redis')).networks[N.taskNetwork]!.networkId = twin.id;
     },
   },
   {
@@ -560,10 +593,9 @@ const cases: Case[] = [
     },
     check: (p) => {
       leavesWorkerNetworkAlone(p);
-      // Each service is created on its alias's network: the worker's.
-      const creates = p.actions.filter(
-        (a) => a.kind === 'create-container' && a.container.role === 'service',
-      );
+      // Each service's pod (its proxy owns the namespace) is created on the worker's network with
+      // the service's alias.
+      const creates = p.actions.filter((a) => a.kind === 'create-container' && a.container.role === 'proxy');
       expect(creates.map((a) => a.kind === 'create-container' && a.network)).toEqual(
         ['db', 'redis', 'tools'].map((service) => ({ name: WORKER_NETWORK, aliases: [service] })),
       );
@@ -599,16 +631,20 @@ const cases: Case[] = [
     observed: onWorkerNetwork,
     check: (p) => {
       leavesWorkerNetworkAlone(p);
-      expect(p.actions.filter((a) => a.kind === 'remove-network')).toHaveLength(3);
+      expect(p.actions.filter((a) => a.kind === 'remove-network')).toEqual([]);
+      expect(p.actions.filter((a) => a.kind === 'remove-container')).toHaveLength(6);
     },
   },
   {
-    // The squatter holds the task network's name (every service's first network): no service is
-    // created or started on it, the proxies on their own networks are left as they are.
+    // The squatter holds the task network's name (every pod's network): no proxy is created or
+    // started on it, and no service without a proxy to join.
     name: 'foreign-same-named-task-network',
     json: true,
     observed: (s) => {
-      for (const service of SERVICES) dropContainer(s, N.service(service.name));
+      for (const service of SERVICES) {
+        dropContainer(s, N.service(service.name));
+        dropContainer(s, N.proxy(service.name));
+      }
       dropNetwork(s, N.taskNetwork);
       s.foreign.push({
         type: 'network',
@@ -623,12 +659,13 @@ const cases: Case[] = [
     },
   },
   {
-    // db's network was removed and made again under its name while db and its proxy were down:
-    // their endpoints name the old network's id, so both are made again.
+    // The task network was removed and made again under its name: every proxy's endpoint names the
+    // old network's id, so each is made again, and its service with it (the service's spec names
+    // the proxy it joins, by id).
     name: 'network-recreated-stale-endpoints',
     observed: (s) => {
-      const network = n(s, N.serviceNetwork('db'));
-      network.id = objectId('network', 'db-made-again');
+      const network = n(s, N.taskNetwork);
+      network.id = objectId('network', 'task-made-again');
       network.containerIds = [];
       exited(s, N.service('db'), 0, 60_000);
       exited(s, N.proxy('db'), 0, 60_000);
@@ -735,10 +772,11 @@ const cases: Case[] = [
     },
   },
   {
-    // db's proxy runs healthy but off its network: it is attached, and db starts only after.
+    // db's proxy runs healthy but off the task network: it is attached; db, in its namespace,
+    // starts at once (it needs the proxy to run, not to be ready).
     name: 'proxy-detached-service-created',
     observed: (s) => {
-      detach(s, N.proxy('db'), N.serviceNetwork('db'));
+      detach(s, N.proxy('db'), N.taskNetwork);
       Object.assign(c(s, N.service('db')), { state: 'created', health: 'none', startedAt: undefined });
     },
   },
@@ -778,7 +816,7 @@ const cases: Case[] = [
       s.foreign.push({
         type: 'network',
         id: objectId('network', 'squatter'),
-        name: N.serviceNetwork('db'),
+        name: N.taskNetwork,
         reason: 'no owner label',
       });
     },
@@ -793,11 +831,12 @@ const cases: Case[] = [
     },
   },
   {
-    // A graph whose container joins no network (compile never makes one): it waits, nothing is made.
+    // A graph whose container joins neither a network nor another's namespace (compile never makes
+    // one): it waits, nothing is made.
     name: 'container-without-network',
     desired: (d) => ({
       ...d,
-      containers: d.containers.map((ct) => (ct.name === N.service('tools') ? { ...ct, networks: [] } : ct)),
+      containers: d.containers.map((ct) => (ct.name === N.proxy('tools') ? { ...ct, networks: [] } : ct)),
     }),
     observed: nothingThere,
   },
@@ -827,16 +866,17 @@ const cases: Case[] = [
     // the reason, not the health.
     name: 'proxy-healthy-but-detached',
     observed: (s) => {
-      detach(s, N.proxy('db'), N.serviceNetwork('db'));
+      detach(s, N.proxy('db'), N.taskNetwork);
       c(s, N.proxy('db')).health = 'healthy';
       Object.assign(c(s, N.service('db')), { state: 'created', health: 'none', startedAt: undefined });
     },
   },
   {
-    // redis lost its endpoint on the task network: it is attached again with its alias.
+    // redis's pod lost its endpoint on the task network (its proxy's): it is attached again with
+    // redis's alias.
     name: 'running-detached-from-task-network',
     json: true,
-    observed: (s) => detach(s, N.service('redis'), N.taskNetwork),
+    observed: (s) => detach(s, N.proxy('redis'), N.taskNetwork),
     check: (p) => {
       const connect = p.actions.find((a) => a.kind === 'connect-network');
       expect(connect && connect.kind === 'connect-network' && connect.aliases).toEqual(['redis']);
@@ -928,7 +968,7 @@ const cases: Case[] = [
     name: 'service-network-drifted-proxy-being-removed',
     json: true,
     observed: (s) => {
-      n(s, N.serviceNetwork('db')).labels[Label.specHash] = 'stale0000';
+      n(s, N.taskNetwork).labels[Label.specHash] = 'stale0000';
       c(s, N.proxy('db')).state = 'removing';
     },
   },
@@ -993,19 +1033,19 @@ const cases: Case[] = [
   },
   {
     // Spec hashes that differ late are shown to the first digit that tells them apart: db's
-    // in its last digit, and redis's network's label cut short; tools' network has lost its label.
+    // in its last digit, and the task network's label cut short; tools' proxy has lost its label.
     name: 'spec-hashes-differing-late',
     observed: (s) => {
       const db = c(s, N.service('db'));
       const hash = db.labels[Label.specHash]!;
       db.labels[Label.specHash] = `${hash.slice(0, -1)}${hash.endsWith('0') ? '1' : '0'}`;
-      const network = n(s, N.serviceNetwork('redis'));
+      const network = n(s, N.taskNetwork);
       network.labels[Label.specHash] = network.labels[Label.specHash]!.slice(0, 8);
-      delete n(s, N.serviceNetwork('tools')).labels[Label.specHash];
+      delete c(s, N.proxy('tools')).labels[Label.specHash];
     },
   },
   {
-    // Names held by others: db's container by another worker's (owner label only), db's network by
+    // Names held by others: db's container by another worker's (owner label only), the task network by
     // one with a task label only (and a second, later by id); redis's image is missing and may not be pulled. Each is blocked
     // once, sorted by name then reason, naming whose it is (the first of a name, by id).
     name: 'names-held-by-other-owners',
@@ -1015,16 +1055,14 @@ const cases: Case[] = [
       imageSources: [{ from: 'registry' as const, ref: IMAGES.redis, policy: 'never' as const }],
     }),
     observed: (s) => {
-      dropContainer(s, N.service('db'));
-      dropContainer(s, N.proxy('db'));
-      dropNetwork(s, N.serviceNetwork('db'));
+      nothingThere(s);
       s.containers.push(observedContainer(N.service('db'), { [Label.owner]: 'worker-9' }));
       s.networks.push(
         {
-          ...observedNetwork(N.serviceNetwork('db'), { [Label.taskId]: OTHER_OWNER.taskId }),
+          ...observedNetwork(N.taskNetwork, { [Label.taskId]: OTHER_OWNER.taskId }),
           id: `${'1'.repeat(64)}`,
         },
-        { ...observedNetwork(N.serviceNetwork('db'), ownerLabels(OTHER_OWNER)), id: `${'2'.repeat(64)}` },
+        { ...observedNetwork(N.taskNetwork, ownerLabels(OTHER_OWNER)), id: `${'2'.repeat(64)}` },
       );
       s.images = s.images.filter((i) => i.ref !== IMAGES.redis);
       s.missingImages = [IMAGES.redis];

@@ -1,11 +1,12 @@
 /**
  * Small builders of desired graphs and snapshots for planner tests, following the types and the
- * naming of `src/desired-state`: task network `ds-<taskId>-<runId>`, per-service network and
- * service container `ds-<taskId>-<runId>_<service>`, proxy `…_<service>_proxy`.
+ * naming of `src/desired-state`: task network `ds-<taskId>-<runId>`, service container
+ * `ds-<taskId>-<runId>_<service>` in the network namespace of its proxy `…_<service>_proxy`.
  *
  * `simpleBind`/`simpleResolveImage` stand in for `bindImages`/`resolveImage` of
  * `src/desired-state/images.ts`: they resolve the same way (repo digest, else image id) and put
- * the served image's key into a proxy's `cmd` and spec hash.
+ * the served image's key into a proxy's `cmd` and spec hash, and the namespace owner's id into a
+ * service's spec hash.
  */
 import { createHash } from 'node:crypto';
 import { Label } from '../../src/desired-state/labels.js';
@@ -29,6 +30,7 @@ import { DEFAULT_RESTART_POLICY } from '../../src/reconciler/restarts.js';
 
 export const HASH_VERSION = '1';
 export const PROXY_IMAGE = 'ds-fixtures/proxy:latest';
+export const PROXY_PORT = 61080;
 
 export const BASE_OWNER: OwnerRef = { ownerId: 'worker-7', taskId: 'fXaAmhBlTXmKjFmfd7Fh9A', runId: 0 };
 export const BASE_TIME = '2024-05-01T12:00:00.000Z';
@@ -54,7 +56,6 @@ export function names(owner: OwnerRef) {
   const base = `ds-${owner.taskId}-${owner.runId}`;
   return {
     taskNetwork: base,
-    serviceNetwork: (service: string) => `${base}_${service}`,
     service: (service: string) => `${base}_${service}`,
     proxy: (service: string) => `${base}_${service}_proxy`,
   };
@@ -104,19 +105,17 @@ function nodeLabels(
   };
 }
 
-function networkNode(owner: OwnerRef, service: string | undefined): NetworkNode {
-  const n = names(owner);
-  const id = service === undefined ? 'network/task' : `network/service/${service}`;
-  const name = service === undefined ? n.taskNetwork : n.serviceNetwork(service);
-  const role = service === undefined ? 'task-network' : 'service-network';
+function networkNode(owner: OwnerRef): NetworkNode {
+  const id = 'network/task';
+  const name = names(owner).taskNetwork;
+  const role = 'task-network';
   const specHash = hashOf({ name, role, driver: 'bridge' });
   return {
     kind: 'network',
     id,
     name,
     role,
-    ...(service === undefined ? {} : { service }),
-    labels: nodeLabels(owner, id, role, specHash, service),
+    labels: nodeLabels(owner, id, role, specHash, undefined),
     specHash,
   };
 }
@@ -138,17 +137,16 @@ function withHash(
   return { ...node, specHash, labels: nodeLabels(owner, node.id, node.role, specHash, node.service) };
 }
 
-/** The graph `compile()` would make for these services: task network, and per service a private network, the service and its proxy. */
+/** The graph `compile()` would make for these services: the task network, and per service the proxy and the service in its namespace. */
 export function buildDesired(
   services: ServiceInput[],
   owner: OwnerRef = BASE_OWNER,
   proxyImage = PROXY_IMAGE,
 ): DesiredState {
   const n = names(owner);
-  const networks: NetworkNode[] = services.length > 0 ? [networkNode(owner, undefined)] : [];
+  const networks: NetworkNode[] = services.length > 0 ? [networkNode(owner)] : [];
   const containers: ContainerNode[] = [];
   for (const s of services) {
-    networks.push(networkNode(owner, s.name));
     const proxy = withHash(
       {
         kind: 'container',
@@ -158,13 +156,16 @@ export function buildDesired(
         service: s.name,
         image: proxyImage,
         cmd: [
+          '--ip-address=127.0.0.1',
+          `--port=${PROXY_PORT}`,
           '--root-url=https://tc.example.com',
           `assume:docker-service-image:prov/wt/${IMAGE_KEY_PLACEHOLDER}`,
         ],
         env: {},
         limits: LIMITS,
-        networks: [{ network: `network/service/${s.name}`, aliases: ['taskcluster'] }],
-        dependsOn: [`network/service/${s.name}`],
+        networks: [{ network: 'network/task', aliases: [s.name] }],
+        extraHosts: ['taskcluster:127.0.0.1'],
+        dependsOn: ['network/task'],
         imageKeyOf: s.image,
         needsCredentials: true,
       },
@@ -184,15 +185,13 @@ export function buildDesired(
           ...s.env,
           TASK_ID: owner.taskId,
           RUN_ID: String(owner.runId),
-          TASKCLUSTER_PROXY_URL: 'http://taskcluster',
+          TASKCLUSTER_PROXY_URL: `http://taskcluster:${PROXY_PORT}`,
         },
         ...(s.healthCheck ? { healthCheck: HEALTH } : {}),
         limits: LIMITS,
-        networks: [
-          { network: 'network/task', aliases: [s.name] },
-          { network: `network/service/${s.name}`, aliases: [] },
-        ],
-        dependsOn: ['network/task', `network/service/${s.name}`, `container/proxy/${s.name}`],
+        networks: [],
+        networkNamespaceOf: `container/proxy/${s.name}`,
+        dependsOn: [`container/proxy/${s.name}`],
         needsCredentials: false,
       },
       owner,
@@ -221,13 +220,18 @@ export function simpleResolveImage(ref: string, observed: ObservedImage): Resolv
   return { ref, id: observed.id, key: digest ?? observed.id, labels: observed.labels };
 }
 
-/** Puts the image id into the spec hash, and for a proxy the served image's key into `cmd` and hash. */
+/**
+ * Puts the image id into the spec hash, for a proxy the served image's key into `cmd` and hash, and
+ * for a container in another's network namespace that container's id into the node and hash.
+ */
 export function simpleBind(
   node: ContainerNode,
   resolve: (ref: string) => ResolvedImage | undefined,
+  namespaceContainerId?: string,
 ): ContainerNode | undefined {
   const own = resolve(node.image);
   if (own === undefined) return undefined;
+  if (node.networkNamespaceOf !== undefined && namespaceContainerId === undefined) return undefined;
   let cmd = node.cmd;
   let key: string | undefined;
   if (node.imageKeyOf !== undefined) {
@@ -236,10 +240,12 @@ export function simpleBind(
     key = served.key;
     cmd = cmd?.map((arg) => arg.split(IMAGE_KEY_PLACEHOLDER).join(served.key));
   }
-  const specHash = hashOf({ unbound: node.specHash, imageId: own.id, key });
+  const namespace = node.networkNamespaceOf === undefined ? undefined : namespaceContainerId;
+  const specHash = hashOf({ unbound: node.specHash, imageId: own.id, key, namespace });
   return {
     ...node,
     ...(cmd === undefined ? {} : { cmd }),
+    ...(namespace === undefined ? {} : { namespaceContainerId: namespace }),
     specHash,
     labels: { ...node.labels, [Label.specHash]: specHash },
   };
@@ -266,10 +272,14 @@ export function boundContainers(
   images: ObservedImage[],
   bind: NonNullable<PlanOptions['bind']> = simpleBind,
   resolve: NonNullable<PlanOptions['resolveImage']> = simpleResolveImage,
+  /** The Docker id of a container by name; default: the id `observedContainer` gives it. */
+  containerId: (name: string) => string | undefined = (name) => objectId('container', name),
 ): ContainerNode[] {
   const byRef = new Map(images.map((i) => [i.ref, resolve(i.ref, i)]));
+  const nameOf = new Map(desired.containers.map((c) => [c.id, c.name]));
   return desired.containers.map((c) => {
-    const bound = bind(c, (ref) => byRef.get(ref));
+    const owner = c.networkNamespaceOf === undefined ? undefined : nameOf.get(c.networkNamespaceOf);
+    const bound = bind(c, (ref) => byRef.get(ref), owner && containerId(owner));
     if (bound === undefined) throw new Error(`cannot bind ${c.name}`);
     return bound;
   });

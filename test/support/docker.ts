@@ -34,8 +34,10 @@ export const IMAGES = {
   redis: 'ds-fixtures/redis:latest',
   postgres: 'ds-fixtures/postgres:latest',
   node: 'ds-fixtures/node:latest',
-  proxy: 'ds-fixtures/proxy:latest',
-} as const;
+  // The proxy image is built from the checkout's dist/proxy: a branch whose proxy differs can test
+  // its own under another tag without retagging the one other checkouts on this engine use.
+  proxy: process.env.DS_TEST_PROXY_IMAGE ?? 'ds-fixtures/proxy:latest',
+};
 
 export function dockerode(): Docker {
   return new Docker({ socketPath: process.env.DOCKER_SOCKET ?? '/var/run/docker.sock' });

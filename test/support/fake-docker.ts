@@ -27,6 +27,7 @@ import {
   type ContainerInspect,
   type ContainerSummary,
   type DockerApi,
+  type ExecResult,
   type Filters,
   type ImageInspect,
   type NetworkCreateOptions,
@@ -144,6 +145,8 @@ const RING_SIZE = 256;
 
 export class FakeDocker implements DockerApi {
   readonly calls: FakeCall[] = [];
+  /** Every exec, with its stdin (the calls log records only the input's length). */
+  readonly execs: { containerId: string; cmd: string[]; input: string }[] = [];
   /** Mutating calls that began while another mutating call on one of the same objects was in flight. */
   readonly overlaps: { call: FakeCall; other: FakeCall; object: string }[] = [];
   maxMutatingInFlight = 0;
@@ -367,8 +370,15 @@ export class FakeDocker implements DockerApi {
         const image = this.images.get(options.Image ?? '');
         if (!image) throw new DockerApiError('container create', 404, `No such image: ${options.Image}`);
         const mode = options.HostConfig?.NetworkMode;
-        const network = mode && mode !== 'none' && mode !== 'default' ? this.findNetwork(mode) : undefined;
-        if (mode && mode !== 'none' && mode !== 'default' && !network) {
+        // `container:<id>`: dockerd needs the owner to exist now, and to run when this one starts.
+        const joins = mode?.startsWith('container:') ? mode.slice('container:'.length) : undefined;
+        if (joins !== undefined && !this.findContainer(joins))
+          throw new DockerApiError('container create', 404, `No such container: ${joins}`);
+        const network =
+          mode && joins === undefined && mode !== 'none' && mode !== 'default'
+            ? this.findNetwork(mode)
+            : undefined;
+        if (mode && joins === undefined && mode !== 'none' && mode !== 'default' && !network) {
           throw new DockerApiError('container create', 404, `network ${mode} not found`);
         }
         const container = this.makeContainer(options, image);
@@ -385,6 +395,24 @@ export class FakeDocker implements DockerApi {
         this.containers.set(container.id, container);
         this.emitContainer(container, 'create');
         return container.id;
+      },
+    );
+  }
+
+  /** Answers the proxy image's credential push as a proxy that takes them would: status 200. */
+  execWithInput(id: string, cmd: readonly string[], input: string): Promise<ExecResult> {
+    return this.call(
+      'container exec',
+      [id, cmd, input.length],
+      false,
+      () => this.containerKeys(id),
+      () => {
+        const container = this.findContainer(id);
+        if (!container) throw new DockerApiError('container exec', 404, `No such container: ${id}`);
+        if (container.status !== 'running')
+          throw new DockerApiError('container exec', 409, `Container ${id} is not running`);
+        this.execs.push({ containerId: container.id, cmd: [...cmd], input });
+        return { exitCode: 0, output: '200\n' };
       },
     );
   }
@@ -411,6 +439,16 @@ export class FakeDocker implements DockerApi {
           if (!this.networks.has(endpoint.networkId)) {
             throw new DockerApiError('container start', 404, `network ${name} not found`);
           }
+        }
+        const mode = container.options.HostConfig?.NetworkMode;
+        if (mode?.startsWith('container:')) {
+          const owner = this.findContainer(mode.slice('container:'.length));
+          if (owner?.status !== 'running')
+            throw new DockerApiError(
+              'container start',
+              409,
+              'cannot join network of a non running container',
+            );
         }
         this.run(container);
       },

@@ -7,7 +7,7 @@ import type { ServiceEvent, ServiceEventType } from '../../../src/library/phases
 import type { ServiceSession } from '../../../src/library/session.js';
 import { Writable } from 'node:stream';
 import winston from 'winston';
-import { testDocker, testOwnerId } from '../../support/docker.js';
+import { IMAGES, testDocker, testOwnerId } from '../../support/docker.js';
 import { slugid } from '../../support/slugid.js';
 
 /** `DS_TEST_LOG=debug` shows what the library logs (for finding out why a test failed). */
@@ -19,7 +19,7 @@ const logger = process.env.DS_TEST_LOG
   : undefined;
 
 export const docker = testDocker();
-export const PROXY_IMAGE = 'docker-services/proxy:latest';
+export const PROXY_IMAGE = IMAGES.proxy;
 export const CREDENTIALS = {
   clientId: 'test/docker-services-worker',
   accessToken: 'test-access-token-not-real-0123456789',
