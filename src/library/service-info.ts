@@ -53,7 +53,10 @@ export async function describeServices(
       const roleScope = proxy && (await proxyRoleScope(docker, proxy.id));
       if (!service || !proxy || !roleScope)
         throw new Error(`service ${node.service} has no running container and proxy to describe`);
-      const alias = node.networks[0]!.aliases[0] ?? node.service;
+      // A service in its proxy's network namespace has no endpoint of its own: its name on the
+      // task network is the namespace owner's alias.
+      const endpoint = desired.containers.find((c) => c.id === node.networkNamespaceOf) ?? node;
+      const alias = endpoint.networks[0]?.aliases[0] ?? node.service;
       return {
         name: node.service,
         alias,

@@ -67,6 +67,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // A failed case SIGKILLs its run, which leaves the task's services running: they must not load
+  // the machine for the suites after this one. The harness's own objects (worker networks,
+  // clients) go too; a worker network goes last, once nothing sits on it.
+  const ownerIds = new Set([OWNER, testOwnerId('gw-gc')]);
+  await removeMadeByThisRun(docker, (labels) => ownerIds.has(labels[Label.owner] ?? ''));
   await removeMadeByThisRun(docker, (labels) => labels['docker-services-test.role'] === 'gw-harness');
   await rm(work, { recursive: true, force: true });
 });
@@ -118,17 +123,22 @@ async function whileRunning<T>(
   check: () => Promise<T | undefined | false>,
   what: string,
 ): Promise<T> {
-  return eventually(
-    async () => {
+  // Not `eventually`: a run that exited will never bring what is waited for, so that is final at once.
+  const deadline = Date.now() + (STARTUP_S + 30) * 1000;
+  let last: unknown;
+  for (;;) {
+    try {
       const value = await check();
       if (value !== undefined && value !== false) return value;
-      if (run.child.exitCode !== null)
-        throw new Error(`run exited ${run.child.exitCode} before ${what}; stderr:\n${run.stderr()}`);
-      return undefined;
-    },
-    what,
-    (STARTUP_S + 30) * 1000,
-  );
+    } catch (error) {
+      last = error;
+    }
+    if (run.child.exitCode !== null)
+      throw new Error(`run exited ${run.child.exitCode} before ${what}; stderr:\n${run.stderr()}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 async function readJson<T>(path: string): Promise<T | undefined> {
@@ -263,8 +273,10 @@ describe('run under a generic-worker-like host', () => {
         const container = (await docker.inspectContainer(service.containerId))!;
         expect(container.Name).toBe(`/ds-${taskId}-0_${service.name}`);
         expect(container.Image).toBe(service.imageId);
-        expect(container.NetworkSettings.Networks[network]?.Aliases).toContain(service.alias);
+        // The service lives in its proxy's network namespace: the pod's endpoint is the proxy's.
+        expect(container.HostConfig.NetworkMode).toBe(`container:${service.proxy.containerId}`);
         const proxy = (await docker.inspectContainer(service.proxy.containerId))!;
+        expect(proxy.NetworkSettings.Networks[network]?.Aliases).toContain(service.alias);
         expect(proxy.Name).toBe(`/ds-${taskId}-0_${service.name}_proxy`);
         // Keyed on the image's identity: its repo digest when it has one (another suite may have
         // pushed the fixture to a local registry), else its id.
@@ -274,8 +286,9 @@ describe('run under a generic-worker-like host', () => {
           `assume:docker-service-image:${PROVISIONER}/${WORKER_TYPE}/${key}`,
         );
         expect(proxy.Config.Cmd).toContain(service.proxy.roleScope);
-        // The proxy is on its service's private network only, never on the worker's.
-        expect(Object.keys(proxy.NetworkSettings.Networks)).toEqual([`ds-${taskId}-0_${service.name}`]);
+        // The pod is on the worker's network only (no network of ours is made); the proxy in it
+        // listens on loopback, which the task container cannot reach (test/integration/proxy.test.ts).
+        expect(Object.keys(proxy.NetworkSettings.Networks)).toEqual([network]);
       }
       const started = run.events().filter((e) => e.type === 'started');
       expect(started.map((e) => `${e.service}/${e.role}`).sort()).toEqual(
@@ -301,9 +314,10 @@ describe('run under a generic-worker-like host', () => {
           'exec 3<>/dev/tcp/web/8080 && printf "GET /hostname HTTP/1.0\\r\\n\\r\\n" >&3 && tail -1 <&3',
         ].join(' && '),
       );
-      // httpd serves the web container's /etc/hostname: its short container id.
-      const webId = ready.services.find((s) => s.name === 'web')!.containerId;
-      expect(reached.split('\n').map((l) => l.trim())).toEqual(['PONG', '42', webId.slice(0, 12)]);
+      // httpd serves the web container's /etc/hostname: in its proxy's namespace it has the pod's
+      // hostname, the namespace owner's short container id.
+      const podId = ready.services.find((s) => s.name === 'web')!.proxy.containerId;
+      expect(reached.split('\n').map((l) => l.trim())).toEqual(['PONG', '42', podId.slice(0, 12)]);
 
       // SIGTERM, and a second one during the teardown: it goes on to the end.
       const sentAt = Date.now();
