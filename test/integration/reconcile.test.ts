@@ -209,7 +209,7 @@ describe('reconcile on the real engine', () => {
   it('down leaves zero objects of the task, and the decoy untouched', async () => {
     const removed = await down(docker, desired.owner, { pollIntervalMs: 250 });
     expect(removed.containers.length).toBe(6);
-    expect(removed.networks.length).toBe(4);
+    expect(removed.networks.length).toBe(1);
     expect(await ownedBy(ownerId)).toEqual({ containers: [], networks: [] });
     expect(await decoyState()).toBe(decoy.before);
   }, 120_000);
