@@ -137,7 +137,7 @@ describe('docker-services on the engine', () => {
     expect(named).toContain(`ds-${taskId}-0_redis`);
     const down = await cli('plan', '--down', ...ids);
     expect(down.code).toBe(2);
-    expect(down.out).toMatch(/Plan: 0 to add, 0 to change, 10 to destroy\./);
+    expect(down.out).toMatch(/Plan: 0 to add, 0 to change, 7 to destroy\./);
     expect(await engineState()).toBe(before);
 
     const status = await cli('status', '--owner-id', ownerId);
@@ -154,7 +154,7 @@ describe('docker-services on the engine', () => {
     });
     const garbage = await cli('gc', '--dry-run', '--owner-id', ownerId);
     expect(garbage.code).toBe(2);
-    expect(garbage.out).toMatch(/Plan: 0 to add, 0 to change, 10 to destroy\./);
+    expect(garbage.out).toMatch(/Plan: 0 to add, 0 to change, 7 to destroy\./);
     expect(await engineState()).toBe(before);
 
     // Every container exited, as a dockerd SIGKILL leaves them (137; killing the daemon itself
