@@ -157,6 +157,16 @@ export const INVALID_PAYLOADS: ReadonlyArray<[string, unknown, string[]]> = [
     ],
   ],
   [
+    'two services with the same invalid name: no duplicate reported',
+    { services: [svc({ name: 'DB' }), svc({ name: 'DB' }), { image: 'redis:7' }, { image: 'redis:7' }] },
+    [
+      `services[0].name: "DB" is not a valid service name ${NAME_FIX}`,
+      `services[1].name: "DB" is not a valid service name ${NAME_FIX}`,
+      'services[2].name: required field missing (fix: a DNS label such as "db"; the task reaches the service by it)',
+      'services[3].name: required field missing (fix: a DNS label such as "db"; the task reaches the service by it)',
+    ],
+  ],
+  [
     'image with flags',
     { services: [svc({ image: '-v /:/host alpine' })] },
     [
