@@ -44,6 +44,10 @@ import { isTaskId } from './names.js';
 
 const SERVICE_FIELDS = 'name, image and optional command, env, healthCheck';
 
+// Type guards for io-ts's `is`. Each `checked` codec's problems function refuses a wrong type by
+// itself, and argumentList's `is` is never called (decoding goes through `validate`).
+// Stryker disable all: no input tells these guards from `() => true`
+
 function isString(u: unknown): u is string {
   return typeof u === 'string';
 }
@@ -55,8 +59,10 @@ function isNumber(u: unknown): u is number {
 function isStringArray(u: unknown): u is string[] {
   return Array.isArray(u) && u.every(isString);
 }
+// Stryker restore all
 
 function bytes(text: string): number {
+  // Stryker disable next-line StringLiteral: utf8 is also Node's default encoding of a string
   return Buffer.byteLength(text, 'utf8');
 }
 
@@ -146,6 +152,7 @@ const imageObjectCodecs = {
 /** `services[].image`: one of the four shapes docker payloads use. */
 export const ServiceImage = new t.Type<ImageSpec, unknown, unknown>(
   'ServiceImage',
+  // Stryker disable next-line all: io-ts's `is`, which no decode and no caller reads
   (u): u is ImageSpec => ServiceImage.validate(u, [{ key: '', type: t.unknown, actual: u }])._tag === 'Right',
   (u, c) => {
     if (typeof u === 'string') return ImageReference.validate(u, c);
@@ -230,18 +237,15 @@ export function envNameProblem(name: string): string | undefined {
   return undefined;
 }
 
-/** Bytes of the environment as the process receives it: `NAME=value` per entry. */
-export function envBytes(env: Record<string, string>): number {
-  return Object.entries(env).reduce((sum, [name, value]) => sum + bytes(`${name}=${value}`), 0);
-}
-
 /** The payload's environment for one service. Values are secret: no error ever shows one. */
 export function envCodec(
   limits: LimitsConfig,
 ): t.Type<Record<string, string>, Record<string, string>, unknown> {
   return markSecret(
     new t.Type<Record<string, string>, Record<string, string>, unknown>(
+      // Stryker disable next-line StringLiteral: a codec's name is not read (errors carry messages)
       'Env',
+      // Stryker disable next-line all: io-ts's `is`, which no decode and no caller reads
       (u): u is Record<string, string> => isPlainObject(u) && Object.values(u).every(isString),
       (u, c) => {
         if (!isPlainObject(u))
@@ -307,8 +311,9 @@ export function envCodec(
 }
 
 function seconds(name: string, min: number): t.Type<number, number, unknown> {
+  // The range refuses NaN and the infinities (JSON carries neither); the typeof refuses "5".
   return checked(name, isNumber, (u) =>
-    typeof u === 'number' && Number.isFinite(u) && u >= min && u <= MAX_HEALTH_SECONDS
+    typeof u === 'number' && u >= min && u <= MAX_HEALTH_SECONDS
       ? []
       : [`must be a number of seconds from ${min} to ${MAX_HEALTH_SECONDS}; got ${renderValue(u)}`],
   );
@@ -316,8 +321,10 @@ function seconds(name: string, min: number): t.Type<number, number, unknown> {
 
 export function healthCheckCodec(limits: LimitsConfig) {
   return strictStruct(
+    // Stryker disable next-line StringLiteral: a codec's name is not read (errors carry messages)
     'HealthCheck',
     {
+      // Stryker disable next-line StringLiteral: a codec's name is not read (errors carry messages)
       command: argumentList('HealthCheckCommand', {
         maxBytes: limits.maxValueBytes,
         nonEmpty: true,
@@ -326,10 +333,12 @@ export function healthCheckCodec(limits: LimitsConfig) {
       }),
     },
     {
+      // Stryker disable StringLiteral: a codec's name is not read (errors carry messages)
       interval: seconds('interval', MIN_HEALTH_PROBE_SECONDS),
       timeout: seconds('timeout', MIN_HEALTH_PROBE_SECONDS),
       startPeriod: seconds('startPeriod', 0),
       retries: checked('retries', isNumber, (u) =>
+        // Stryker restore StringLiteral
         typeof u === 'number' && Number.isInteger(u) && u >= 1 && u <= MAX_HEALTH_RETRIES
           ? []
           : [`must be an integer from 1 to ${MAX_HEALTH_RETRIES}; got ${renderValue(u)}`],
@@ -344,9 +353,11 @@ export function healthCheckCodec(limits: LimitsConfig) {
 
 export function serviceSpecCodec(limits: LimitsConfig) {
   return strictStruct(
+    // Stryker disable next-line StringLiteral: a codec's name is not read (errors carry messages)
     'ServiceSpec',
     { name: ServiceName, image: ServiceImage },
     {
+      // Stryker disable next-line StringLiteral: a codec's name is not read (errors carry messages)
       command: argumentList('Command', {
         maxBytes: limits.maxValueBytes,
         nonEmpty: false,
@@ -375,7 +386,9 @@ export type HealthCheckSpec = NonNullable<ServiceSpec['healthCheck']>;
 export function servicesCodec(limits: LimitsConfig): t.Type<ServiceSpec[], unknown, unknown> {
   const item = serviceSpecCodec(limits);
   return new t.Type<ServiceSpec[], unknown, unknown>(
+    // Stryker disable next-line StringLiteral: a codec's name is not read (errors carry messages)
     'Services',
+    // Stryker disable next-line all: io-ts's `is`, which no decode and no caller reads
     (u): u is ServiceSpec[] => Array.isArray(u) && u.every((x) => item.is(x)),
     (u, c) => {
       if (!Array.isArray(u))
@@ -399,7 +412,7 @@ export function servicesCodec(limits: LimitsConfig): t.Type<ServiceSpec[], unkno
         const raw: unknown = u[i];
         const at = t.appendContext(c, String(i), item, raw);
         const name = isPlainObject(raw) ? own(raw, 'name') : undefined;
-        if (typeof name === 'string' && ServiceName.is(name)) {
+        if (ServiceName.is(name)) {
           const first = firstWithName.get(name);
           if (first === undefined) firstWithName.set(name, i);
           else
@@ -416,29 +429,20 @@ export function servicesCodec(limits: LimitsConfig): t.Type<ServiceSpec[], unkno
         if (result._tag === 'Left') errors.push(...result.left);
         else services.push(result.right);
       }
-      return errors.length > 0 ? t.failures(sortByService(errors, u)) : t.success(services);
+      // In service order: each service's errors are pushed in turn, after the count's.
+      return errors.length > 0 ? t.failures(errors) : t.success(services);
     },
     t.identity,
   );
-}
-
-/** Errors of one service together, in service order; the order found within a service is kept. */
-function sortByService(errors: t.ValidationError[], services: unknown[]): t.ValidationError[] {
-  const index = (e: t.ValidationError): number => {
-    const at = e.context.findIndex((entry, i) => i > 0 && e.context[i - 1]!.actual === services);
-    return at < 0 ? -1 : Number(e.context[at]!.key);
-  };
-  return errors
-    .map((error, order) => ({ error, order }))
-    .sort((a, b) => index(a.error) - index(b.error) || a.order - b.order)
-    .map(({ error }) => error);
 }
 
 /** A payload with services: an object; only its `services` key is read. */
 export function payloadCodec(limits: LimitsConfig): t.Type<ServiceSpec[], unknown, unknown> {
   const services = servicesCodec(limits);
   return new t.Type<ServiceSpec[], unknown, unknown>(
+    // Stryker disable next-line StringLiteral: a codec's name is not read (errors carry messages)
     'PayloadServices',
+    // Stryker disable next-line all: io-ts's `is`, which no decode and no caller reads
     (u): u is ServiceSpec[] => services.is(u),
     (u, c) => {
       if (!isPlainObject(u))

@@ -20,6 +20,24 @@ const HIJACK =
 const CMD_FIX = '(fix: write it as an array, e.g. ["redis-server", "--port", "6380"])';
 const HC_FIX = '(fix: write it as an array, e.g. ["redis-cli", "ping"])';
 
+const IMAGE_SHAPES =
+  'a reference string such as "redis:7", or an object {"type": "docker-image", "name"}, {"type": "indexed-image", "namespace", "path"} or {"type": "task-image", "taskId", "path"}';
+export const TASK_ID = 'Zq0vH1sVRhmDw0oJxzzXtA';
+
+/** A valid artifact name of exactly `n` characters (n ≥ 12). */
+export function artifactName(n: number): string {
+  return `public/${long(n - 'public/'.length - '.tar'.length)}.tar`;
+}
+
+/** A valid index namespace of exactly `n` characters: dot-separated words of at most 100. */
+export function indexNamespace(n: number): string {
+  const words: string[] = [];
+  let left = n;
+  for (; left > 100; left -= 101) words.push(long(100));
+  if (left < 1) throw new Error(`no namespace of ${n} characters ends in a 100-character word`);
+  return [...words, long(left)].join('.');
+}
+
 /** One valid service to which each case adds its flaw. */
 export function svc(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { name: 'db', image: 'redis:7', ...extra };
@@ -139,6 +157,16 @@ export const INVALID_PAYLOADS: ReadonlyArray<[string, unknown, string[]]> = [
     ],
   ],
   [
+    'two services with the same invalid name: no duplicate reported',
+    { services: [svc({ name: 'DB' }), svc({ name: 'DB' }), { image: 'redis:7' }, { image: 'redis:7' }] },
+    [
+      `services[0].name: "DB" is not a valid service name ${NAME_FIX}`,
+      `services[1].name: "DB" is not a valid service name ${NAME_FIX}`,
+      'services[2].name: required field missing (fix: a DNS label such as "db"; the task reaches the service by it)',
+      'services[3].name: required field missing (fix: a DNS label such as "db"; the task reaches the service by it)',
+    ],
+  ],
+  [
     'image with flags',
     { services: [svc({ image: '-v /:/host alpine' })] },
     [
@@ -207,6 +235,66 @@ export const INVALID_PAYLOADS: ReadonlyArray<[string, unknown, string[]]> = [
     ],
   ],
   [
+    'docker-image whose name is a number',
+    { services: [svc({ image: { type: 'docker-image', name: 5 } })] },
+    ['services[0].image.name: must be an image reference string; got 5'],
+  ],
+  [
+    'image type given as an array',
+    { services: [svc({ image: { type: ['docker-image'], name: 'redis:7' } })] },
+    [
+      `services[0].image.type: must be "docker-image", "indexed-image" or "task-image"; got ["docker-image"] (fix: ${IMAGE_SHAPES})`,
+    ],
+  ],
+  [
+    'image type naming an Object prototype property',
+    { services: [svc({ image: { type: 'constructor', name: 'redis:7' } })] },
+    [
+      `services[0].image.type: must be "docker-image", "indexed-image" or "task-image"; got "constructor" (fix: ${IMAGE_SHAPES})`,
+    ],
+  ],
+  [
+    'task id and index namespace given as arrays',
+    {
+      services: [
+        svc({ image: { type: 'task-image', taskId: [TASK_ID], path: 'public/image.tar' } }),
+        svc({
+          name: 'b',
+          image: { type: 'indexed-image', namespace: ['project.images'], path: 'public/image.tar' },
+        }),
+      ],
+    },
+    [
+      `services[0].image.taskId: must be a Taskcluster task id (22 of A-Z, a-z, 0-9, '-', '_'); got ["${TASK_ID}"]`,
+      'services[1].image.namespace: must be an index path such as "project.images.latest" (dot-separated words, at most 255 characters); got ["project.images"]',
+    ],
+  ],
+  [
+    'artifact name without a tarball suffix',
+    { services: [svc({ image: { type: 'task-image', taskId: TASK_ID, path: 'public/image.zip' } })] },
+    [
+      'services[0].image.path: must name a docker save tarball ending in ".tar", ".tar.zst", ".tar.lz4" (fix: e.g. "public/image.tar.zst"); got "public/image.zip"',
+    ],
+  ],
+  [
+    'artifact name one character over 1024',
+    { services: [svc({ image: { type: 'task-image', taskId: TASK_ID, path: artifactName(1025) } })] },
+    [
+      `services[0].image.path: must be an artifact name: '/'-separated parts, none empty, "." or "..", no spaces, at most 1024 characters (fix: e.g. "public/image.tar.zst"); got "${artifactName(1025).slice(0, 60)}"… (1025 chars)`,
+    ],
+  ],
+  [
+    'index namespace one character over 255',
+    {
+      services: [
+        svc({ image: { type: 'indexed-image', namespace: indexNamespace(256), path: 'public/image.tar' } }),
+      ],
+    },
+    [
+      `services[0].image.namespace: must be an index path such as "project.images.latest" (dot-separated words, at most 255 characters); got "${indexNamespace(256).slice(0, 60)}"… (256 chars)`,
+    ],
+  ],
+  [
     'image in capitals',
     { services: [svc({ image: 'Redis:7' })] },
     [
@@ -251,6 +339,11 @@ export const INVALID_PAYLOADS: ReadonlyArray<[string, unknown, string[]]> = [
     'command argument with NUL',
     { services: [svc({ command: ['a\0b'] })] },
     ['services[0].command[0]: contains a NUL character, which a command line cannot carry (fix: remove it)'],
+  ],
+  [
+    'command argument over the byte limit in two-byte characters',
+    { services: [svc({ command: ['redis-server', 'é'.repeat(16_385)] })] },
+    ['services[0].command[1]: is 32770 bytes; at most 32768 bytes per argument (fix: shorten it)'],
   ],
   [
     'too many command arguments',
@@ -378,6 +471,14 @@ export const INVALID_PAYLOADS: ReadonlyArray<[string, unknown, string[]]> = [
       'services[0].healthCheck.timeout: must be a number of seconds from 0.001 to 3600; got 0',
       'services[0].healthCheck.startPeriod: must be a number of seconds from 0 to 3600; got "x"',
       'services[0].healthCheck.retries: must be an integer from 1 to 100; got 1.5',
+    ],
+  ],
+  [
+    'health check numbers written as strings',
+    { services: [svc({ healthCheck: { command: ['true'], interval: '5', retries: '3' } })] },
+    [
+      'services[0].healthCheck.interval: must be a number of seconds from 0.001 to 3600; got "5"',
+      'services[0].healthCheck.retries: must be an integer from 1 to 100; got "3"',
     ],
   ],
   [

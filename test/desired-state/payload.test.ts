@@ -5,7 +5,16 @@
 import { describe, expect, it } from '@jest/globals';
 import { PayloadValidationError } from '../../src/desired-state/errors.js';
 import { decodeServices, decodeServicesEither } from '../../src/desired-state/payload.js';
-import { INVALID_PAYLOADS as invalid, KiB, env, long, svc } from './payload-cases.js';
+import {
+  INVALID_PAYLOADS as invalid,
+  KiB,
+  TASK_ID,
+  artifactName,
+  env,
+  indexNamespace,
+  long,
+  svc,
+} from './payload-cases.js';
 import { testConfig } from './support.js';
 
 const config = testConfig();
@@ -92,6 +101,17 @@ describe('valid payloads', () => {
     services[1] = svc({ name: 's1', env: { BIG: long(32 * KiB) } });
     services[2] = svc({ name: 'x'.repeat(63) });
     expect(decodeServices({ services }, config)).toHaveLength(16);
+  });
+
+  it('accepts an artifact name and an index namespace exactly at their length limits', () => {
+    const images = [
+      { type: 'task-image', taskId: TASK_ID, path: artifactName(1024) },
+      { type: 'indexed-image', namespace: indexNamespace(255), path: artifactName(1024) },
+    ];
+    expect(images[0]!.path).toHaveLength(1024);
+    expect(images[1]!.namespace).toHaveLength(255);
+    const services = images.map((image, i) => svc({ name: `s${i}`, image }));
+    expect(decodeServices({ services }, config)).toEqual(services);
   });
 
   it('keeps an env name such as __proto__ an ordinary variable', () => {
