@@ -90,8 +90,8 @@ describe('the published package', () => {
     expect(seen).toMatchObject({
       refused: 'PayloadValidationError',
       networkMode: `ds-${taskId}-0`,
-      // The service, its proxy, the task network and the service's private network.
-      objectsWhileRunning: 4,
+      // The service, its proxy (which holds the service's network namespace) and the task network.
+      objectsWhileRunning: 3,
       objectsAfterStop: 0,
       logs: ['web'],
     });
