@@ -135,13 +135,14 @@ describe('ServiceManager.start on the real engine', () => {
   });
 
   it('an image that is not there and cannot be pulled rejects as image not found', async () => {
+    // A registry on loopback where nothing listens: the pull fails without leaving the machine.
     const error = await startFailure('lib-start-noimage', [
-      { name: 'ghost', image: 'ds-fixtures/does-not-exist:latest', command: ['true'] },
+      { name: 'ghost', image: '127.0.0.1:9/ds-test/does-not-exist:latest', command: ['true'] },
     ]);
     expect(error.service).toBe('ghost');
     expect(error.reason).toMatchObject({
       kind: 'image-not-found',
-      image: 'ds-fixtures/does-not-exist:latest',
+      image: '127.0.0.1:9/ds-test/does-not-exist:latest',
     });
     console.log(error.message);
   });
