@@ -68,7 +68,9 @@ export function containerFailure(container: ObservedContainer): StartFailureReas
       ? { kind: 'oom-killed', exitCode: container.exitCode }
       : { kind: 'exited', exitCode: container.exitCode };
   }
-  if (container.health === 'unhealthy') {
+  // Docker marks a container's health unhealthy when it stops: only a running one's health says
+  // how it serves (a stopped one is judged by its exit above, or is on its way out).
+  if (container.state === 'running' && container.health === 'unhealthy') {
     return container.lastHealthOutput !== undefined
       ? { kind: 'unhealthy', lastProbeOutput: container.lastHealthOutput }
       : { kind: 'unhealthy' };
@@ -106,7 +108,8 @@ export function evaluateStartup(
     const exitedBefore =
       options.startedAt !== undefined &&
       container.finishedAt !== undefined &&
-      (container.state === 'exited' || container.state === 'dead') &&
+      // `removing`: the plan replaces it (its proxy was replaced, say); it ended all the same.
+      (container.state === 'exited' || container.state === 'dead' || container.state === 'removing') &&
       Date.parse(container.finishedAt) < Date.parse(options.startedAt);
     if (exitedBefore && options.priorExits !== 'fail') {
       pending.push({ service: node.service, role, phase: 'exited' });

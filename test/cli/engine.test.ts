@@ -187,7 +187,11 @@ describe('docker-services on the engine', () => {
         timeout: 180_000,
       },
     ).catch((error: { code: number; stdout: string; stderr: string }) => error);
-    expect(back).toMatchObject({ stdout: expect.stringContaining('NetworkMode') });
+    // On failure the message shows why up gave up (its stderr), not only the missing options.
+    expect({ stdout: back.stdout, stderr: back.stdout ? '' : back.stderr }).toMatchObject({
+      stdout: expect.stringContaining('NetworkMode'),
+      stderr: '',
+    });
     expect((await cli('plan', payload, ...ids, ...LOCAL_IMAGES)).code).toBe(0);
     expect((await engineState()).match(/ running /g)).toHaveLength(6);
 

@@ -64,6 +64,27 @@ describe('evaluateStartup', () => {
     ).toMatchObject({ service: 'db', reason: { kind: 'exited', exitCode: 137 } });
   });
 
+  it('a container that ended before this start and is being replaced is waited on, not failed on its stale health', () => {
+    // Docker marks a stopped container unhealthy; the plan removes it to make it again (its proxy
+    // was replaced): seen `removing`, it is neither this start's failure nor ready.
+    const replacing = snap([
+      observed(db, {
+        state: 'removing',
+        health: 'unhealthy',
+        lastHealthOutput: 'accepting connections',
+        exitCode: 137,
+        finishedAt: '2026-01-01T00:00:00Z',
+      }),
+      observed(dbProxy, { health: 'healthy' }),
+    ]);
+    const status = evaluateStartup(desired([db, dbProxy]), replacing, {
+      settleMs: 0,
+      startedAt: '2026-01-01T00:05:00Z',
+    });
+    expect(status.failure).toBeUndefined();
+    expect(status).toMatchObject({ ready: false, pending: [{ service: 'db', role: 'service' }] });
+  });
+
   it('waits on a container in a state it does not know, as pending: no failure, not ready', () => {
     const status = evaluateStartup(desired([db]), snap([observed(db, { state: 'unknown' })]));
     expect(status).toEqual({ ready: false, pending: [{ service: 'db', role: 'service', phase: 'pending' }] });
