@@ -31,6 +31,7 @@ import {
 import { HealthWatch, nowMs } from './health-watch.js';
 import { idleReport, type IdleResult } from './idle.js';
 import { benchPlanner, type PlannerResult } from './planner.js';
+import { READY_LINE_LABEL } from '../../src/observed-state/ready-line.js';
 import { sampleProxies } from './proxy-metrics.js';
 import { markdown, type BenchResults, type RunRecord } from './report.js';
 import { countingApi, measure, type CallRecord } from './stats.js';
@@ -272,10 +273,13 @@ async function main(): Promise<number> {
     if (!(await plain.inspectImage(image)))
       return cleanupAndExit(2, `image ${image} is missing: run scripts/bench.sh (it builds the images)`);
   }
-  const proxyHealthCheck = Boolean(
-    ((await docker.getImage(proxyImage).inspect()) as { Config?: { Healthcheck?: { Test?: string[] } } })
-      .Config?.Healthcheck?.Test?.length,
-  );
+  const proxyImageConfig = (
+    (await docker.getImage(proxyImage).inspect()) as {
+      Config?: { Healthcheck?: { Test?: string[] }; Labels?: Record<string, string> | null };
+    }
+  ).Config;
+  const proxyHealthCheck = Boolean(proxyImageConfig?.Healthcheck?.Test?.length);
+  const proxyReadyLine = proxyImageConfig?.Labels?.[READY_LINE_LABEL] || undefined;
 
   const config = workerConfig(proxyImage);
   const results: BenchResults = {
@@ -294,7 +298,7 @@ async function main(): Promise<number> {
       options: { ...options },
       notes: [
         options.proxy === 'real'
-          ? `proxies: ${proxyImage}, the Node taskcluster-proxy${proxyHealthCheck ? ' with its health check' : ''}`
+          ? `proxies: ${proxyImage}, the Node taskcluster-proxy${proxyReadyLine ? `, ready when it prints "${proxyReadyLine}"` : ''}${proxyHealthCheck ? ` with its health check${proxyReadyLine ? ' (liveness)' : ''}` : ''}`
           : `proxies: ${proxyImage}, a busybox stand-in that sleeps (Docker's and the orchestration's cost only)`,
       ],
     },
@@ -323,6 +327,7 @@ async function main(): Promise<number> {
     watch,
     health: { intervalS: options.healthIntervalS },
     proxyHealthCheck,
+    proxyReadyLine,
     onChild: (pid) => onChild(pid),
     timeoutMs: options.opTimeoutMs,
   };
@@ -419,8 +424,15 @@ async function main(): Promise<number> {
             const callsAfterUp = calls?.length ?? 0;
             // Outside the timings and on the bench's own connection: each proxy's start-up and memory.
             const proxySamples =
-              proxyHealthCheck && handle.proxyNames.length > 0
-                ? await sampleProxies(docker, watch, handle.proxyNames, options.opTimeoutMs)
+              (proxyHealthCheck || proxyReadyLine) && handle.proxyNames.length > 0
+                ? await sampleProxies(
+                    plain,
+                    docker,
+                    watch,
+                    handle.proxyNames,
+                    proxyReadyLine,
+                    options.opTimeoutMs,
+                  )
                 : [];
             const down = await measure(async (child) => {
               onChild = child;

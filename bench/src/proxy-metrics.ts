@@ -1,7 +1,8 @@
 /**
  * What each real proxy costs, sampled after an up (outside its timing) through the bench's own
  * Docker connection, never the counted one:
- *   start → healthy    Docker's `start` and first `health_status: healthy` events (daemon clock)
+ *   start → healthy    Docker's `start` and first `health_status: healthy` events (daemon clock),
+ *                      only for an image without a ready line (its health check is its readiness)
  *   start → listening  the daemon's timestamp on the proxy's "listening" log line (daemon clock)
  *   VmRSS, Pss         of the proxy's main process (node), from the host's /proc/<pid>/status and
  *                      /proc/<pid>/smaps_rollup; the health check's short-lived execs are not
@@ -12,7 +13,9 @@
 import type Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
 import { withDeadline } from './common.js';
+import type { DockerApi } from '../../src/docker/client.js';
 import type { HealthWatch } from './health-watch.js';
+import { waitReadyLines } from './ready-lines.js';
 
 export interface ProxySample {
   startToHealthyMs?: number;
@@ -49,14 +52,20 @@ async function listeningAt(container: Docker.Container): Promise<number | undefi
   return Date.parse(`${match[1]}${(match[2] ?? '').slice(0, 4)}Z`);
 }
 
-/** Waits (up to `timeoutMs`) until every proxy is healthy, then samples each. */
+/**
+ * Waits (up to `timeoutMs`) until every proxy is ready (printed its ready line, or else healthy),
+ * then samples each.
+ */
 export async function sampleProxies(
+  plain: DockerApi,
   docker: Docker,
   watch: HealthWatch,
   names: readonly string[],
+  readyLine: string | undefined,
   timeoutMs: number,
 ): Promise<ProxySample[]> {
-  await watch.waitHealthy(names, timeoutMs);
+  if (readyLine) await waitReadyLines(plain, names, readyLine, timeoutMs);
+  else await watch.waitHealthy(names, timeoutMs);
   return Promise.all(
     names.map(async (name) => {
       const container = docker.getContainer(name);
@@ -64,7 +73,7 @@ export async function sampleProxies(
       const { start, healthy } = watch.eventsOf(name);
       const listening = await withDeadline(`logs of ${name}`, timeoutMs, listeningAt(container));
       return {
-        ...(start && healthy ? { startToHealthyMs: healthy.daemonMs - start.daemonMs } : {}),
+        ...(start && healthy && !readyLine ? { startToHealthyMs: healthy.daemonMs - start.daemonMs } : {}),
         ...(start && listening !== undefined ? { startToListeningMs: listening - start.daemonMs } : {}),
         ...(info.State.Pid > 0 ? memoryOf(info.State.Pid) : {}),
       };

@@ -44,6 +44,7 @@ import {
   type HealthSpec,
 } from './common.js';
 import type { HealthWatch } from './health-watch.js';
+import { waitReadyLines } from './ready-lines.js';
 
 export type Scenario = 'running' | 'ready';
 
@@ -62,9 +63,16 @@ export interface VariantContext {
   health: HealthSpec;
   /**
    * Whether the proxy image has a health check (the real proxy does, the stand-in not): then a
-   * ready task includes healthy proxies, as the library's services wait for theirs.
+   * ready task includes healthy proxies, as the library's services wait for theirs, unless the
+   * image declares a ready line (`proxyReadyLine`).
    */
   proxyHealthCheck: boolean;
+  /**
+   * The text the proxy image says it prints once it listens (its `org.taskcluster.ready-log-line`
+   * label): then a ready task includes proxies that printed it, which is what the library waits
+   * for, and their health check is liveness only.
+   */
+  proxyReadyLine?: string | undefined;
   /** Reports a child process the variant runs, so that its CPU and memory are counted. */
   onChild(pid: number): void;
   timeoutMs: number;
@@ -108,7 +116,7 @@ async function removeNetwork(docker: DockerApi, id: string): Promise<void> {
 
 function healthNamesOf(ctx: VariantContext, desired: DesiredState): string[] {
   return desired.containers
-    .filter((c) => c.healthCheck || (c.role === 'proxy' && ctx.proxyHealthCheck))
+    .filter((c) => c.healthCheck || (c.role === 'proxy' && ctx.proxyHealthCheck && !ctx.proxyReadyLine))
     .map((c) => c.name);
 }
 
@@ -208,10 +216,21 @@ export function floor(ctx: VariantContext, proxies: boolean): Variant {
         throw (failed as PromiseRejectedResult).reason;
       }
       const healthNames = scenario === 'ready' ? healthNamesOf(ctx, desired) : [];
-      if (scenario === 'ready') await ctx.watch.waitHealthy(healthNames, ctx.timeoutMs);
+      if (scenario === 'ready') await readyOf(ctx, desired, healthNames);
       return { healthNames, proxyNames: proxyNamesOf(desired), down };
     },
   };
+}
+
+/** The floor's ready: services (and proxies without a ready line) healthy, proxies with one said it. */
+async function readyOf(ctx: VariantContext, desired: DesiredState, healthNames: string[]): Promise<void> {
+  const proxies = proxyNamesOf(desired);
+  await Promise.all([
+    ctx.watch.waitHealthy(healthNames, ctx.timeoutMs),
+    ctx.proxyReadyLine && proxies.length > 0
+      ? waitReadyLines(ctx.docker, proxies, ctx.proxyReadyLine, ctx.timeoutMs)
+      : undefined,
+  ]);
 }
 
 export function sequential(ctx: VariantContext): Variant {

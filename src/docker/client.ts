@@ -34,6 +34,12 @@ export interface DockerApi {
   removeContainer(id: string): Promise<void>;
   killContainer(id: string, signal?: string): Promise<void>;
   containerLogs(id: string, options: { tail?: number; since?: number }): Promise<string>;
+  /**
+   * The container's log from `since` (daemon time: RFC 3339 or Unix seconds) on, followed as it is
+   * written: the raw stream, stdout and stderr framed as Docker sends them for a container without
+   * a TTY (`LogFrames` reads it). It ends when the container stops; the caller destroys it sooner.
+   */
+  followLogs(id: string, since: string): Promise<Readable>;
   listNetworks(filters: Filters): Promise<NetworkInspect[]>;
   inspectNetwork(idOrName: string): Promise<NetworkInspect | undefined>;
   createNetwork(options: NetworkCreateOptions): Promise<string>;
@@ -250,6 +256,19 @@ export function dockerApi(docker: Docker, options: DockerClientOptions = {}): Do
           abortSignal,
         } as Docker.ContainerLogsOptions & { follow: false })) as unknown as Buffer;
         return demuxLogs(raw);
+      }),
+    followLogs: (id, since) =>
+      call(`container logs ${id}`, timeoutMs, [id], async (abortSignal) => {
+        // As with `events`: the deadline covers the connection only, not the stream returned.
+        const stream = (await docker.getContainer(id).logs({
+          stdout: true,
+          stderr: true,
+          follow: true,
+          since,
+          abortSignal,
+        } as unknown as Docker.ContainerLogsOptions & { follow: true })) as unknown as Readable;
+        if (abortSignal.aborted) stream.destroy();
+        return stream;
       }),
     execWithInput: (id, cmd, input) =>
       call(`container exec ${id} ${cmd[0] ?? ''}`, timeoutMs, [id], async (abortSignal) => {

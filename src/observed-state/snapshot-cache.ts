@@ -21,6 +21,7 @@ import {
 } from './collect.js';
 import type { DockerEvent } from './frames.js';
 import { nameFilterPattern } from './ownership.js';
+import { ReadyLines } from './ready-line.js';
 import { backoffDelay, type Backoff } from './retry-delay.js';
 import type { ObserveScope } from './scope.js';
 import {
@@ -102,6 +103,8 @@ export class SnapshotCache {
 
   /** Event names carry no leading `/`, so the network name pattern fits container names too. */
   private readonly candidateNamePattern: RegExp;
+  /** The ready lines of the containers whose images declare one (`ready-line.ts`). */
+  private readonly readyLines: ReadyLines;
 
   constructor(
     private readonly docker: DockerApi,
@@ -109,6 +112,10 @@ export class SnapshotCache {
     private readonly options: SnapshotCacheOptions,
   ) {
     this.candidateNamePattern = new RegExp(nameFilterPattern(scope, 'network'));
+    this.readyLines = new ReadyLines(docker, {
+      changed: () => this.emitSoon(),
+      reportError: (error) => options.reportError(error),
+    });
   }
 
   /** Starts the periodic relist. */
@@ -122,6 +129,7 @@ export class SnapshotCache {
     this.closed = true;
     clearTimeout(this.pumpTimer);
     clearInterval(this.relistTimer);
+    this.readyLines.close();
   }
 
   /** A new stream: whatever happened while there was none left no event, so relist at once. */
@@ -285,6 +293,7 @@ export class SnapshotCache {
       this.reflected = Math.max(this.reflected, covers);
       this.options.emit(this.snapshot());
     }
+    if (ok) this.readyLines.sync(this.containers.values());
     if (this.hasWork())
       this.schedulePump(ok ? 0 : backoffDelay(this.failures - 1, this.options.backoff, this.options.random));
   }
@@ -410,7 +419,7 @@ export class SnapshotCache {
       // With refresh requests, always: a loop that sent a token must not take a snapshot made
       // before any request (0) for one from a source that has no tokens at all.
       ...(this.options.echoTokens ? { refreshed: this.reflected } : {}),
-      containers: [...this.containers.values()],
+      containers: [...this.containers.values()].map((c) => this.readyLines.present(c)),
       networks: [...this.networks.values()],
       images: [...this.images],
       missingImages: [...this.missingImages],

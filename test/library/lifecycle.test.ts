@@ -55,6 +55,25 @@ describe('a running session on the real engine', () => {
     expect(await objectsOf(testOwnerId('lib-life-restart'))).toEqual(NOTHING);
   });
 
+  it("a proxy is ready once it says it listens, before Docker's first probe of it", async () => {
+    const m = manager('lib-life-ready-line');
+    const session = await m.start(task([sleeper('db')]));
+    sessions.push(session);
+    const events = eventsSoFar(session);
+    const proxyId = events.find((e) => e.type === 'created' && e.role === 'proxy')!.containerId!;
+    const healthy = events.find((e) => e.type === 'healthy' && e.role === 'proxy');
+    expect(healthy).toBeDefined();
+    const inspect = await docker.inspectContainer(proxyId);
+    // The image's health check probes first one interval (30 s) after the start: readiness sooner
+    // than that came from the line the image declares, read from the proxy's log.
+    expect(inspect?.Config.Healthcheck?.Interval).toBe(30e9);
+    expect(Date.parse(healthy!.time) - Date.parse(inspect!.State.StartedAt)).toBeLessThan(30_000);
+    expect(await session.logs('db')).toBeDefined();
+    const { proxyLogs } = await session.stop();
+    expect(proxyLogs.db).toContain('taskcluster-proxy listening on');
+    expect(await objectsOf(testOwnerId('lib-life-ready-line'))).toEqual(NOTHING);
+  });
+
   it('with the fail policy a death mid-task is a failed event and a failed session, not a restart', async () => {
     const m = manager('lib-life-fail', { restart: { mode: 'fail' } });
     const session = await m.start(task([sleeper('db')]));

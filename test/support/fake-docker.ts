@@ -511,6 +511,21 @@ export class FakeDocker implements DockerApi {
     );
   }
 
+  /** The model's containers print nothing: a follow stream stays open, empty, until destroyed. */
+  followLogs(id: string): Promise<Readable> {
+    return this.call(
+      'container logs',
+      [id],
+      false,
+      () => this.containerKeys(id),
+      () => {
+        if (!this.findContainer(id))
+          throw new DockerApiError('container logs', 404, `No such container: ${id}`);
+        return new PassThrough();
+      },
+    );
+  }
+
   listNetworks(filters: Filters): Promise<NetworkInspect[]> {
     return this.call(
       'network list',
