@@ -127,8 +127,10 @@ export class ReadyLines {
    * Follows the log of each running container that declares a ready line and has not printed it
    * in its current run; stops following the others. Called with everything the cache holds.
    */
-  sync(containers: Iterable<ObservedContainer>): void {
+  sync(cached: Iterable<ObservedContainer>): void {
     if (this.closed) return;
+    // Read twice below: an iterator (the cache's `values()`) would be empty the second time.
+    const containers = [...cached];
     const wanted = new Map<string, ObservedContainer>();
     for (const c of containers) {
       if (
@@ -144,8 +146,7 @@ export class ReadyLines {
       if (wanted.get(id)?.startedAt !== watch.startedAt) this.stop(id, watch);
     for (const [id, c] of wanted) if (!this.watches.has(id)) this.follow(c);
     // What no container of the cache is any more is forgotten (ids are never reused).
-    const known = new Set<string>();
-    for (const c of containers) known.add(c.id);
+    const known = new Set(containers.map((c) => c.id));
     for (const id of this.seen.keys()) if (!known.has(id)) this.seen.delete(id);
     for (const id of this.unreadable) if (!known.has(id)) this.unreadable.delete(id);
   }

@@ -119,11 +119,13 @@ describe('ReadyLines', () => {
     await tick();
     expect(changed).toBe(1);
     expect(lines.present(c).health).toBe('healthy');
-    // Seen: the stream is closed and no other one opened.
+    // Seen: the stream is closed and no other one opened, with the cache's own iterator too.
     expect(streams[0]!.stream.destroyed).toBe(true);
-    lines.sync([c]);
+    lines.sync(new Map([[c.id, c]]).values());
+    lines.sync(new Map([[c.id, c]]).values());
     await tick();
     expect(streams).toHaveLength(1);
+    expect(lines.present(c).health).toBe('healthy');
   });
 
   it('a restart in place (a new startedAt) must print the line again', async () => {
