@@ -15,10 +15,12 @@
  *   testcontainers    GenericContainer on one Network with aliases, Ryuk off, local image
  *   compose           docker-compose 1.29 (Debian) `up -d` / `down -t 0` of one project
  *
- * The proxies are the real Node proxy image unless the bench runs with `--proxy stand-in`. In the
- * ready scenario a task is ready when its services are healthy and, where the proxy image has a
- * health check, its proxies too; the floor starts each service as soon as its proxy runs (a
- * service joins its proxy's network namespace, which dockerd refuses before), as the library does.
+ * The proxies are the real Node proxy image unless the bench runs with `--proxy stand-in`. The
+ * real proxy's image declares a ready line: in both scenarios a task with proxies is up once each
+ * proxy has printed it (what `start()` waits for), and in the ready scenario once its services
+ * are healthy too (an image with a health check and no ready line: healthy). The floor starts
+ * each service as soon as its proxy runs (a service joins its proxy's network namespace, which
+ * dockerd refuses before), as the library does.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -216,13 +218,17 @@ export function floor(ctx: VariantContext, proxies: boolean): Variant {
         throw (failed as PromiseRejectedResult).reason;
       }
       const healthNames = scenario === 'ready' ? healthNamesOf(ctx, desired) : [];
-      if (scenario === 'ready') await readyOf(ctx, desired, healthNames);
+      await readyOf(ctx, desired, healthNames);
       return { healthNames, proxyNames: proxyNamesOf(desired), down };
     },
   };
 }
 
-/** The floor's ready: services (and proxies without a ready line) healthy, proxies with one said it. */
+/**
+ * What the floor waits for after its last start, as `start()` does: proxies whose image declares a
+ * ready line have printed it (in both scenarios: a task's proxy is of no use before it listens),
+ * and in the ready scenario every health check named is healthy (`healthNames` is empty otherwise).
+ */
 async function readyOf(ctx: VariantContext, desired: DesiredState, healthNames: string[]): Promise<void> {
   const proxies = proxyNamesOf(desired);
   await Promise.all([
