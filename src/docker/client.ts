@@ -33,7 +33,8 @@ export interface DockerApi {
   /** Force-remove (kill at once) with anonymous volumes. */
   removeContainer(id: string): Promise<void>;
   killContainer(id: string, signal?: string): Promise<void>;
-  containerLogs(id: string, options: { tail?: number; since?: number }): Promise<string>;
+  /** `since`: daemon time, Unix seconds (a `seconds.nanoseconds` string keeps the nanoseconds). */
+  containerLogs(id: string, options: { tail?: number; since?: number | string }): Promise<string>;
   /**
    * The container's log from `since` (daemon time: RFC 3339 or Unix seconds) on, followed as it is
    * written: the raw stream, stdout and stderr framed as Docker sends them for a container without

@@ -9,6 +9,7 @@ import { Label } from '../desired-state/labels.js';
 import type { ContainerSummary, DockerApi, Filters, NetworkInspect } from '../docker/client.js';
 import { containerName, mapContainer, mapImage, mapNetwork } from './map.js';
 import { classify, nameFilterPattern } from './ownership.js';
+import { withReadyLines } from './ready-line.js';
 import type { ObserveScope } from './scope.js';
 import type { ForeignObject, ObservedContainer, ObservedImage, ObservedNetwork, Snapshot } from './types.js';
 
@@ -71,6 +72,14 @@ export async function collectSnapshot(docker: DockerApi, scope: ObserveScope): P
     else if (result.kind === 'foreign') snapshot.foreign.push(result.foreign);
   }
   return sortSnapshot(snapshot);
+}
+
+/**
+ * One look for a one-shot command (`plan`, `status`): `collectSnapshot` with readiness as the live
+ * observer shows it (a container that printed the ready line its image declares is healthy).
+ */
+export async function observeOnce(docker: DockerApi, scope: ObserveScope): Promise<Snapshot> {
+  return withReadyLines(docker, await collectSnapshot(docker, scope));
 }
 
 export type ObservedObject =

@@ -17,7 +17,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { DockerApi } from '../docker/client.js';
-import type { ObservedContainer } from './types.js';
+import type { ObservedContainer, Snapshot } from './types.js';
 
 export const READY_LINE_LABEL = 'org.taskcluster.ready-log-line';
 
@@ -207,4 +207,37 @@ export class ReadyLines {
     watch.stream?.destroy();
     if (this.watches.get(id) === watch) this.watches.delete(id);
   }
+}
+
+/**
+ * A one-shot snapshot (`plan`, `status`) as the live observer would show it: each running
+ * container that declares a ready line, and that Docker does not already call healthy or
+ * unhealthy, is healthy if its log since its start holds the line. One logs call per such
+ * container; one that cannot be read is left as Docker says.
+ */
+export async function withReadyLines(docker: DockerApi, snapshot: Snapshot): Promise<Snapshot> {
+  const printed = new Set<string>();
+  const unreadable = new Set<string>();
+  await Promise.all(
+    snapshot.containers.map(async (c) => {
+      const text = c.labels[READY_LINE_LABEL];
+      if (!text || c.state !== 'running' || c.startedAt === undefined) return;
+      if (c.health === 'healthy' || c.health === 'unhealthy') return;
+      try {
+        const log = await docker.containerLogs(c.id, { since: unixSince(c.startedAt) });
+        if (log.split('\n').some((line) => line.includes(text))) printed.add(c.id);
+      } catch {
+        unreadable.add(c.id);
+      }
+    }),
+  );
+  const lines = new ReadyLines(docker, { changed: () => {}, reportError: () => {} });
+  return {
+    ...snapshot,
+    containers: snapshot.containers.map((c) => {
+      if (unreadable.has(c.id)) return c;
+      if (printed.has(c.id)) return { ...c, health: 'healthy' };
+      return lines.present(c);
+    }),
+  };
 }

@@ -13,8 +13,9 @@ import {
   READY_LINE_LABEL,
   ReadyLines,
   unixSince,
+  withReadyLines,
 } from '../../src/observed-state/ready-line.js';
-import type { ObservedContainer } from '../../src/observed-state/types.js';
+import type { ObservedContainer, Snapshot } from '../../src/observed-state/types.js';
 
 /** One frame as Docker sends it for a container without a TTY (1: stdout, 2: stderr). */
 function frame(text: string, stream = 1): Buffer {
@@ -180,5 +181,49 @@ describe('ReadyLines', () => {
     await tick();
     lines.close();
     expect(streams[2]!.stream.destroyed).toBe(true);
+  });
+});
+
+describe('withReadyLines (one-shot snapshots: plan, status)', () => {
+  it("reads each unready declaring container's log since its start once, and keeps Docker's verdict otherwise", async () => {
+    const asked: [string, unknown][] = [];
+    const logs: Record<string, string | Error> = {
+      said: 'loading\ntaskcluster-proxy listening on 127.0.0.1:61080\n',
+      silent: 'loading\n',
+      unreadable: new DockerApiError('container logs unreadable', 501, 'not supported'),
+    };
+    const docker = {
+      containerLogs: async (id: string, options: { since?: unknown }) => {
+        asked.push([id, options.since]);
+        const log = logs[id]!;
+        if (log instanceof Error) throw log;
+        return log;
+      },
+    } as unknown as DockerApi;
+    const snapshot: Snapshot = {
+      time: '2026-12-02T10:00:01Z',
+      containers: [
+        container({ id: 'said' }),
+        container({ id: 'silent', health: 'none' }),
+        container({ id: 'unreadable', health: 'none' }),
+        container({ id: 'docker-says', health: 'unhealthy' }),
+      ],
+      networks: [],
+      images: [],
+      missingImages: [],
+      foreign: [],
+    };
+    const seen = await withReadyLines(docker, snapshot);
+    expect(Object.fromEntries(seen.containers.map((c) => [c.id, c.health]))).toEqual({
+      said: 'healthy',
+      silent: 'starting',
+      unreadable: 'none',
+      'docker-says': 'unhealthy',
+    });
+    expect(asked.sort()).toEqual([
+      ['said', '1796205600.123456789'],
+      ['silent', '1796205600.123456789'],
+      ['unreadable', '1796205600.123456789'],
+    ]);
   });
 });

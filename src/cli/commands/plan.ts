@@ -6,7 +6,7 @@
 import { compile, emptyGraph } from '../../desired-state/compile.js';
 import type { WorkerConfig } from '../../desired-state/config.js';
 import type { DesiredState } from '../../desired-state/types.js';
-import { collectSnapshot } from '../../observed-state/collect.js';
+import { observeOnce } from '../../observed-state/collect.js';
 import type { Snapshot } from '../../observed-state/types.js';
 import type { Plan } from '../../reconciler/actions.js';
 import { formatPlan } from '../../reconciler/format.js';
@@ -32,7 +32,7 @@ export async function planCommand(parsed: ParsedCommand, io: CliIo): Promise<Exi
   const desired = down ? emptyGraph(ownerOf(values)) : await compileFile(positionals[0]!, values, config, io);
   const snapshot = values.offline
     ? emptyEngine(desired, new Date().toISOString())
-    : await collectSnapshot(dockerFromEnv(io.env).api, scopeOf(desired));
+    : await observeOnce(dockerFromEnv(io.env).api, scopeOf(desired));
   const result = plan(desired, snapshot, planOptions(config, Date.now()));
   io.stdout.write(formatPlan(result, format, { clock: values.offline ? 'offline' : 'daemon' }));
   return planExitCode(result, io);

@@ -1,5 +1,5 @@
 /** `status`: one observation of everything this owner has, grouped by task run. Read only. */
-import { collectSnapshot } from '../../observed-state/collect.js';
+import { observeOnce } from '../../observed-state/collect.js';
 import { ownerLabels, type OwnerLabels } from '../../observed-state/ownership.js';
 import type { ObservedContainer, Snapshot } from '../../observed-state/types.js';
 import { phaseOf } from '../../library/phases.js';
@@ -38,7 +38,7 @@ export interface OwnerStatus {
 export async function statusCommand(parsed: ParsedCommand, io: CliIo): Promise<ExitCode> {
   const format = outputOption(parsed.values);
   const ownerId = ownerIdOf(parsed.values);
-  const snapshot = await collectSnapshot(dockerFromEnv(io.env).api, { ownerId, images: [] });
+  const snapshot = await observeOnce(dockerFromEnv(io.env).api, { ownerId, images: [] });
   const status = ownerStatus(snapshot, ownerId);
   io.stdout.write(format === 'json' ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
   return ExitCode.ok;
