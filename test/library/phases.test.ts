@@ -193,7 +193,12 @@ describe('derivePhaseEvents', () => {
     stranger.labels = { ...stranger.labels, [Label.owner]: 'w2' };
     expect(
       run([
-        snapshot([other, stranger, container({ id: 'p', startedAt: S1 }, 'proxy'), container({ id: 'a' })]),
+        snapshot([
+          other,
+          stranger,
+          container({ id: 'p', startedAt: S1 }, 'proxy'),
+          container({ id: 'a', state: 'created' }),
+        ]),
       ]),
     ).toEqual(['proxy/db created p', 'proxy/db started p', 'service/db created a']);
   });
