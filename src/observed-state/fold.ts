@@ -45,7 +45,8 @@ export function foldCreatedContainer(
     Id: containerId,
     Name: `/${options.name}`,
     Image: image.id,
-    Config: { Image: options.Image, Labels: { ...(options.Labels ?? {}) } },
+    // Docker merges the image's labels under the ones sent.
+    Config: { Image: options.Image, Labels: { ...image.labels, ...(options.Labels ?? {}) } },
     State: { Status: 'created', ExitCode: 0, OOMKilled: false },
     NetworkSettings: { Networks: networks },
   } as unknown as ContainerInspect;
