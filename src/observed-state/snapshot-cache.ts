@@ -404,9 +404,12 @@ export class SnapshotCache {
         this.knows('container', event.actorId);
       if (!relevant || this.echoes(event)) return;
       // An applied `healthy` is all a snapshot shows of it but the probe's output, which only an
-      // `unhealthy` container's report reads (and an `unhealthy` event is inspected).
-      if (this.applyHealthy(event)) this.emitSoon();
-      else this.dirtyContainers.add(event.actorId);
+      // `unhealthy` container's report reads (and an `unhealthy` event is inspected). A batch
+      // already out (a relist after a lost stream) may answer with what it saw before the event
+      // and overwrite it: then the container is looked at again after that batch.
+      const applied = this.applyHealthy(event);
+      if (applied) this.emitSoon();
+      if (!applied || this.working) this.dirtyContainers.add(event.actorId);
     } else if (event.type === 'network') {
       if (this.held(event) || this.echoes(event)) return;
       // Network events carry no labels: a network is a candidate by its name or because we know it.
