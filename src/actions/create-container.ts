@@ -13,6 +13,7 @@ import type { ContainerCreateOptions } from '../docker/client.js';
 import { Label } from '../desired-state/labels.js';
 import { IMAGE_KEY_PLACEHOLDER } from '../desired-state/types.js';
 import type { ContainerNode } from '../desired-state/types.js';
+import type { KnownEffect } from '../observed-state/types.js';
 import type { CreateContainer } from '../reconciler/actions.js';
 import { RetryableError, TerminalError } from '../reconciler/errors.js';
 import { classify, containerByName, isTimeout, sameOwner } from './common.js';
@@ -72,6 +73,19 @@ export function containerCreateOptions(
     };
   }
   return options;
+}
+
+/**
+ * A container we created is what we sent (without `Env`: the proxy's credentials are not asked
+ * for again, and nothing observed reads it); one adopted is whatever it is, and is inspected.
+ */
+export function createContainerEffect(
+  action: CreateContainer,
+  result: ActionResult,
+): KnownEffect | undefined {
+  if (result.adopted || !result.containerId) return undefined;
+  const { Env: _env, ...options } = containerCreateOptions(action.container, action.network);
+  return { kind: 'container-created', containerId: result.containerId, options };
 }
 
 export async function executeCreateContainer(

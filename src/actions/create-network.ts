@@ -8,6 +8,7 @@ import { statusCodeOf } from '../docker/client.js';
 import type { NetworkCreateOptions } from '../docker/client.js';
 import { Label } from '../desired-state/labels.js';
 import type { NetworkNode } from '../desired-state/types.js';
+import type { KnownEffect } from '../observed-state/types.js';
 import type { CreateNetwork } from '../reconciler/actions.js';
 import { RetryableError, TerminalError } from '../reconciler/errors.js';
 import { classify, isTimeout, networksByName, sameOwner } from './common.js';
@@ -21,6 +22,16 @@ export function networkCreateOptions(network: NetworkNode): NetworkCreateOptions
     Attachable: false,
     Internal: false,
     Labels: { ...network.labels },
+  };
+}
+
+/** A network we created is what we sent; one adopted is whatever it is, and is inspected. */
+export function createNetworkEffect(action: CreateNetwork, result: ActionResult): KnownEffect | undefined {
+  if (result.adopted || !result.networkId) return undefined;
+  return {
+    kind: 'network-created',
+    networkId: result.networkId,
+    options: networkCreateOptions(action.network),
   };
 }
 

@@ -8,17 +8,20 @@
  * loop asked the observer for after it): an older snapshot still shows what the action replaced,
  * and planning from it must not repeat the action. A start or connect after a create of the same
  * plan acts on the id the create returned, in one call instead of a lookup by name.
+ *
+ * The observer hears of each action twice: when it is handed out (the objects it changes, whose
+ * events wait for its outcome) and when it settles (its known effect to fold, or what to inspect).
  */
 import type { Logger } from 'winston';
 import type { DesiredState } from '../desired-state/types.js';
-import type { RefreshRequest, Snapshot } from '../observed-state/types.js';
+import type { HeldObjects, RefreshRequest, Snapshot } from '../observed-state/types.js';
 import type { Action, Plan } from '../reconciler/actions.js';
 import { describeAction, type ActionInfo } from '../reconciler/describe.js';
 import { ReconcileError, RetryableError, TerminalError } from '../reconciler/errors.js';
 import { exponentialBackoffMs } from '../util/backoff.js';
 import { Timers } from '../util/timers.js';
 import { engineUnreachable } from './common.js';
-import { executeAction, type ActionResult, type ExecuteContext } from './execute.js';
+import { executeAction, knownEffect, type ActionResult, type ExecuteContext } from './execute.js';
 
 export interface RetryPolicy {
   initialBackoffMs: number;
@@ -60,6 +63,8 @@ export interface ExecutorHooks {
    * snapshot reflecting the request will carry.
    */
   observe(request: RefreshRequest): number;
+  /** Tells the observer what needs no answer: an action's hold, or its release after a failure. */
+  notify(request: RefreshRequest): void;
   /** Asks for a fresh snapshot of everything (after a failure). */
   refresh(): void;
   /** An action failed terminally or spent its retry budget: the run cannot go on. */
@@ -103,6 +108,52 @@ function objectKeys(action: Action): string[] {
       break;
   }
   return [...new Set(keys)];
+}
+
+/**
+ * Hold keys come from one sequence for the process: the observer a session's loop and its teardown
+ * share must never take one action's release for another's.
+ */
+let holdSequence = 0;
+
+/** The objects `action` changes, by id or (what it creates) by name: their events wait for it. */
+function heldBy(action: Action): HeldObjects | undefined {
+  const key = ++holdSequence;
+  switch (action.kind) {
+    case 'create-network':
+      return { key, networkNames: [action.network.name] };
+    case 'create-container':
+      return { key, containerNames: [action.container.name] };
+    case 'start-container':
+      return action.target.objectId !== undefined
+        ? { key, containers: [action.target.objectId] }
+        : { key, containerNames: [action.container] };
+    case 'connect-network':
+      return {
+        key,
+        ...(action.target.objectId !== undefined
+          ? { containers: [action.target.objectId] }
+          : { containerNames: [action.container] }),
+        networkNames: [action.network],
+      };
+    case 'disconnect-network':
+      return { key, containers: [action.containerId], networks: [action.networkId] };
+    case 'remove-container':
+      return { key, containers: [action.containerId] };
+    case 'remove-network':
+      return { key, networks: [action.networkId] };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * What the observer is to learn of a finished action: its known effect when Docker's answer says
+ * it all, else what it changed, to be looked at again.
+ */
+function observationOf(action: Action, result: ActionResult, snapshot: Snapshot | undefined): RefreshRequest {
+  const effect = knownEffect(action, result);
+  return effect ? { effects: [effect] } : touchedBy(action, result, snapshot);
 }
 
 /** What `action` changed, for the observer to look at again (any order; all ours). */
@@ -236,19 +287,32 @@ export class PlanExecutor {
     const described = describeAction(action, this.options.desired, this.snapshot);
     hooks.emit({ type: 'action-started', action: described, attempt });
     logger?.debug('action started', { actionId: action.id, cause: action.cause, attempt });
+    const hold = heldBy(action);
+    if (hold) hooks.notify({ hold });
+    const release = hold ? { release: hold.key } : {};
     executeAction(action, this.options.context).then(
       (result) => {
-        if (!this.release(action)) return;
+        const observation = { ...observationOf(action, result, this.snapshot), ...release };
+        // Halted or disposed, nobody waits for a token; the observer still learns what was done.
+        const quietly = () => {
+          if (hold || observation.effects) hooks.notify({ effects: observation.effects ?? [], ...release });
+        };
+        if (!this.release(action)) return quietly();
         this.attempts.delete(action.id);
         this.finishedSincePlan.add(action.id);
         this.finishedResults.set(action.id, result);
         hooks.finished(action, { type: 'action-finished', action: described, result, attempt });
-        if (this.halted) return hooks.settled();
-        const token = hooks.observe(touchedBy(action, result, this.snapshot));
+        if (this.halted) {
+          quietly();
+          return hooks.settled();
+        }
+        const token = hooks.observe(observation);
         this.unobserved.set(action.id, { token, result });
         this.pump();
       },
       (error: unknown) => {
+        // Its held events are looked at: a failed or timed-out action explains none of them.
+        if (hold) hooks.notify(release);
         if (!this.release(action)) return;
         this.failed(action, described, attempt, error);
       },

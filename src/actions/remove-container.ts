@@ -4,10 +4,16 @@
  * the container is looked up again, because the daemon may have removed it.
  */
 import { statusCodeOf } from '../docker/client.js';
+import type { KnownEffect } from '../observed-state/types.js';
 import type { RemoveContainer } from '../reconciler/actions.js';
 import { RetryableError } from '../reconciler/errors.js';
 import { classify, waitUntilGone } from './common.js';
 import type { ActionResult, ExecuteContext } from './context.js';
+
+/** Every way this action succeeds ends with Docker saying the container is not there. */
+export function removeContainerEffect(action: RemoveContainer): KnownEffect {
+  return { kind: 'container-removed', containerId: action.containerId };
+}
 
 export async function executeRemoveContainer(
   action: RemoveContainer,

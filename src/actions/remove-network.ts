@@ -4,10 +4,16 @@
  * or removes what is still attached.
  */
 import { statusCodeOf } from '../docker/client.js';
+import type { KnownEffect } from '../observed-state/types.js';
 import type { RemoveNetwork } from '../reconciler/actions.js';
 import { RetryableError } from '../reconciler/errors.js';
 import { classify } from './common.js';
 import type { ActionResult, ExecuteContext } from './context.js';
+
+/** Every way this action succeeds ends with Docker saying the network is not there. */
+export function removeNetworkEffect(action: RemoveNetwork): KnownEffect {
+  return { kind: 'network-removed', networkId: action.networkId };
+}
 
 export async function executeRemoveNetwork(
   action: RemoveNetwork,

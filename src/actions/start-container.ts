@@ -7,10 +7,17 @@
  * and the state it had before is reported.
  */
 import { statusCodeOf } from '../docker/client.js';
+import type { KnownEffect } from '../observed-state/types.js';
 import type { StartContainer } from '../reconciler/actions.js';
 import { RetryableError, TerminalError } from '../reconciler/errors.js';
 import { classify, containerByName, ownedBy } from './common.js';
 import type { ActionResult, ExecuteContext } from './context.js';
+
+/** Docker's 204: running as of then. One found running already (304) did nothing we know of. */
+export function startContainerEffect(_action: StartContainer, result: ActionResult): KnownEffect | undefined {
+  if (result.alreadyDone || !result.containerId) return undefined;
+  return { kind: 'container-started', containerId: result.containerId };
+}
 
 export async function executeStartContainer(
   action: StartContainer,

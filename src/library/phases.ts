@@ -181,11 +181,18 @@ export function derivePhaseEvents(
       t.state = 'created';
     }
 
-    // A (re)start: a start time we have not seen on this container.
+    // A (re)start: a start time we have not seen on this container. A start the observer folded
+    // from Docker's answer has no time yet: it is a start when this container was not seen running
+    // before, and the time its next inspect brings is then no restart.
+    const sawRunning = !isNew && t.state !== undefined && isRunningState(t.state) && !t.dead;
+    const startTimeLearnt = sawRunning && t.startedAt === undefined && container.startedAt !== undefined;
     const startedAgain =
-      container.startedAt !== undefined &&
-      container.startedAt !== t.startedAt &&
-      (isRunningState(container.state) || isDeadState(container.state));
+      container.startedAt === undefined
+        ? isRunningState(container.state) && !sawRunning
+        : container.startedAt !== t.startedAt &&
+          !startTimeLearnt &&
+          (isRunningState(container.state) || isDeadState(container.state));
+    if (startTimeLearnt) t.startedAt = container.startedAt;
     if (startedAgain) {
       if (!isNew && t.state !== undefined && isRunningState(t.state) && !t.dead) {
         // It ran, exited and ran again between two snapshots: the exit itself was not seen.

@@ -195,6 +195,7 @@ class Run {
           this.requestRefresh({ ...request, token });
           return token;
         },
+        notify: (request) => this.requestRefresh(request),
         refresh: () => this.requestRefresh(),
         failed: (error) => this.stop(error),
         settled: () => this.finish(),
@@ -235,7 +236,9 @@ class Run {
     this.subscription = subscription;
     // A synchronous first snapshot may have ended the run before the subscription was known.
     if (this.closed) subscription.unsubscribe();
-    else if (startToken !== undefined) this.requestRefresh({ token: startToken });
+    // `current`: an observer whose stream has stayed open since its last relist need not relist
+    // again (a session's teardown on its observer), one just opened relists anyway.
+    else if (startToken !== undefined) this.requestRefresh({ token: startToken, current: true });
     return () => {
       this.closed = true;
       this.clearAll();

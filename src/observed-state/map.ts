@@ -109,10 +109,17 @@ export function mapNetwork(inspect: NetworkInspect): ObservedNetwork {
 
 /** `ref` is the reference the scope asked about (an image has many tags; we name it by the one asked). */
 export function mapImage(ref: string, inspect: ImageInspect): ObservedImage {
-  return {
+  const image: ObservedImage = {
     ref,
     id: inspect.Id,
     repoDigests: [...(inspect.RepoDigests ?? [])].sort(),
     labels: sortedRecord(inspect.Config?.Labels),
   };
+  if (runsHealthCheck(inspect.Config?.Healthcheck?.Test)) image.healthCheck = true;
+  return image;
+}
+
+/** Docker runs a health check whose test is not empty and not `NONE`. */
+export function runsHealthCheck(test: readonly string[] | undefined | null): boolean {
+  return test !== undefined && test !== null && test.length > 0 && test[0] !== 'NONE';
 }

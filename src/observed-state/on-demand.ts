@@ -8,7 +8,7 @@ import type { DockerApi } from '../docker/client.js';
 import { exponentialBackoffMs } from '../util/backoff.js';
 import { collectSnapshot } from './collect.js';
 import type { ObserveScope } from './scope.js';
-import type { RefreshRequest, Snapshot } from './types.js';
+import { isNoticeOnly, type RefreshRequest, type Snapshot } from './types.js';
 
 /**
  * A list at subscription, then a full list per `refresh()` whatever the request names; its token
@@ -52,6 +52,8 @@ export function listOnDemand(
       running = false;
     };
     trigger = (request) => {
+      // A hold or a release asks for no look; an effect is seen by the next list.
+      if (request !== undefined && isNoticeOnly(request)) return;
       if (request?.token !== undefined) requested = Math.max(requested, request.token);
       pending = true;
       if (!running && !closed) void run();

@@ -74,6 +74,11 @@ export function unixSince(iso: string): string {
   return `${seconds}.${(match![2] ?? '').padEnd(9, '0')}`;
 }
 
+/** Which run of a container: its `startedAt`, or '' for a folded first start not yet inspected. */
+function runOf(container: ObservedContainer): string {
+  return container.startedAt ?? '';
+}
+
 interface Watch {
   startedAt: string;
   stream?: Readable;
@@ -90,7 +95,11 @@ export interface ReadyLineOptions {
 /** Watches the logs of the running containers that declare a ready line; see the module comment. */
 export class ReadyLines {
   private readonly watches = new Map<string, Watch>();
-  /** Per container, the start (`startedAt`) in which it printed its ready line. */
+  /**
+   * Per container, the start (`startedAt`) in which it printed its ready line; '' for a start the
+   * observer folded from its own start call, whose time no answer carried (`fold.ts`): only a
+   * container that never ran is folded so, and the first time an inspect then brings is that run.
+   */
   private readonly seen = new Map<string, string>();
   /**
    * Containers whose log cannot be read (a logging driver without reads, such as `none` or
@@ -118,7 +127,7 @@ export class ReadyLines {
       container.health === 'unhealthy'
     )
       return container;
-    const printed = container.startedAt !== undefined && this.seen.get(container.id) === container.startedAt;
+    const printed = this.printedInRun(container);
     if (printed) return { ...container, health: 'healthy' };
     return container.health === 'none' ? { ...container, health: 'starting' } : container;
   }
@@ -135,15 +144,16 @@ export class ReadyLines {
     for (const c of containers) {
       if (
         c.state === 'running' &&
-        c.startedAt !== undefined &&
         c.labels[READY_LINE_LABEL] &&
         !this.unreadable.has(c.id) &&
-        this.seen.get(c.id) !== c.startedAt
+        !this.printedInRun(c)
       )
         wanted.set(c.id, c);
+      // The folded start's run, its time now known.
+      else if (this.seen.get(c.id) === '' && c.startedAt !== undefined) this.seen.set(c.id, c.startedAt);
     }
     for (const [id, watch] of this.watches)
-      if (wanted.get(id)?.startedAt !== watch.startedAt) this.stop(id, watch);
+      if (!wanted.has(id) || runOf(wanted.get(id)!) !== watch.startedAt) this.stop(id, watch);
     for (const [id, c] of wanted) if (!this.watches.has(id)) this.follow(c);
     // What no container of the cache is any more is forgotten (ids are never reused).
     const known = new Set(containers.map((c) => c.id));
@@ -158,14 +168,15 @@ export class ReadyLines {
 
   private follow(container: ObservedContainer): void {
     const { id } = container;
-    const startedAt = container.startedAt!;
+    const startedAt = runOf(container);
     const text = container.labels[READY_LINE_LABEL]!;
     const watch: Watch = { startedAt, closed: false };
     this.watches.set(id, watch);
     const done = (): void => {
       if (this.watches.get(id) === watch) this.watches.delete(id);
     };
-    this.docker.followLogs(id, unixSince(startedAt)).then(
+    // A folded first start has no time yet: its whole log is this run's.
+    this.docker.followLogs(id, startedAt === '' ? '0' : unixSince(startedAt)).then(
       (stream) => {
         if (watch.closed) {
           stream.destroy();
@@ -200,6 +211,11 @@ export class ReadyLines {
         this.options.reportError(error);
       },
     );
+  }
+
+  private printedInRun(container: ObservedContainer): boolean {
+    const run = this.seen.get(container.id);
+    return run !== undefined && (run === '' || run === runOf(container));
   }
 
   private stop(id: string, watch: Watch): void {

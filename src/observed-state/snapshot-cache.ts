@@ -7,9 +7,16 @@
  *
  * Once a stream is lost, what the cache holds may be stale with no event to say so, so until a
  * relist that began after the loss succeeds, no snapshot is emitted and no token is echoed.
+ *
+ * Docker's answers to our own actions (`KnownEffect`) are folded in as an inspect right after them
+ * would show (`fold.ts`), and the events those actions cause are not inspected for: while an
+ * action is in flight the events of the objects it changes are held, and once it settles each is
+ * looked at only if the cache does not already show what it says (`echoes`). A `die`, an
+ * `unhealthy`, a `destroy` we did not cause, a failed action's events all still are.
  */
 import { Label } from '../desired-state/labels.js';
 import type { DockerApi } from '../docker/client.js';
+import { foldCreatedContainer, foldCreatedNetwork, foldStartedContainer } from './fold.js';
 import {
   collectSnapshot,
   inspectImages,
@@ -20,13 +27,15 @@ import {
   type ObservedObject,
 } from './collect.js';
 import type { DockerEvent } from './frames.js';
-import { nameFilterPattern } from './ownership.js';
+import { classify, nameFilterPattern } from './ownership.js';
 import { ReadyLines } from './ready-line.js';
 import { backoffDelay, type Backoff } from './retry-delay.js';
 import type { ObserveScope } from './scope.js';
 import {
   isTargeted,
   type ForeignObject,
+  type HeldObjects,
+  type KnownEffect,
   type ObservedContainer,
   type ObservedImage,
   type ObservedNetwork,
@@ -79,6 +88,25 @@ export class SnapshotCache {
    * removed while this observer runs (a task's few dozen).
    */
   private readonly gone = new Set<string>();
+  /**
+   * Our clock (ms) when a known effect last changed an object (`type:id`): a batch that began
+   * before shows it older than the cache does, and does not overwrite it.
+   */
+  private readonly foldedAt = new Map<string, number>();
+  /**
+   * Per container created by a known effect, whether Docker runs a health check in it: fixed at
+   * creation, so kept across relists (ids are never reused).
+   */
+  private readonly healthChecks = new Map<string, boolean>();
+  /** Actions in flight, by hold key: their events, until they settle. */
+  private readonly holds = new Map<number, DockerEvent[]>();
+  /** Which hold an object's events go to (`container:id`, `container-name:name`, `network:…`). */
+  private readonly heldBy = new Map<string, number>();
+  /**
+   * An action settled since the last relist without an answer that says what it did (it failed or
+   * timed out: dockerd may have done it anyway): until a relist, the cache is not `current`.
+   */
+  private uncertain = false;
   /** Daemon clock minus ours, from the last relist's daemon time (ms). */
   private clockOffsetMs = 0;
   private haveBaseline = false;
@@ -172,7 +200,18 @@ export class SnapshotCache {
    */
   request(value: RefreshRequest | void): void {
     const request: RefreshRequest = typeof value === 'object' && value !== null ? value : {};
+    if (request.hold) this.hold(request.hold);
+    for (const effect of request.effects ?? []) this.fold(effect);
+    // After the folds: the held events are weighed against what the action did.
+    if (request.release !== undefined) this.release(request.release);
+    if (request.release !== undefined && request.token === undefined && (request.effects?.length ?? 0) === 0)
+      this.uncertain = true;
     if (request.token !== undefined) this.requested = Math.max(this.requested, request.token);
+    const bare =
+      !isTargeted(request) &&
+      (request.effects?.length ?? 0) === 0 &&
+      request.hold === undefined &&
+      request.release === undefined;
     if (isTargeted(request)) {
       // An empty id names nothing (a container that never ran has endpoints with no network id).
       for (const id of request.containers ?? [])
@@ -180,10 +219,181 @@ export class SnapshotCache {
       for (const id of request.networks ?? [])
         if (id && !this.gone.has(objectKey('network', id))) this.dirtyNetworks.add(id);
       if (request.images) this.imagesDirty = true;
-    } else {
+    } else if (bare && !(request.current === true && this.current())) {
       this.relistNeeded = true;
     }
     this.schedulePump();
+  }
+
+  /**
+   * As fresh as a relist would make it: the stream has been open since the last relist, so every
+   * change since has marked its object (the marks are looked at before the next token is echoed),
+   * and every action since has settled with Docker's answer or been looked at. An object someone
+   * else made with our names and labels while every event of it was lost is the one thing only a
+   * relist would show; the periodic relist and garbage collection are the net for it.
+   */
+  private current(): boolean {
+    return this.streamOpen && this.haveBaseline && !this.relistNeeded && !this.uncertain;
+  }
+
+  private hold(objects: HeldObjects): void {
+    this.holds.set(objects.key, []);
+    const keys = [
+      ...(objects.containers ?? []).map((id) => objectKey('container', id)),
+      ...(objects.containerNames ?? []).map((name) => `container-name:${name}`),
+      ...(objects.networks ?? []).map((id) => objectKey('network', id)),
+      ...(objects.networkNames ?? []).map((name) => `network-name:${name}`),
+    ];
+    for (const key of keys) this.heldBy.set(key, objects.key);
+  }
+
+  /** The action settled: its held events are taken now, as if they had just come. */
+  private release(holdKey: number): void {
+    const events = this.holds.get(holdKey);
+    if (events === undefined) return;
+    this.holds.delete(holdKey);
+    for (const [key, owner] of this.heldBy) if (owner === holdKey) this.heldBy.delete(key);
+    for (const event of events) this.onEvent(event);
+  }
+
+  /** An event about an object an action in flight is changing waits for the action to settle. */
+  private held(event: DockerEvent): boolean {
+    if (this.heldBy.size === 0 || (event.type !== 'container' && event.type !== 'network')) return false;
+    const keys = [objectKey(event.type, event.actorId)];
+    if (event.attributes.name !== undefined) keys.push(`${event.type}-name:${event.attributes.name}`);
+    if (event.type === 'network' && event.attributes.container !== undefined)
+      keys.push(objectKey('container', event.attributes.container));
+    for (const key of keys) {
+      const holdKey = this.heldBy.get(key);
+      if (holdKey === undefined) continue;
+      this.holds.get(holdKey)!.push(event);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Folds an action's known effect into the cache; an effect that cannot be folded (an image or a
+   * network the cache does not know, a container not seen created) marks its object instead.
+   */
+  private fold(effect: KnownEffect): void {
+    const at = Date.now();
+    switch (effect.kind) {
+      case 'network-created': {
+        const network = foldCreatedNetwork(effect);
+        if (!network || classify(this.scope, network.name, network.labels).kind !== 'ours') {
+          this.dirtyNetworks.add(effect.networkId);
+          return;
+        }
+        this.networks.set(network.id, network);
+        this.foldedAt.set(objectKey('network', network.id), at);
+        return;
+      }
+      case 'container-created': {
+        const image = this.images.find((i) => i.ref === effect.options.Image);
+        const folded = foldCreatedContainer(effect, image);
+        if (!folded || classify(this.scope, folded.container.name, folded.container.labels).kind !== 'ours') {
+          this.dirtyContainers.add(effect.containerId);
+          return;
+        }
+        this.setFoldedContainer(folded.container, at);
+        this.healthChecks.set(folded.container.id, folded.healthCheck);
+        return;
+      }
+      case 'container-started': {
+        const created = this.containers.get(effect.containerId);
+        const healthCheck = this.healthChecks.get(effect.containerId);
+        const started =
+          created &&
+          healthCheck !== undefined &&
+          foldStartedContainer(created, healthCheck, (name) => this.networkIdByName(name));
+        if (!started) {
+          this.dirtyContainers.add(effect.containerId);
+          return;
+        }
+        this.setFoldedContainer(started, at);
+        for (const endpoint of Object.values(started.networks)) {
+          const network = this.networks.get(endpoint.networkId)!;
+          if (network.containerIds.includes(started.id)) continue;
+          const containerIds = [...network.containerIds, started.id].sort();
+          this.networks.set(network.id, { ...network, containerIds });
+          this.foldedAt.set(objectKey('network', network.id), at);
+        }
+        return;
+      }
+      case 'container-removed':
+        return this.foldGone('container', effect.containerId, at);
+      case 'network-removed':
+        return this.foldGone('network', effect.networkId, at);
+    }
+  }
+
+  private setFoldedContainer(container: ObservedContainer, at: number): void {
+    this.containers.set(container.id, container);
+    this.foreign.delete(objectKey('container', container.id));
+    this.foldedAt.set(objectKey('container', container.id), at);
+    // The health logic compares event times with this (daemon clock).
+    this.knownAt.set(container.id, at + this.clockOffsetMs);
+  }
+
+  /** Gone for good: out of the cache, out of its networks' member lists, never inspected again. */
+  private foldGone(type: 'container' | 'network', id: string, at: number): void {
+    const key = objectKey(type, id);
+    this.gone.add(key);
+    this.foreign.delete(key);
+    this.foldedAt.set(key, at);
+    if (type === 'network') {
+      this.networks.delete(id);
+      this.dirtyNetworks.delete(id);
+      return;
+    }
+    this.containers.delete(id);
+    this.knownAt.delete(id);
+    this.dirtyContainers.delete(id);
+    for (const network of this.networks.values()) {
+      if (!network.containerIds.includes(id)) continue;
+      this.networks.set(network.id, {
+        ...network,
+        containerIds: network.containerIds.filter((c) => c !== id),
+      });
+      this.foldedAt.set(objectKey('network', network.id), at);
+    }
+  }
+
+  private networkIdByName(name: string): string | undefined {
+    for (const network of this.networks.values()) if (network.name === name) return network.id;
+    return undefined;
+  }
+
+  /**
+   * The event says nothing the cache does not already show: a `create` of an object it knows, a
+   * `start` of a container it holds running, a `healthy` of one it holds healthy, a `connect` or
+   * `disconnect` its member lists and endpoints already show. Each holds whether the cache learnt
+   * it from an inspect or from a known effect: a container leaves `running` only with a `die`, and
+   * any later change of membership comes with an event of its own, which is looked at.
+   */
+  private echoes(event: DockerEvent): boolean {
+    const { type, action, actorId } = event;
+    if (action === 'create') return this.knows(type as 'container' | 'network', actorId);
+    if (type === 'container') {
+      const cached = this.containers.get(actorId);
+      if (action === 'start') return cached?.state === 'running';
+      if (action === 'health_status: healthy')
+        return cached?.state === 'running' && cached.health === 'healthy';
+      return false;
+    }
+    const network = this.networks.get(actorId);
+    const containerId = event.attributes.container;
+    if (!network || !containerId || (action !== 'connect' && action !== 'disconnect')) return false;
+    const container = this.containers.get(containerId);
+    const endpointHere = Object.values(container?.networks ?? {}).some((e) => e.networkId === actorId);
+    if (action === 'connect')
+      return network.containerIds.includes(containerId) && (!container || endpointHere);
+    return (
+      !network.containerIds.includes(containerId) &&
+      !endpointHere &&
+      (container !== undefined || this.gone.has(objectKey('container', containerId)))
+    );
   }
 
   /** Runs for every event, synchronously: marks, never calls Docker. */
@@ -194,14 +404,22 @@ export class SnapshotCache {
     }
     if (event.type === 'container') {
       if (STATELESS_CONTAINER_ACTIONS.test(event.action)) return;
+      if (this.held(event)) return;
       if (this.beingRemoved(event.actorId) && event.action !== 'destroy') return;
       relevant =
         event.attributes[Label.owner] === this.scope.ownerId ||
         (this.scope.taskId !== undefined && this.isCandidateName(event.attributes.name)) ||
         this.knows('container', event.actorId);
-      if (relevant) this.dirtyContainers.add(event.actorId);
-      if (relevant && this.applyHealthy(event)) this.emitSoon();
+      if (!relevant || this.echoes(event)) return;
+      // An applied `healthy` is all a snapshot shows of it but the probe's output, which only an
+      // `unhealthy` container's report reads (and an `unhealthy` event is inspected). A batch
+      // already out (a relist after a lost stream) may answer with what it saw before the event
+      // and overwrite it: then the container is looked at again after that batch.
+      const applied = this.applyHealthy(event);
+      if (applied) this.emitSoon();
+      if (!applied || this.working) this.dirtyContainers.add(event.actorId);
     } else if (event.type === 'network') {
+      if (this.held(event) || this.echoes(event)) return;
       // Network events carry no labels: a network is a candidate by its name or because we know it.
       if (this.knows('network', event.actorId) || this.isCandidateName(event.attributes.name)) {
         this.dirtyNetworks.add(event.actorId);
@@ -301,6 +519,7 @@ export class SnapshotCache {
   private async relist(): Promise<void> {
     this.relistNeeded = false;
     this.imagesDirty = false;
+    this.uncertain = false;
     // Events from here on mark objects dirty again, and are refreshed after this relist.
     this.dirtyContainers.clear();
     this.dirtyNetworks.clear();
@@ -319,16 +538,37 @@ export class SnapshotCache {
   private replaceWith(next: Snapshot, localStart: number): void {
     const daemonStart = Date.parse(next.time);
     if (!Number.isNaN(daemonStart)) this.clockOffsetMs = daemonStart - localStart;
+    // What a known effect changed after the relist began is newer than what the relist saw.
+    const newer = (type: 'container' | 'network', id: string) =>
+      (this.foldedAt.get(objectKey(type, id)) ?? -Infinity) > localStart;
+    const keptContainers = [...this.containers.values()].filter((c) => newer('container', c.id));
+    const keptNetworks = [...this.networks.values()].filter((n) => newer('network', n.id));
+    const keptKnownAt = new Map(keptContainers.map((c) => [c.id, this.knownAt.get(c.id)]));
     this.containers.clear();
     this.networks.clear();
     this.foreign.clear();
     this.knownAt.clear();
     for (const c of next.containers) {
+      if (newer('container', c.id) || this.gone.has(objectKey('container', c.id))) continue;
       this.containers.set(c.id, c);
       this.knownAt.set(c.id, daemonStart);
     }
-    for (const n of next.networks) this.networks.set(n.id, n);
-    for (const f of next.foreign) this.foreign.set(objectKey(f.type, f.id), f);
+    for (const c of keptContainers) {
+      this.containers.set(c.id, c);
+      const at = keptKnownAt.get(c.id);
+      if (at !== undefined) this.knownAt.set(c.id, at);
+    }
+    for (const n of next.networks) {
+      if (newer('network', n.id) || this.gone.has(objectKey('network', n.id))) continue;
+      // A container removed after it was listed is not on the network any more.
+      const containerIds = n.containerIds.filter((id) => !this.gone.has(objectKey('container', id)));
+      this.networks.set(n.id, containerIds.length === n.containerIds.length ? n : { ...n, containerIds });
+    }
+    for (const n of keptNetworks) this.networks.set(n.id, n);
+    for (const f of next.foreign) {
+      if (!newer(f.type, f.id) && !this.gone.has(objectKey(f.type, f.id)))
+        this.foreign.set(objectKey(f.type, f.id), f);
+    }
     this.images = next.images;
     this.missingImages = next.missingImages;
     this.external = next.external;
@@ -346,7 +586,10 @@ export class SnapshotCache {
     try {
       // The daemon's clock from ours and the offset the last relist measured: asking dockerd
       // (`/info`, one of its costlier calls) would cost a call per event burst.
-      const nowMs = Date.now() + this.clockOffsetMs;
+      const localStart = Date.now();
+      const nowMs = localStart + this.clockOffsetMs;
+      const newer = (type: 'container' | 'network', id: string) =>
+        (this.foldedAt.get(objectKey(type, id)) ?? -Infinity) > localStart;
       const now = new Date(nowMs).toISOString();
       const [containerResults, networkResults, imageResults] = await Promise.all([
         mapLimit(containerIds, (id) => observeContainer(this.docker, this.scope, id)),
@@ -357,12 +600,14 @@ export class SnapshotCache {
       containerIds.forEach((id, i) => {
         // A health event applied while this inspect was out may be newer than what it saw; the
         // event marked the container dirty again, and the next batch settles it.
-        if ((this.knownAt.get(id) ?? -Infinity) > nowMs) return;
+        if ((this.knownAt.get(id) ?? -Infinity) > nowMs || newer('container', id)) return;
         this.apply('container', id, containerResults[i]!);
         if (this.containers.has(id)) this.knownAt.set(id, nowMs);
         else this.knownAt.delete(id);
       });
-      networkIds.forEach((id, i) => this.apply('network', id, networkResults[i]!));
+      networkIds.forEach((id, i) => {
+        if (!newer('network', id)) this.apply('network', id, networkResults[i]!);
+      });
       if (imageResults) ({ images: this.images, missingImages: this.missingImages } = imageResults);
       this.time = now;
     } catch (error) {
@@ -408,8 +653,11 @@ export class SnapshotCache {
     const lossesBefore = this.losses;
     setImmediate(() => {
       this.emitPending = false;
-      if (!this.closed && this.losses === lossesBefore && !this.relistNeeded)
+      if (!this.closed && this.losses === lossesBefore && !this.relistNeeded) {
         this.options.emit(this.snapshot());
+        // A folded start shows a running container with no batch after it: follow its log now.
+        this.readyLines.sync(this.containers.values());
+      }
     });
   }
 

@@ -91,6 +91,25 @@ describe('derivePhaseEvents', () => {
     ).toEqual(['service/db created a', 'service/db started a', 'service/db healthy a']);
   });
 
+  it("takes a start folded from Docker's answer (no start time yet) as started, and the time its next inspect brings as no restart", () => {
+    expect(
+      run([
+        snapshot([container({ id: 'a', state: 'created' })]),
+        snapshot([container({ id: 'a', health: 'starting' })]),
+        snapshot([container({ id: 'a', health: 'starting', startedAt: S1 })]),
+        snapshot([container({ id: 'a', health: 'healthy', startedAt: S1 })]),
+        snapshot([container({ id: 'a', state: 'exited', startedAt: S1, exitCode: 1 })]),
+        snapshot([container({ id: 'a', startedAt: S2 })]),
+      ]),
+    ).toEqual([
+      'service/db created a',
+      'service/db started a',
+      'service/db healthy a',
+      'service/db died exit=1 oom=false a',
+      'service/db restarted #1 a',
+    ]);
+  });
+
   it('reconstructs created and started when the first sight is already running', () => {
     expect(run([snapshot([container({ id: 'a', startedAt: S1 })])])).toEqual([
       'service/db created a',
@@ -193,7 +212,12 @@ describe('derivePhaseEvents', () => {
     stranger.labels = { ...stranger.labels, [Label.owner]: 'w2' };
     expect(
       run([
-        snapshot([other, stranger, container({ id: 'p', startedAt: S1 }, 'proxy'), container({ id: 'a' })]),
+        snapshot([
+          other,
+          stranger,
+          container({ id: 'p', startedAt: S1 }, 'proxy'),
+          container({ id: 'a', state: 'created' }),
+        ]),
       ]),
     ).toEqual(['proxy/db created p', 'proxy/db started p', 'service/db created a']);
   });

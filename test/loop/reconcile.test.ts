@@ -482,13 +482,14 @@ describe('reconcile loop', () => {
         // The first relist only: every later snapshot came from events and targeted requests.
         expect(docker.calls.filter((c) => c.op === 'container list')).toHaveLength(2);
         // The first request is the loop's start token (answered by the first relist); every later
-        // one names what an action changed.
+        // one holds what an action is changing, or brings its effect or names what it changed.
         const [start, ...later] = loop.requests;
-        expect(start).toEqual({ token: expect.any(Number) });
+        expect(start).toEqual({ token: expect.any(Number), current: true });
         expect(later.length).toBeGreaterThan(0);
         for (const request of later) {
           expect(request).toBeDefined();
-          expect((request!.containers?.length ?? 0) + (request!.networks?.length ?? 0)).toBeGreaterThan(0);
+          const named = (request!.containers?.length ?? 0) + (request!.networks?.length ?? 0);
+          expect(named + (request!.effects?.length ?? 0) + (request!.hold ? 1 : 0)).toBeGreaterThan(0);
         }
         // Each object made once and started once: no action repeated on a snapshot older than it.
         const ids = loop.finished.map((e) => (e.type === 'action-finished' ? e.action.id : ''));
@@ -523,8 +524,9 @@ describe('reconcile loop', () => {
       }
     });
 
-    it('down on a shared observer does not take the snapshot it replays (older than the teardown) as converged', async () => {
-      // The observer misses every event: its last snapshot predates the objects made below.
+    it("down on a shared observer sees what its loop made from Docker's answers, with every event lost, and lists no more", async () => {
+      // The observer misses every event: what it knows of the objects made below comes from the
+      // answers to the loop's own actions, folded in.
       const docker = engine({ eventFault: () => 'drop' });
       const desired = desiredOf([{ name: 'cache', image: 'img/cache:1' }]);
       const refresh$ = new Subject<RefreshRequest | void>();
@@ -539,7 +541,14 @@ describe('reconcile loop', () => {
       try {
         const first = await firstValueFrom(shared);
         expect(first.containers).toEqual([]);
-        await converge(options(docker, desired));
+        await converge(
+          options(docker, desired, {
+            snapshots: shared,
+            refresh: (request) => refresh$.next(request),
+            pollIntervalMs: 3_600_000,
+          }),
+        );
+        const lists = docker.calls.filter((c) => c.op === 'container list').length;
         const removed = await down(docker, desired.owner, {
           snapshots: shared,
           refresh: (request) => refresh$.next(request),
@@ -547,6 +556,8 @@ describe('reconcile loop', () => {
         });
         expect(removed.containers).toHaveLength(2);
         expect(docker.world()).toEqual({ containers: [], networks: [] });
+        // The observer's stream stayed open and every action was answered: no relist at teardown.
+        expect(docker.calls.filter((c) => c.op === 'container list')).toHaveLength(lists);
       } finally {
         stop$.next();
         kept.unsubscribe();
@@ -579,8 +590,8 @@ describe('reconcile loop', () => {
       });
       expect(docker.world()).toEqual({ containers: [], networks: [] });
       // Its endpoints have no network id until it starts (and dockerd answers an inspect of ''
-      // with the list of every network).
-      expect(requests.some((r) => r?.containers?.length)).toBe(true);
+      // with the list of every network); its removal is folded, not inspected.
+      expect(requests.some((r) => r?.effects?.some((e) => e.kind === 'container-removed'))).toBe(true);
       expect(requests.filter((r) => r?.networks?.includes(''))).toEqual([]);
     });
 

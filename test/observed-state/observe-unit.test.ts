@@ -237,7 +237,7 @@ describe('observe protocol', () => {
     }
   });
 
-  it('applies a health event newer than what it knows at once, before the inspect; an older one waits for it', async () => {
+  it('applies a health event newer than what it knows at once, with no inspect; an older one waits for one', async () => {
     const docker = fakeDocker({ realClock: true });
     docker.containers.set('a', inspect('a', 'running', 'starting'));
     docker.containers.set('x', inspect('x', 'exited'));
@@ -271,11 +271,14 @@ describe('observe protocol', () => {
       expect(health(snapshots[1])).toEqual(['a:healthy', 'x:none']);
       expect(held).toBe(2);
 
-      // The inspect that began before the event does not undo it; the one after confirms it.
+      // The inspect that began before the event does not undo it; as the event came while that
+      // batch was out, one more confirms it (with no batch out, none follows: see known-effects).
       docker.api.inspectContainer = inspectOf;
       releaseInspect();
-      await until(() => docker.calls.filter((c) => c === 'inspect a').length >= 2, 'a second inspect of a');
-      await until(() => snapshots.length >= 4, 'the batches');
+      await until(() => snapshots.length >= 3, 'the batch');
+      await new Promise((r) => setTimeout(r, 50));
+      // The relist's, the batch's for the replayed event, and the one after that batch.
+      expect(docker.calls.filter((c) => c === 'inspect a')).toHaveLength(3);
       for (const later of snapshots.slice(1)) expect(health(later)).toEqual(['a:healthy', 'x:none']);
     } finally {
       subscription.unsubscribe();

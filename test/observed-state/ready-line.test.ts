@@ -144,6 +144,27 @@ describe('ReadyLines', () => {
     expect(streams[1]!.since).toBe('1796205900.000000000');
   });
 
+  it("a start folded from our own call (no time yet) is followed from the log's beginning, and stays ready once its time is known", async () => {
+    const { docker, streams } = followingDocker();
+    const lines = new ReadyLines(docker, { changed: () => {}, reportError: () => {} });
+    const folded = container({ startedAt: undefined });
+    lines.sync([folded]);
+    await tick();
+    expect(streams.map((s) => s.since)).toEqual(['0']);
+    streams[0]!.stream.write(frame('listening on :1\n'));
+    await tick();
+    expect(lines.present(folded).health).toBe('healthy');
+    // The first inspect brings the start's time: the same run, still ready, no new follow.
+    const inspected = container();
+    lines.sync([inspected]);
+    await tick();
+    expect(lines.present(inspected).health).toBe('healthy');
+    expect(streams).toHaveLength(1);
+    // A later start in place is a new run.
+    const restarted = container({ startedAt: '2026-12-02T10:09:00Z' });
+    expect(lines.present(restarted).health).toBe('starting');
+  });
+
   it("keeps Docker's verdict: unhealthy stays unhealthy, healthy needs no line", () => {
     const { docker } = followingDocker();
     const lines = new ReadyLines(docker, { changed: () => {}, reportError: () => {} });
