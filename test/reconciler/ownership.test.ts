@@ -3,7 +3,13 @@ import { describe, expect, it } from '@jest/globals';
 import type { OwnerRef } from '../../src/desired-state/types.js';
 import type { Snapshot } from '../../src/observed-state/types.js';
 import { inactiveRuns, ofRun, taskObjectsLeft } from '../../src/reconciler/ownership.js';
-import { BASE_OWNER, BASE_TIME, observedContainer, observedNetwork, ownerLabels } from '../support/builders.js';
+import {
+  BASE_OWNER,
+  BASE_TIME,
+  observedContainer,
+  observedNetwork,
+  ownerLabels,
+} from '../support/builders.js';
 
 const otherWorker: OwnerRef = { ...BASE_OWNER, ownerId: 'worker-8' };
 const nextRun: OwnerRef = { ...BASE_OWNER, runId: 1 };
