@@ -115,6 +115,23 @@ function otherTaskObjects(owner: typeof OTHER_TASK): Snapshot {
   return convergedSnapshot(buildDesired(SERVICES, owner));
 }
 
+/** A second network of ours in the graph, `<task network>_extra` (compile makes one network). */
+function withExtraNetwork(d: DesiredState): DesiredState {
+  const task = d.networks[0]!;
+  const extra = { ...task, id: 'network/extra', name: `${N.taskNetwork}_extra` };
+  return {
+    ...d,
+    networks: [...d.networks, { ...extra, labels: { ...task.labels, [Label.node]: extra.id } }],
+  };
+}
+/** That network, as Docker shows it once made. */
+function addExtraNetwork(s: Snapshot): void {
+  const task = n(s, N.taskNetwork);
+  s.networks.push(
+    observedNetwork(`${N.taskNetwork}_extra`, { ...task.labels, [Label.node]: 'network/extra' }),
+  );
+}
+
 /** The worker's per-task network (generic-worker's `gw-task-<taskId[:12]>-<runId>`): not ours. */
 const WORKER_NETWORK = `gw-task-${BASE_OWNER.taskId.slice(0, 12)}-${BASE_OWNER.runId}`;
 const WORKER_NETWORK_ID = objectId('network', WORKER_NETWORK);
@@ -724,6 +741,44 @@ const cases: Case[] = [
       const name = `${N.taskNetwork}_leftover`;
       s.networks.push(observedNetwork(name, ownerLabels(BASE_OWNER)));
       attach(s, N.service('redis'), name);
+    },
+  },
+  {
+    // redis's proxy, running and healthy, is also on a network of the graph that its node does not
+    // list: one endpoint too many, so it is not ready, and it is detached from that network.
+    name: 'proxy-on-a-graph-network-it-does-not-list',
+    desired: withExtraNetwork,
+    observed: (s) => {
+      addExtraNetwork(s);
+      attach(s, N.proxy('redis'), `${N.taskNetwork}_extra`);
+    },
+    check: (p) => expect(p.ready).toBe(false),
+  },
+  {
+    // redis's proxy is on two networks of the graph, both listed, and on a network that is not
+    // ours (someone connected it to Docker's bridge): that endpoint is none of ours, so the proxy
+    // is ready and nothing is done.
+    name: 'ready-on-two-networks-and-one-not-ours',
+    desired: (d) => ({
+      ...withExtraNetwork(d),
+      containers: d.containers.map((ct) =>
+        ct.name === N.proxy('redis')
+          ? { ...ct, networks: [...ct.networks, { network: 'network/extra', aliases: [] }] }
+          : ct,
+      ),
+    }),
+    observed: (s) => {
+      addExtraNetwork(s);
+      attach(s, N.proxy('redis'), `${N.taskNetwork}_extra`);
+      c(s, N.proxy('redis')).networks.bridge = {
+        networkId: objectId('network', 'bridge'),
+        aliases: [],
+        ipAddress: '172.17.0.2',
+      };
+    },
+    check: (p) => {
+      expect(p.actions).toEqual([]);
+      expect(p.ready).toBe(true);
     },
   },
   {
