@@ -38,7 +38,7 @@ export function renderValue(value: unknown, options: { secret?: boolean } = {}):
   try {
     json = JSON.stringify(value);
   } catch {
-    json = undefined;
+    // A cycle, or a toJSON that throws: shown by its type below.
   }
   return json === undefined ? typeOf(value) : truncate(json);
 }
