@@ -917,6 +917,41 @@ const cases: Case[] = [
     observed: nothingThere,
   },
   {
+    // The same, with db's dependencies listed the other way round: the wait is the same text.
+    name: 'service-waits-for-two-proxies-listed-in-reverse',
+    desired: (d) => ({
+      ...d,
+      containers: d.containers.map((ct) =>
+        ct.name === N.service('db') ? { ...ct, dependsOn: ['container/proxy/redis', ...ct.dependsOn] } : ct,
+      ),
+    }),
+    observed: nothingThere,
+  },
+  {
+    // A graph made by hand, its networks, containers and aliases in no order: planned as the
+    // sorted graph (redis's proxy, missing, is made with its aliases in order).
+    name: 'graph-listed-out-of-order',
+    json: true,
+    desired: (d) => {
+      const extra = withExtraNetwork(d);
+      return {
+        ...extra,
+        networks: [...extra.networks].reverse(),
+        containers: [...extra.containers]
+          .reverse()
+          .map((ct) =>
+            ct.name === N.proxy('redis')
+              ? { ...ct, networks: [{ network: 'network/task', aliases: ['redis', 'cache'] }] }
+              : ct,
+          ),
+      };
+    },
+    observed: (s) => {
+      addExtraNetwork(s);
+      dropContainer(s, N.proxy('redis'));
+    },
+  },
+  {
     // db's proxy is running and healthy but off its network: db's wait says the networks are
     // the reason, not the health.
     name: 'proxy-healthy-but-detached',
