@@ -7,7 +7,7 @@
  * and every input must satisfy  codec accepts ⇔ schema accepts ∧ no gap rule broken.
  */
 import { describe, expect, it } from '@jest/globals';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import AjvModule from 'ajv';
 import fc from 'fast-check';
@@ -155,6 +155,15 @@ describe('the schema document', () => {
     const patterns = subschemas(schema).flatMap(([, s]) => (s.pattern === undefined ? [] : [s.pattern]));
     expect(patterns.length).toBeGreaterThanOrEqual(5);
     expect(patterns.filter((p) => /\(\?[=!<]|\\[1-9]/.test(p))).toEqual([]);
+  });
+
+  // What a host embeds and shows task authors, titles and descriptions included: any change to
+  // it is a diff to review (UPDATE_GOLDEN=1 rewrites the file).
+  it('is the document in fixtures/golden/desired-state/services.schema.json', () => {
+    const file = new URL('../../fixtures/golden/desired-state/services.schema.json', import.meta.url);
+    const text = `${JSON.stringify(schema, null, 2)}\n`;
+    if (process.env.UPDATE_GOLDEN === '1') writeFileSync(file, text);
+    expect(text).toBe(readFileSync(file, 'utf8'));
   });
 
   it('names the rules it cannot state, with the limits', () => {
@@ -326,6 +335,11 @@ function nearMisses(limits: Limits): Array<[field: string, value: unknown]> {
       { type: 'task-image', taskId: 'fixture_Task-Id0123456', path: '/abs' },
       { type: 'task-image', taskId: 'fixture_Task-Id0123456', path: 'a//b' },
       { type: 'task-image', taskId: 'fixture_Task-Id0123456', path: '.../x' },
+      // The same artifact names with a tarball's suffix: only the name's grammar refuses them.
+      { type: 'task-image', taskId: 'fixture_Task-Id0123456', path: 'public/../x.tar' },
+      { type: 'task-image', taskId: 'fixture_Task-Id0123456', path: '/abs.tar' },
+      { type: 'indexed-image', namespace: 'project.ci', path: 'a//b.tar' },
+      { type: 'indexed-image', namespace: 'project.ci', path: 'public/my image.tar' },
       { type: 'task-image', taskId: 'short', path: 'public/i.tar' },
       { type: 'task-image', taskId: 'fixture_Task-Id0123456', path: 'public/i.tar', extra: 1 },
       { type: 'indexed-image', namespace: 'a..b', path: 'public/i.tar' },
