@@ -95,6 +95,10 @@ describe('describeAction', () => {
     expect(
       describeAction(start({ type: 'container', name: 'renamed', node: proxy.id }), desired, undefined),
     ).toMatchObject({ node: proxy.id, service: 'db' });
+    // The graph decides, even where the snapshot does not show the container.
+    expect(describeAction(start({ type: 'container', name: proxy.name }), desired, snapshot).service).toBe(
+      'db',
+    );
   });
 
   it('a network of the graph found by its node or its name', () => {
@@ -109,7 +113,7 @@ describe('describeAction', () => {
     const serviceNetwork = {
       ...taskNetwork,
       id: 'network/service/db',
-      name: `${n.taskNetwork}_db`,
+      name: `${n.taskNetwork}_dbnet`,
       service: 'db',
     };
     const graph = { ...desired, networks: [taskNetwork, serviceNetwork] };
@@ -132,6 +136,7 @@ describe('describeAction', () => {
       service: 'cache',
     });
     expect(describeAction(removeContainer('renamed', containerId), desired, snapshot).service).toBe('cache');
+    expect(describeAction(removeContainer(orphanName, 'other-id'), desired, snapshot).service).toBe('cache');
     expect(describeAction(removeContainer('renamed', 'other-id'), desired, snapshot).service).toBeUndefined();
     // Without a snapshot there is nothing to read labels from.
     expect(
@@ -153,6 +158,9 @@ describe('describeAction', () => {
       'queue',
     );
     expect(describeAction(removeNetwork('renamed', networkId), desired, snapshot).service).toBe('queue');
+    expect(describeAction(removeNetwork(orphanNetworkName, 'other-id'), desired, snapshot).service).toBe(
+      'queue',
+    );
     // A network named like the orphan container is not that container.
     expect(describeAction(removeNetwork(orphanName, 'other-id'), desired, snapshot).service).toBeUndefined();
   });
