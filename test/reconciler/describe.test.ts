@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import type { Snapshot } from '../../src/observed-state/types.js';
-import type { Action } from '../../src/reconciler/actions.js';
+import type { Action, ActionTarget } from '../../src/reconciler/actions.js';
 import { describeAction } from '../../src/reconciler/describe.js';
 import {
   BASE_OWNER,
@@ -43,6 +43,17 @@ function removeContainer(name: string, containerId: string): Action {
     cause: 'orphan: not in desired graph',
     dependsOn: [],
     containerId,
+  };
+}
+
+function removeNetwork(target: ActionTarget, networkId: string): Action {
+  return {
+    kind: 'remove-network',
+    id: `remove-network:${target.name}`,
+    target,
+    cause: 'orphan: not in desired graph',
+    dependsOn: [],
+    networkId,
   };
 }
 
@@ -102,14 +113,8 @@ describe('describeAction', () => {
   });
 
   it('a network of the graph found by its node or its name', () => {
-    const remove = (target: Action['target']): Action => ({
-      kind: 'remove-network',
-      id: `remove-network:${taskNetwork.name}`,
-      target,
-      cause: 'spec hash 9a0c→41d7',
-      dependsOn: [],
-      networkId: objectId('network', taskNetwork.name),
-    });
+    const remove = (target: ActionTarget): Action =>
+      removeNetwork(target, objectId('network', taskNetwork.name));
     const serviceNetwork = {
       ...taskNetwork,
       id: 'network/service/db',
@@ -146,23 +151,13 @@ describe('describeAction', () => {
 
   it('an orphan network: its service from the labels of the network, never of a container of that name', () => {
     const networkId = snapshot.networks[0]!.id;
-    const removeNetwork = (name: string, id: string): Action => ({
-      kind: 'remove-network',
-      id: `remove-network:${name}`,
-      target: { type: 'network', name, objectId: id },
-      cause: 'orphan: not in desired graph',
-      dependsOn: [],
-      networkId: id,
-    });
-    expect(describeAction(removeNetwork(orphanNetworkName, networkId), desired, snapshot).service).toBe(
-      'queue',
-    );
-    expect(describeAction(removeNetwork('renamed', networkId), desired, snapshot).service).toBe('queue');
-    expect(describeAction(removeNetwork(orphanNetworkName, 'other-id'), desired, snapshot).service).toBe(
-      'queue',
-    );
+    const removal = (name: string, id: string): Action =>
+      removeNetwork({ type: 'network', name, objectId: id }, id);
+    expect(describeAction(removal(orphanNetworkName, networkId), desired, snapshot).service).toBe('queue');
+    expect(describeAction(removal('renamed', networkId), desired, snapshot).service).toBe('queue');
+    expect(describeAction(removal(orphanNetworkName, 'other-id'), desired, snapshot).service).toBe('queue');
     // A network named like the orphan container is not that container.
-    expect(describeAction(removeNetwork(orphanName, 'other-id'), desired, snapshot).service).toBeUndefined();
+    expect(describeAction(removal(orphanName, 'other-id'), desired, snapshot).service).toBeUndefined();
   });
 
   it("a disconnect: the container detached, named or not, and whether it is someone else's", () => {

@@ -98,6 +98,14 @@ function attach(s: Snapshot, container: string, network: string): void {
   ct.networks[network] = { networkId: net.id, aliases: [], ipAddress: '172.20.0.99' };
   net.containerIds.push(ct.id);
 }
+/** `container` also has an endpoint on Docker's default bridge, a network that is not ours. */
+function onDockerBridge(s: Snapshot, container: string): void {
+  c(s, container).networks.bridge = {
+    networkId: objectId('network', 'bridge'),
+    aliases: [],
+    ipAddress: '172.17.0.2',
+  };
+}
 function exited(s: Snapshot, name: string, exitCode: number, finishedAgoMs: number, oomKilled = false): void {
   Object.assign(c(s, name), {
     state: 'exited',
@@ -770,11 +778,7 @@ const cases: Case[] = [
     observed: (s) => {
       addExtraNetwork(s);
       attach(s, N.proxy('redis'), `${N.taskNetwork}_extra`);
-      c(s, N.proxy('redis')).networks.bridge = {
-        networkId: objectId('network', 'bridge'),
-        aliases: [],
-        ipAddress: '172.17.0.2',
-      };
+      onDockerBridge(s, N.proxy('redis'));
     },
     check: (p) => {
       expect(p.actions).toEqual([]);
@@ -977,11 +981,7 @@ const cases: Case[] = [
     // that endpoint is none of our business, whether redis runs (ready) or has exited (restarted).
     name: 'running-on-a-network-not-ours',
     observed: (s) => {
-      c(s, N.service('redis')).networks.bridge = {
-        networkId: objectId('network', 'bridge'),
-        aliases: [],
-        ipAddress: '172.17.0.2',
-      };
+      onDockerBridge(s, N.service('redis'));
     },
     check: (p) => {
       expect(p.actions).toEqual([]);
@@ -991,11 +991,7 @@ const cases: Case[] = [
   {
     name: 'exited-on-a-network-not-ours',
     observed: (s) => {
-      c(s, N.service('redis')).networks.bridge = {
-        networkId: objectId('network', 'bridge'),
-        aliases: [],
-        ipAddress: '172.17.0.2',
-      };
+      onDockerBridge(s, N.service('redis'));
       exited(s, N.service('redis'), 1, 60_000);
     },
     check: (p) => expect(p.actions.filter((a) => a.kind === 'disconnect-network')).toEqual([]),
