@@ -106,6 +106,19 @@ function onDockerBridge(s: Snapshot, container: string): void {
     ipAddress: '172.17.0.2',
   };
 }
+/** db depends on `more` besides its proxy (compile makes no such graph; the planner takes any). */
+function dbDependsOn(d: DesiredState, more: string[]): DesiredState {
+  return {
+    ...d,
+    containers: d.containers.map((ct) =>
+      ct.name === N.service('db') ? { ...ct, dependsOn: [...ct.dependsOn, ...more] } : ct,
+    ),
+  };
+}
+/** `container` was created and never started. */
+function createdNotStarted(s: Snapshot, container: string): void {
+  Object.assign(c(s, container), { state: 'created', health: 'none', startedAt: undefined });
+}
 function exited(s: Snapshot, name: string, exitCode: number, finishedAgoMs: number, oomKilled = false): void {
   Object.assign(c(s, name), {
     state: 'exited',
@@ -123,20 +136,20 @@ function otherTaskObjects(owner: typeof OTHER_TASK): Snapshot {
   return convergedSnapshot(buildDesired(SERVICES, owner));
 }
 
-/** A second network of ours in the graph, `<task network>_extra` (compile makes one network). */
-function withExtraNetwork(d: DesiredState): DesiredState {
+/** A further network of ours in the graph, `<task network>_<suffix>` (compile makes one network). */
+function withExtraNetwork(d: DesiredState, suffix = 'extra'): DesiredState {
   const task = d.networks[0]!;
-  const extra = { ...task, id: 'network/extra', name: `${N.taskNetwork}_extra` };
+  const extra = { ...task, id: `network/${suffix}`, name: `${N.taskNetwork}_${suffix}` };
   return {
     ...d,
     networks: [...d.networks, { ...extra, labels: { ...task.labels, [Label.node]: extra.id } }],
   };
 }
 /** That network, as Docker shows it once made. */
-function addExtraNetwork(s: Snapshot): void {
+function addExtraNetwork(s: Snapshot, suffix = 'extra'): void {
   const task = n(s, N.taskNetwork);
   s.networks.push(
-    observedNetwork(`${N.taskNetwork}_extra`, { ...task.labels, [Label.node]: 'network/extra' }),
+    observedNetwork(`${N.taskNetwork}_${suffix}`, { ...task.labels, [Label.node]: `network/${suffix}` }),
   );
 }
 
@@ -753,14 +766,45 @@ const cases: Case[] = [
   },
   {
     // redis's proxy, running and healthy, is also on a network of the graph that its node does not
-    // list: one endpoint too many, so it is not ready, and it is detached from that network.
-    name: 'proxy-on-a-graph-network-it-does-not-list',
-    desired: withExtraNetwork,
+    // list: one endpoint too many, so it is not ready, and it is detached from that network (a
+    // container of ours: not `foreign`).
+    name: 'proxy-detached-from-a-graph-network-it-does-not-list',
+    json: true,
+    desired: (d) => withExtraNetwork(d),
     observed: (s) => {
       addExtraNetwork(s);
       attach(s, N.proxy('redis'), `${N.taskNetwork}_extra`);
     },
     check: (p) => expect(p.ready).toBe(false),
+  },
+  {
+    // Proxies on more than one network of the graph: redis's, gone, is made on the first and
+    // attached to the two others before it starts (in id order); tools', there on both of its
+    // networks and starting, is kept on both and waited for.
+    name: 'proxies-on-several-networks',
+    json: true,
+    desired: (d) => {
+      const graph = withExtraNetwork(withExtraNetwork(d), 'extra2');
+      const more = (suffixes: string[]) =>
+        suffixes.map((suffix) => ({ network: `network/${suffix}`, aliases: [] }));
+      return {
+        ...graph,
+        containers: graph.containers.map((ct) =>
+          ct.name === N.proxy('redis')
+            ? { ...ct, networks: [...ct.networks, ...more(['extra2', 'extra'])] }
+            : ct.name === N.proxy('tools')
+              ? { ...ct, networks: [...ct.networks, ...more(['extra'])] }
+              : ct,
+        ),
+      };
+    },
+    observed: (s) => {
+      addExtraNetwork(s);
+      addExtraNetwork(s, 'extra2');
+      dropContainer(s, N.proxy('redis'));
+      attach(s, N.proxy('tools'), `${N.taskNetwork}_extra`);
+      c(s, N.proxy('tools')).health = 'starting';
+    },
   },
   {
     // redis's proxy is on two networks of the graph, both listed, and on a network that is not
@@ -953,6 +997,56 @@ const cases: Case[] = [
     observed: (s) => {
       addExtraNetwork(s);
       dropContainer(s, N.proxy('redis'));
+    },
+  },
+  {
+    // A binder may decline a node that joins no namespace: the proxy waits with "images not
+    // bound", nothing is made for it, and its service waits for it to exist.
+    name: 'binder-declines-proxy',
+    observed: nothingThere,
+    options: (o) => ({
+      bind: (node, resolve, namespaceId) =>
+        node.name === N.proxy('tools') ? undefined : o.bind!(node, resolve, namespaceId),
+    }),
+  },
+  {
+    // db died and its proxy exited: the proxy is made again, and db, which joins its network
+    // namespace, waits for it to run instead of being made again in a namespace going away.
+    name: 'dead-service-proxy-not-running',
+    observed: (s) => {
+      exited(s, N.service('db'), 137, 60_000);
+      c(s, N.service('db')).state = 'dead';
+      exited(s, N.proxy('db'), 1, 60_000);
+    },
+  },
+  {
+    // A graph made by hand where db (created, not started) depends on more than its proxy: its
+    // wait names every dependency that is not ready, in id order, each with why.
+    name: 'service-waits-for-each-dependency-with-its-reason',
+    desired: (d) =>
+      dbDependsOn(d, [
+        'container/proxy/redis',
+        'container/proxy/tools',
+        'container/service/redis',
+        'container/service/tools',
+      ]),
+    observed: (s) => {
+      createdNotStarted(s, N.service('db'));
+      c(s, N.proxy('redis')).health = 'starting';
+      c(s, N.proxy('tools')).labels[Label.specHash] = '0000';
+      dropContainer(s, N.service('redis'));
+      exited(s, N.service('tools'), 1, 1_000);
+    },
+  },
+  {
+    // The same for a dependency off its network and one whose image is missing (not bound).
+    name: 'service-waits-for-a-dependency-detached-or-not-bound',
+    desired: (d) => dbDependsOn(d, ['container/proxy/redis', 'container/service/tools']),
+    observed: (s) => {
+      createdNotStarted(s, N.service('db'));
+      detach(s, N.proxy('redis'), N.taskNetwork);
+      s.images = s.images.filter((i) => i.ref !== IMAGES.busybox);
+      s.missingImages = [IMAGES.busybox];
     },
   },
   {
