@@ -32,6 +32,9 @@ export function renderValue(value: unknown, options: { secret?: boolean } = {}):
     return value.length <= MAX_RENDERED_CHARS
       ? JSON.stringify(value)
       : `${JSON.stringify(value.slice(0, MAX_RENDERED_CHARS))}… (${value.length} chars)`;
+  // JSON.stringify throws on a bigint and gives undefined for a symbol or a function, which the
+  // fallback below also shows by type: this only says so first.
+  // Stryker disable next-line ConditionalExpression,LogicalOperator,StringLiteral: see above
   if (typeof value === 'bigint' || typeof value === 'symbol' || typeof value === 'function')
     return typeOf(value);
   let json: string | undefined;
