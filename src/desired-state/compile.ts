@@ -266,6 +266,7 @@ function checkArtifactScopes(services: ServiceSpec[], scopes: string[]): void {
 }
 
 function byId<T extends { id: string }>(a: T, b: T): number {
+  // Stryker disable next-line EqualityOperator,ConditionalExpression: ids are unique: a comparator mutated so still gives this order
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 

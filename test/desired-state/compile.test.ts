@@ -196,7 +196,13 @@ describe('compile with the task network of the worker (taskNetwork)', () => {
     const joined = joinedGraph();
     const own = compile(payload, testContext({ scopes }));
     const task = joined.networks.find((n) => n.id === 'network/task')!;
-    expect(task).toMatchObject({ name: WORKER_NETWORK, role: 'task-network', external: true, labels: {} });
+    expect(task).toMatchObject({
+      kind: 'network',
+      name: WORKER_NETWORK,
+      role: 'task-network',
+      external: true,
+      labels: {},
+    });
     expect(joined.networks.filter((n) => n.external)).toEqual([task]);
     // The containers (their labels and spec hashes) do not depend on the task network's name.
     expect(joined.containers).toEqual(own.containers);

@@ -173,12 +173,14 @@ describe('worker configuration', () => {
     expect(
       configErrors({
         ...identity,
+        ownerId: 12345,
         provisionerId: 12345,
         rootUrl: ['https://tc.example.com'],
         proxy: { image: 5 },
         registries: ['127.0.0.1:5000'],
       }),
     ).toEqual([
+      "ownerId: must be 1–256 printable characters without spaces (the worker's id); got 12345",
       "provisionerId: must be a Taskcluster identifier (1–38 of a-z, A-Z, 0-9, '-', '_'); got 12345",
       'rootUrl: must be the deployment\'s http(s) root URL, e.g. "https://tc.example.com"; got ["https://tc.example.com"]',
       'proxy.image: must be an image reference string; got 5',
@@ -186,10 +188,14 @@ describe('worker configuration', () => {
     ]);
   });
 
-  it('refuses a root URL that is not http(s)', () => {
-    expect(configErrors({ ...identity, rootUrl: 'ftp://tc.example.com' })).toEqual([
-      'rootUrl: must be the deployment\'s http(s) root URL, e.g. "https://tc.example.com"; got "ftp://tc.example.com"',
-    ]);
+  it('takes an http or https root URL, and nothing around it', () => {
+    expect(defaultWorkerConfig({ ...identity, rootUrl: 'http://localhost:8080' }).rootUrl).toBe(
+      'http://localhost:8080',
+    );
+    for (const rootUrl of ['ftp://tc.example.com', ' https://tc.example.com', 'https://tc.example.com '])
+      expect(configErrors({ ...identity, rootUrl })).toEqual([
+        `rootUrl: must be the deployment's http(s) root URL, e.g. "https://tc.example.com"; got ${JSON.stringify(rootUrl)}`,
+      ]);
   });
 
   it('takes a registry login of 1 to 4096 characters', () => {
