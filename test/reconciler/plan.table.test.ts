@@ -807,6 +807,29 @@ const cases: Case[] = [
     },
   },
   {
+    // tools' proxy is on its two networks and on a third of the graph it does not list: it is
+    // detached from that one only.
+    name: 'proxy-on-its-two-networks-and-one-more-of-ours',
+    json: true,
+    desired: (d) => {
+      const graph = withExtraNetwork(withExtraNetwork(d), 'extra2');
+      return {
+        ...graph,
+        containers: graph.containers.map((ct) =>
+          ct.name === N.proxy('tools')
+            ? { ...ct, networks: [...ct.networks, { network: 'network/extra', aliases: [] }] }
+            : ct,
+        ),
+      };
+    },
+    observed: (s) => {
+      addExtraNetwork(s);
+      addExtraNetwork(s, 'extra2');
+      attach(s, N.proxy('tools'), `${N.taskNetwork}_extra`);
+      attach(s, N.proxy('tools'), `${N.taskNetwork}_extra2`);
+    },
+  },
+  {
     // redis's proxy is on two networks of the graph, both listed, and on a network that is not
     // ours (someone connected it to Docker's bridge): that endpoint is none of ours, so the proxy
     // is ready and nothing is done.
@@ -1036,6 +1059,25 @@ const cases: Case[] = [
       c(s, N.proxy('tools')).labels[Label.specHash] = '0000';
       dropContainer(s, N.service('redis'));
       exited(s, N.service('tools'), 1, 1_000);
+    },
+  },
+  {
+    // db (created) depends on tools' proxy, ready, and on redis's, healthy but off its network:
+    // it waits for redis's only, and says the networks are why, not the health.
+    name: 'service-waits-only-for-its-dependency-not-ready',
+    desired: (d) => dbDependsOn(d, ['container/proxy/redis', 'container/proxy/tools']),
+    observed: (s) => {
+      createdNotStarted(s, N.service('db'));
+      detach(s, N.proxy('redis'), N.taskNetwork);
+      c(s, N.proxy('redis')).health = 'healthy';
+    },
+  },
+  {
+    // Our task network lost its spec-hash label: the hash is taken as empty, and the network is
+    // replaced (its containers kept).
+    name: 'network-without-spec-hash-label-replaced',
+    observed: (s) => {
+      delete n(s, N.taskNetwork).labels[Label.specHash];
     },
   },
   {
