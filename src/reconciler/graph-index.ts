@@ -149,13 +149,13 @@ export class PlanCache {
   }
 
   /** The binding of `entry` made with the same binder, image id and served key, if any. */
+  // Stryker disable BlockStatement: a miss binds again, the same
   lastBinding(
     entry: ContainerEntry,
     bind: Binder,
     imageId: string,
     servedKey: string | undefined,
     namespaceId: string | undefined,
-    // Stryker disable next-line BlockStatement: a miss binds again, the same
   ): ContainerNode | undefined {
     const last = this.bindings[entry.index];
     return last?.bind === bind &&
@@ -165,6 +165,7 @@ export class PlanCache {
       ? last.node
       : undefined;
   }
+  // Stryker restore BlockStatement
 
   // Stryker disable next-line BlockStatement: a binding not remembered is made again, the same
   remember(entry: ContainerEntry, binding: LastBinding | undefined): void {

@@ -115,6 +115,21 @@ function dbDependsOn(d: DesiredState, more: string[]): DesiredState {
     ),
   };
 }
+/** Every other pod of the base fixture, as dependencies of db. */
+const DB_DEPENDENCIES = [
+  'container/proxy/redis',
+  'container/proxy/tools',
+  'container/service/redis',
+  'container/service/tools',
+];
+/** db created, each of DB_DEPENDENCIES not ready for its own reason. */
+function dependenciesNotReady(s: Snapshot): void {
+  createdNotStarted(s, N.service('db'));
+  c(s, N.proxy('redis')).health = 'starting';
+  c(s, N.proxy('tools')).labels[Label.specHash] = '0000';
+  dropContainer(s, N.service('redis'));
+  exited(s, N.service('tools'), 1, 1_000);
+}
 /** `container` was created and never started. */
 function createdNotStarted(s: Snapshot, container: string): void {
   Object.assign(c(s, container), { state: 'created', health: 'none', startedAt: undefined });
@@ -988,17 +1003,6 @@ const cases: Case[] = [
     observed: nothingThere,
   },
   {
-    // The same, with db's dependencies listed the other way round: the wait is the same text.
-    name: 'service-waits-for-two-proxies-listed-in-reverse',
-    desired: (d) => ({
-      ...d,
-      containers: d.containers.map((ct) =>
-        ct.name === N.service('db') ? { ...ct, dependsOn: ['container/proxy/redis', ...ct.dependsOn] } : ct,
-      ),
-    }),
-    observed: nothingThere,
-  },
-  {
     // A graph made by hand, its networks, containers and aliases in no order: planned as the
     // sorted graph (redis's proxy, missing, is made with its aliases in order).
     name: 'graph-listed-out-of-order',
@@ -1046,20 +1050,8 @@ const cases: Case[] = [
     // A graph made by hand where db (created, not started) depends on more than its proxy: its
     // wait names every dependency that is not ready, in id order, each with why.
     name: 'service-waits-for-each-dependency-with-its-reason',
-    desired: (d) =>
-      dbDependsOn(d, [
-        'container/proxy/redis',
-        'container/proxy/tools',
-        'container/service/redis',
-        'container/service/tools',
-      ]),
-    observed: (s) => {
-      createdNotStarted(s, N.service('db'));
-      c(s, N.proxy('redis')).health = 'starting';
-      c(s, N.proxy('tools')).labels[Label.specHash] = '0000';
-      dropContainer(s, N.service('redis'));
-      exited(s, N.service('tools'), 1, 1_000);
-    },
+    desired: (d) => dbDependsOn(d, DB_DEPENDENCIES),
+    observed: dependenciesNotReady,
   },
   {
     // db (created) depends on tools' proxy, ready, and on redis's, healthy but off its network:
@@ -1079,6 +1071,20 @@ const cases: Case[] = [
     observed: (s) => {
       delete n(s, N.taskNetwork).labels[Label.specHash];
     },
+  },
+  {
+    // The same, db's dependencies listed the other way round: the same wait, in id order.
+    name: 'service-waits-for-dependencies-listed-in-reverse',
+    desired: (d) => {
+      const graph = dbDependsOn(d, DB_DEPENDENCIES);
+      return {
+        ...graph,
+        containers: graph.containers.map((ct) =>
+          ct.name === N.service('db') ? { ...ct, dependsOn: [...ct.dependsOn].reverse() } : ct,
+        ),
+      };
+    },
+    observed: dependenciesNotReady,
   },
   {
     // The same for a dependency off its network and one whose image is missing (not bound).
