@@ -192,7 +192,7 @@ describe('compile with the task network of the worker (taskNetwork)', () => {
   // Compiled inside each test: mutation testing credits a test only with the code it runs itself.
   const joinedGraph = () => compile(payload, testContext({ scopes, taskNetwork: WORKER_NETWORK }));
 
-  it('joins it as the task network, unlabelled and marked external; everything else is as without it', () => {
+  it('joins it as the task network node, unlabelled and marked external; everything else is as without it', () => {
     const joined = joinedGraph();
     const own = compile(payload, testContext({ scopes }));
     const task = joined.networks.find((n) => n.id === 'network/task')!;

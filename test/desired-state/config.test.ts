@@ -169,7 +169,7 @@ describe('worker configuration', () => {
     ]);
   });
 
-  it('refuses values of the wrong type whose text would pass, each with its message', () => {
+  it('refuses an owner id, a provisionerId, a root URL, a proxy image or registries of the wrong type whose text would pass, each with its message', () => {
     expect(
       configErrors({
         ...identity,
