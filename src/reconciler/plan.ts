@@ -425,7 +425,7 @@ class Planner {
       const unresolved = [node.image, node.imageKeyOf]
         .filter((r): r is string => r !== undefined && !this.resolved.has(r))
         .filter((r) => !this.refusedImages.has(r));
-      // A refused image is reported once, as blocked; the containers that need it add nothing.
+      // A refused image is reported once, as blocked: no container that needs it adds anything.
       const owner = slot.entry.namespaceOwner;
       if (unresolved.length > 0) {
         this.wait(node, `image ${unresolved.join(', ')} not present locally`);
