@@ -44,6 +44,8 @@ describe('PlanCache', () => {
     const cached = plan(after, observed, { ...baseOptions(), cache });
     const fresh = plan(after, observed, baseOptions());
     expect(formatPlan(cached, 'json')).toBe(formatPlan(fresh, 'json'));
-    expect(cached.actions.map((a) => a.id)).toContain('create-container:ds-fXaAmhBlTXmKjFmfd7Fh9A-0_cache_proxy');
+    expect(cached.actions.map((a) => a.id)).toContain(
+      'create-container:ds-fXaAmhBlTXmKjFmfd7Fh9A-0_cache_proxy',
+    );
   });
 });
