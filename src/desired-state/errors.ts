@@ -32,13 +32,16 @@ export function renderValue(value: unknown, options: { secret?: boolean } = {}):
     return value.length <= MAX_RENDERED_CHARS
       ? JSON.stringify(value)
       : `${JSON.stringify(value.slice(0, MAX_RENDERED_CHARS))}… (${value.length} chars)`;
+  // JSON.stringify throws on a bigint and gives undefined for a symbol or a function, which the
+  // fallback below also shows by type: this only says so first.
+  // Stryker disable next-line ConditionalExpression,LogicalOperator,StringLiteral: see above
   if (typeof value === 'bigint' || typeof value === 'symbol' || typeof value === 'function')
     return typeOf(value);
   let json: string | undefined;
   try {
     json = JSON.stringify(value);
   } catch {
-    json = undefined;
+    // A cycle, or a toJSON that throws: shown by its type below.
   }
   return json === undefined ? typeOf(value) : truncate(json);
 }

@@ -124,6 +124,7 @@ export function describeSource(source: ImageSource): string {
 /** The registry host of a reference, as Docker resolves it (`docker.io` when none is named). */
 export function registryOf(ref: string): string {
   const slash = ref.indexOf('/');
+  // Stryker disable next-line EqualityOperator: at 0 the first component is empty, which names no registry either
   if (slash < 0) return 'docker.io';
   const first = ref.slice(0, slash);
   // Docker's rule: the first component is a registry when it has a dot or a port, or is localhost.

@@ -47,10 +47,6 @@ export function proxyContainerName(taskId: string, runId: number, service: strin
 
 export const TASK_NETWORK_NODE: NodeId = 'network/task';
 
-export function serviceNetworkNode(service: string): NodeId {
-  return `network/service/${service}`;
-}
-
 export function serviceContainerNode(service: string): NodeId {
   return `container/service/${service}`;
 }

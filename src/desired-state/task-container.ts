@@ -14,6 +14,7 @@ export interface TaskContainerOptions {
 
 /** Empty for a graph without services: the task container keeps docker-worker's defaults. */
 export function taskContainerOptions(desired: DesiredState): TaskContainerOptions {
+  // Stryker disable next-line ConditionalExpression: compile() makes one network, the task network
   const taskNetwork = desired.networks.find((network) => network.id === TASK_NETWORK_NODE);
   if (!taskNetwork) return {};
   return {

@@ -32,12 +32,15 @@ export function describeAction(
     kind: action.kind,
     cause: action.cause,
     target: { ...action.target },
+    // Stryker disable next-line ConditionalExpression: a node of undefined is none to every reader (events are rendered as JSON, which leaves it out)
     ...(node === undefined ? {} : { node }),
+    // Stryker disable next-line ConditionalExpression: a service of undefined is none to every reader (events are rendered as JSON, which leaves it out)
     ...(service === undefined ? {} : { service }),
     ...(action.kind === 'disconnect-network'
       ? {
           detached: {
             containerId: action.containerId,
+            // Stryker disable next-line ConditionalExpression: a container of undefined is none to every reader (events are rendered as JSON, which leaves it out)
             ...(action.container === undefined ? {} : { container: action.container }),
             foreign: action.foreign === true,
           },
@@ -51,6 +54,7 @@ function serviceOf(
   desired: DesiredState,
   snapshot: Snapshot | undefined,
 ): string | undefined {
+  // Stryker disable next-line ConditionalExpression,StringLiteral: a container to create is a node of the graph, which the lookup below finds as well
   if (action.kind === 'create-container') return action.container.service;
   if (action.kind === 'create-network') return action.network.service;
   const { node, name, objectId, type } = action.target;

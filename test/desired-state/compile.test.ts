@@ -151,6 +151,19 @@ describe('compile', () => {
     );
   });
 
+  it('refuses a task id or a task network given as an array, which would stringify to a valid one', () => {
+    const context = testContext({
+      taskId: [TASK_ID] as unknown as string,
+      taskNetwork: ['gw-task-network'] as unknown as string,
+    });
+    try {
+      compile({}, context);
+    } catch (error) {
+      expect((error as ConfigError).errors.map((e) => e.path)).toEqual(['taskId', 'taskNetwork']);
+    }
+    expect.assertions(1);
+  });
+
   it('gives every object the full ownership label set', () => {
     const desired = compileFixture('three-services.json');
     for (const node of [...desired.networks, ...desired.containers]) {
@@ -176,12 +189,20 @@ describe('compile', () => {
 describe('compile with the task network of the worker (taskNetwork)', () => {
   const WORKER_NETWORK = `gw-task-${TASK_ID.slice(0, 12)}-0`;
   const { payload, scopes } = taskInputFromJson(fixture('three-services.json'), 'three-services.json');
-  const joined = compile(payload, testContext({ scopes, taskNetwork: WORKER_NETWORK }));
-  const own = compile(payload, testContext({ scopes }));
+  // Compiled inside each test: mutation testing credits a test only with the code it runs itself.
+  const joinedGraph = () => compile(payload, testContext({ scopes, taskNetwork: WORKER_NETWORK }));
 
-  it('joins it as the task network, unlabelled and marked external; everything else is as without it', () => {
+  it('joins it as the task network node, unlabelled and marked external; everything else is as without it', () => {
+    const joined = joinedGraph();
+    const own = compile(payload, testContext({ scopes }));
     const task = joined.networks.find((n) => n.id === 'network/task')!;
-    expect(task).toMatchObject({ name: WORKER_NETWORK, role: 'task-network', external: true, labels: {} });
+    expect(task).toMatchObject({
+      kind: 'network',
+      name: WORKER_NETWORK,
+      role: 'task-network',
+      external: true,
+      labels: {},
+    });
     expect(joined.networks.filter((n) => n.external)).toEqual([task]);
     // The containers (their labels and spec hashes) do not depend on the task network's name.
     expect(joined.containers).toEqual(own.containers);
@@ -194,7 +215,7 @@ describe('compile with the task network of the worker (taskNetwork)', () => {
   });
 
   it('hands the task container that network', () => {
-    expect(taskContainerOptions(joined)).toEqual({
+    expect(taskContainerOptions(joinedGraph())).toEqual({
       HostConfig: { NetworkMode: WORKER_NETWORK },
       NetworkingConfig: { EndpointsConfig: { [WORKER_NETWORK]: {} } },
     });
@@ -274,6 +295,20 @@ describe('image shapes', () => {
       );
     expect(desired.images).toEqual([...new Set(desired.containers.map((c) => c.image))].sort());
     expect(sources.map((s) => s.ref)).toEqual(desired.images);
+  });
+
+  it("a service that runs the proxy image fetches it under the worker's policy, as its own", () => {
+    const proxyImage = testConfig().proxy.image;
+    const desired = compile({ services: [{ name: 'a', image: proxyImage }] }, testContext());
+    expect(desired.imageSources).toEqual([{ from: 'registry', ref: proxyImage, policy: 'always' }]);
+    // Run by proxies only, the worker's own image is fetched when missing.
+    expect(
+      compile({ services: [{ name: 'a', image: 'redis:7' }] }, testContext()).imageSources,
+    ).toContainEqual({
+      from: 'registry',
+      ref: proxyImage,
+      policy: 'if-not-present',
+    });
   });
 
   it('under "never", nothing is fetched; under "if-not-present", tags are not refreshed', () => {

@@ -143,6 +143,76 @@ describe('worker configuration', () => {
     ]);
   });
 
+  it('accepts every number at the ends of its range, and every named mode and policy', () => {
+    const config = decodeWorkerConfig({
+      ...identity,
+      proxy: { image: 'ds-fixtures/proxy:latest', port: 65535 },
+      limits: { maxServices: 1000, maxEnvEntries: 0, maxValueBytes: 1 },
+      restart: { mode: 'restart', initialBackoffMs: 0, maxBackoffMs: 0 },
+      concurrency: 1000,
+      isolationGuard: 'nftables',
+      images: { pullPolicy: 'never' },
+    });
+    expect(config.proxy.port).toBe(65535);
+    expect(config.limits).toMatchObject({ maxServices: 1000, maxEnvEntries: 0, maxValueBytes: 1 });
+    // A backoff that does not grow is not one that shrinks.
+    expect(config.restart).toMatchObject({ mode: 'restart', initialBackoffMs: 0, maxBackoffMs: 0 });
+    expect(config.isolationGuard).toBe('nftables');
+    expect(
+      decodeWorkerConfig({ ...identity, proxy: { ...identity.proxy, port: 1 }, isolationGuard: 'off' }),
+    ).toMatchObject({
+      proxy: { port: 1 },
+      isolationGuard: 'off',
+    });
+    expect(configErrors({ ...identity, proxy: { ...identity.proxy, port: 65536 } })).toEqual([
+      'proxy.port: must be an integer from 1 to 65535; got 65536',
+    ]);
+  });
+
+  it('refuses an owner id, a provisionerId, a root URL, a proxy image or registries of the wrong type whose text would pass, each with its message', () => {
+    expect(
+      configErrors({
+        ...identity,
+        ownerId: 12345,
+        provisionerId: 12345,
+        rootUrl: ['https://tc.example.com'],
+        proxy: { image: 5 },
+        registries: ['127.0.0.1:5000'],
+      }),
+    ).toEqual([
+      "ownerId: must be 1–256 printable characters without spaces (the worker's id); got 12345",
+      "provisionerId: must be a Taskcluster identifier (1–38 of a-z, A-Z, 0-9, '-', '_'); got 12345",
+      'rootUrl: must be the deployment\'s http(s) root URL, e.g. "https://tc.example.com"; got ["https://tc.example.com"]',
+      'proxy.image: must be an image reference string; got 5',
+      'registries: must be an object mapping registry hosts to {username, password}; got ["127.0.0.1:5000"]',
+    ]);
+  });
+
+  it('takes an http or https root URL, and nothing around it', () => {
+    expect(defaultWorkerConfig({ ...identity, rootUrl: 'http://localhost:8080' }).rootUrl).toBe(
+      'http://localhost:8080',
+    );
+    for (const rootUrl of ['ftp://tc.example.com', ' https://tc.example.com', 'https://tc.example.com '])
+      expect(configErrors({ ...identity, rootUrl })).toEqual([
+        `rootUrl: must be the deployment's http(s) root URL, e.g. "https://tc.example.com"; got ${JSON.stringify(rootUrl)}`,
+      ]);
+  });
+
+  it('takes a registry login of 1 to 4096 characters', () => {
+    const login = (username: string, password: string) => ({
+      ...identity,
+      registries: { 'registry.example.com': { username, password } },
+    });
+    expect(defaultWorkerConfig(login('u', 'p'.repeat(4096))).registries['registry.example.com']).toEqual({
+      username: 'u',
+      password: 'p'.repeat(4096),
+    });
+    expect(configErrors(login('', 'p'.repeat(4097)))).toEqual([
+      'registries["registry.example.com"].username: must be a non-empty string',
+      'registries["registry.example.com"].password: must be a non-empty string',
+    ]);
+  });
+
   it('says what is wrong in the thrown message', () => {
     expect(() => decodeWorkerConfig({ ...identity, concurrency: 'x' })).toThrow(
       'invalid worker configuration (1 error):\n  concurrency: must be an integer from 1 to 1000; got "x"',

@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { compile } from '../../src/desired-state/compile.js';
 import { containerHashInput, specHash } from '../../src/desired-state/hash.js';
-import { bindImages, imageKey, resolveImage, roleScope } from '../../src/desired-state/images.js';
+import { bindImages, imageKey, imagesOf, resolveImage, roleScope } from '../../src/desired-state/images.js';
 import { Label } from '../../src/desired-state/labels.js';
-import type { ResolvedImage } from '../../src/desired-state/types.js';
+import { IMAGE_KEY_PLACEHOLDER, type ResolvedImage } from '../../src/desired-state/types.js';
 import { testConfig, testContext } from './support.js';
 
 const hex = (c: string): string => c.repeat(64);
@@ -32,6 +32,34 @@ describe('image keys', () => {
       `assume:docker-service-image:proj-ci/linux/sha256:${hex('a')}`,
     );
     expect(() => roleScope(testConfig(), 'sha256:a\nb')).toThrow('not a valid scope');
+  });
+});
+
+describe('imagesOf', () => {
+  it("lists the graph's images, its containers' and what its proxies serve, each once and sorted", () => {
+    const desired = compile(
+      {
+        services: [
+          { name: 'db', image: 'postgres:16' },
+          { name: 'cache', image: 'redis:7' },
+        ],
+      },
+      testContext(),
+    );
+    expect(imagesOf(desired)).toEqual(['ds-fixtures/proxy:latest', 'postgres:16', 'redis:7']);
+    // A graph made by hand may list fewer: what its containers need is still there.
+    expect(imagesOf({ ...desired, images: ['zz:1'] })).toEqual([
+      'ds-fixtures/proxy:latest',
+      'postgres:16',
+      'redis:7',
+      'zz:1',
+    ]);
+    const proxies = desired.containers.filter((c) => c.role === 'proxy');
+    expect(imagesOf({ ...desired, images: [], containers: proxies })).toEqual([
+      'ds-fixtures/proxy:latest',
+      'postgres:16',
+      'redis:7',
+    ]);
   });
 });
 
@@ -69,6 +97,17 @@ describe('bindImages', () => {
       specHash(containerHashInput(bound, { imageId: proxyImage.id, servedImageKey: `sha256:${hex('d')}` })),
     );
     expect({ ...bound, cmd: proxy.cmd, specHash: proxy.specHash, labels: proxy.labels }).toEqual(proxy);
+  });
+
+  it('refuses a served key that is not one printable token (it goes into a scope): a line break', () => {
+    expect(() => bindImages(proxy, known(proxyImage, { ...postgres, key: 'sha256:a\nb' }))).toThrow(
+      'not a valid image key: "sha256:a\\nb"',
+    );
+  });
+
+  it("never rewrites a service's own command, even where it spells the placeholder", () => {
+    const own = { ...service, cmd: ['echo', IMAGE_KEY_PLACEHOLDER] };
+    expect(bindImages(own, known(postgres), hex('1'))!.cmd).toEqual(['echo', IMAGE_KEY_PLACEHOLDER]);
   });
 
   it('is idempotent, and pure', () => {

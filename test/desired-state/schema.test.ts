@@ -6,8 +6,8 @@
  * cannot state (`schemaGaps`): `gapsBroken` below states those rules again, independently of both,
  * and every input must satisfy  codec accepts ⇔ schema accepts ∧ no gap rule broken.
  */
-import { describe, expect, it } from '@jest/globals';
-import { readFileSync, readdirSync } from 'node:fs';
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import AjvModule from 'ajv';
 import fc from 'fast-check';
@@ -101,13 +101,14 @@ function expectAgreement(payload: unknown, verdict: Verdict): void {
 }
 
 describe('the schema document', () => {
-  const schema = servicesSchema(DEFAULT_LIMITS);
+  // Made inside each test: mutation testing credits a test only with the code it runs itself.
+  const schema = (): JsonSchema => servicesSchema(DEFAULT_LIMITS);
 
   it('is a draft-07 schema that ajv compiles in strict mode', () => {
     const ajv = new Ajv({ strict: true });
-    expect(schema.$schema).toBe(JSON_SCHEMA_DRAFT);
-    expect(ajv.validateSchema(schema)).toBe(true);
-    expect(() => ajv.compile(schema)).not.toThrow();
+    expect(schema().$schema).toBe(JSON_SCHEMA_DRAFT);
+    expect(ajv.validateSchema(schema())).toBe(true);
+    expect(() => ajv.compile(schema())).not.toThrow();
   });
 
   /** Every schema object below `schema`, each with its path. */
@@ -135,14 +136,14 @@ describe('the schema document', () => {
       readFileSync(join('node_modules', 'ajv', 'dist', 'refs', 'json-schema-draft-06.json'), 'utf8'),
     ) as { properties: Record<string, unknown> };
     const keywords = new Set(Object.keys(draft06.properties));
-    const foreign = subschemas(schema).flatMap(([path, s]) =>
+    const foreign = subschemas(schema()).flatMap(([path, s]) =>
       Object.keys(s)
         .filter((k) => !keywords.has(k) || k === '$ref' || k === '$id' || k === 'definitions')
         .map((k) => `${path}: ${k}`),
     );
     expect(foreign).toEqual([]);
     // The walk reaches the deepest parts, so the check above looked at them.
-    expect(subschemas(schema).map(([path]) => path)).toEqual(
+    expect(subschemas(schema()).map(([path]) => path)).toEqual(
       expect.arrayContaining([
         '#/items/properties/healthCheck/properties/retries',
         '#/items/properties/env/propertyNames/not/anyOf/1',
@@ -152,13 +153,22 @@ describe('the schema document', () => {
   });
 
   it("has patterns that RE2 (Go's regexp, used by gojsonschema) also reads: no lookaround, no backreference", () => {
-    const patterns = subschemas(schema).flatMap(([, s]) => (s.pattern === undefined ? [] : [s.pattern]));
+    const patterns = subschemas(schema()).flatMap(([, s]) => (s.pattern === undefined ? [] : [s.pattern]));
     expect(patterns.length).toBeGreaterThanOrEqual(5);
     expect(patterns.filter((p) => /\(\?[=!<]|\\[1-9]/.test(p))).toEqual([]);
   });
 
+  // What a host embeds and shows task authors, titles and descriptions included: any change to
+  // it is a diff to review (UPDATE_GOLDEN=1 rewrites the file).
+  it('is the document in fixtures/golden/desired-state/services.schema.json', () => {
+    const file = new URL('../../fixtures/golden/desired-state/services.schema.json', import.meta.url);
+    const text = `${JSON.stringify(schema(), null, 2)}\n`;
+    if (process.env.UPDATE_GOLDEN === '1') writeFileSync(file, text);
+    expect(text).toBe(readFileSync(file, 'utf8'));
+  });
+
   it('names the rules it cannot state, with the limits', () => {
-    expect(schema.description).toContain(schemaGaps(DEFAULT_LIMITS).join('; '));
+    expect(schema().description).toContain(schemaGaps(DEFAULT_LIMITS).join('; '));
     expect(schemaGaps(DEFAULT_LIMITS).join('\n')).toMatch(
       /unique[^\n]*\n[^\n]*32768 bytes[^\n]*\n[^\n]*65536 bytes/,
     );
@@ -166,7 +176,11 @@ describe('the schema document', () => {
 });
 
 describe('schema and codec agree', () => {
-  const accepts = payloadValidator(servicesSchema(config.limits));
+  // Made before each test, not once: mutation testing credits a test only with the code run for it.
+  let accepts: (payload: unknown) => boolean = () => false;
+  beforeEach(() => {
+    accepts = payloadValidator(servicesSchema(config.limits));
+  });
   const verdict = (payload: unknown): Verdict => verdictOf(payload, accepts, config.limits);
 
   it('at the default limits, which the CLI prints', () => {
@@ -326,6 +340,11 @@ function nearMisses(limits: Limits): Array<[field: string, value: unknown]> {
       { type: 'task-image', taskId: 'fixture_Task-Id0123456', path: '/abs' },
       { type: 'task-image', taskId: 'fixture_Task-Id0123456', path: 'a//b' },
       { type: 'task-image', taskId: 'fixture_Task-Id0123456', path: '.../x' },
+      // The same artifact names with a tarball's suffix: only the name's grammar refuses them.
+      { type: 'task-image', taskId: 'fixture_Task-Id0123456', path: 'public/../x.tar' },
+      { type: 'task-image', taskId: 'fixture_Task-Id0123456', path: '/abs.tar' },
+      { type: 'indexed-image', namespace: 'project.ci', path: 'a//b.tar' },
+      { type: 'indexed-image', namespace: 'project.ci', path: 'public/my image.tar' },
       { type: 'task-image', taskId: 'short', path: 'public/i.tar' },
       { type: 'task-image', taskId: 'fixture_Task-Id0123456', path: 'public/i.tar', extra: 1 },
       { type: 'indexed-image', namespace: 'a..b', path: 'public/i.tar' },

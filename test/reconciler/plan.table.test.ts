@@ -98,6 +98,42 @@ function attach(s: Snapshot, container: string, network: string): void {
   ct.networks[network] = { networkId: net.id, aliases: [], ipAddress: '172.20.0.99' };
   net.containerIds.push(ct.id);
 }
+/** `container` also has an endpoint on Docker's default bridge, a network that is not ours. */
+function onDockerBridge(s: Snapshot, container: string): void {
+  c(s, container).networks.bridge = {
+    networkId: objectId('network', 'bridge'),
+    aliases: [],
+    ipAddress: '172.17.0.2',
+  };
+}
+/** db depends on `more` besides its proxy (compile makes no such graph; the planner takes any). */
+function dbDependsOn(d: DesiredState, more: string[]): DesiredState {
+  return {
+    ...d,
+    containers: d.containers.map((ct) =>
+      ct.name === N.service('db') ? { ...ct, dependsOn: [...ct.dependsOn, ...more] } : ct,
+    ),
+  };
+}
+/** Every other pod of the base fixture, as dependencies of db. */
+const DB_DEPENDENCIES = [
+  'container/proxy/redis',
+  'container/proxy/tools',
+  'container/service/redis',
+  'container/service/tools',
+];
+/** db created, each of DB_DEPENDENCIES not ready for its own reason. */
+function dependenciesNotReady(s: Snapshot): void {
+  createdNotStarted(s, N.service('db'));
+  c(s, N.proxy('redis')).health = 'starting';
+  c(s, N.proxy('tools')).labels[Label.specHash] = '0000';
+  dropContainer(s, N.service('redis'));
+  exited(s, N.service('tools'), 1, 1_000);
+}
+/** `container` was created and never started. */
+function createdNotStarted(s: Snapshot, container: string): void {
+  Object.assign(c(s, container), { state: 'created', health: 'none', startedAt: undefined });
+}
 function exited(s: Snapshot, name: string, exitCode: number, finishedAgoMs: number, oomKilled = false): void {
   Object.assign(c(s, name), {
     state: 'exited',
@@ -113,6 +149,23 @@ function dbKey(s: Snapshot): string {
 /** Every object of a converged run of another task (same services), relabelled. */
 function otherTaskObjects(owner: typeof OTHER_TASK): Snapshot {
   return convergedSnapshot(buildDesired(SERVICES, owner));
+}
+
+/** A further network of ours in the graph, `<task network>_<suffix>` (compile makes one network). */
+function withExtraNetwork(d: DesiredState, suffix = 'extra'): DesiredState {
+  const task = d.networks[0]!;
+  const extra = { ...task, id: `network/${suffix}`, name: `${N.taskNetwork}_${suffix}` };
+  return {
+    ...d,
+    networks: [...d.networks, { ...extra, labels: { ...task.labels, [Label.node]: extra.id } }],
+  };
+}
+/** That network, as Docker shows it once made. */
+function addExtraNetwork(s: Snapshot, suffix = 'extra'): void {
+  const task = n(s, N.taskNetwork);
+  s.networks.push(
+    observedNetwork(`${N.taskNetwork}_${suffix}`, { ...task.labels, [Label.node]: `network/${suffix}` }),
+  );
 }
 
 /** The worker's per-task network (generic-worker's `gw-task-<taskId[:12]>-<runId>`): not ours. */
@@ -727,6 +780,94 @@ const cases: Case[] = [
     },
   },
   {
+    // redis's proxy, running and healthy, is also on a network of the graph that its node does not
+    // list: one endpoint too many, so it is not ready, and it is detached from that network (a
+    // container of ours: not `foreign`).
+    name: 'proxy-detached-from-a-graph-network-it-does-not-list',
+    json: true,
+    desired: (d) => withExtraNetwork(d),
+    observed: (s) => {
+      addExtraNetwork(s);
+      attach(s, N.proxy('redis'), `${N.taskNetwork}_extra`);
+    },
+    check: (p) => expect(p.ready).toBe(false),
+  },
+  {
+    // Proxies on more than one network of the graph: redis's, gone, is made on the first and
+    // attached to the two others before it starts (in id order); tools', there on both of its
+    // networks and starting, is kept on both and waited for.
+    name: 'proxies-on-several-networks',
+    json: true,
+    desired: (d) => {
+      const graph = withExtraNetwork(withExtraNetwork(d), 'extra2');
+      const more = (suffixes: string[]) =>
+        suffixes.map((suffix) => ({ network: `network/${suffix}`, aliases: [] }));
+      return {
+        ...graph,
+        containers: graph.containers.map((ct) =>
+          ct.name === N.proxy('redis')
+            ? { ...ct, networks: [...ct.networks, ...more(['extra2', 'extra'])] }
+            : ct.name === N.proxy('tools')
+              ? { ...ct, networks: [...ct.networks, ...more(['extra'])] }
+              : ct,
+        ),
+      };
+    },
+    observed: (s) => {
+      addExtraNetwork(s);
+      addExtraNetwork(s, 'extra2');
+      dropContainer(s, N.proxy('redis'));
+      attach(s, N.proxy('tools'), `${N.taskNetwork}_extra`);
+      c(s, N.proxy('tools')).health = 'starting';
+    },
+  },
+  {
+    // tools' proxy is on its two networks and on a third of the graph it does not list: it is
+    // detached from that one only.
+    name: 'proxy-on-its-two-networks-and-one-more-of-ours',
+    json: true,
+    desired: (d) => {
+      const graph = withExtraNetwork(withExtraNetwork(d), 'extra2');
+      return {
+        ...graph,
+        containers: graph.containers.map((ct) =>
+          ct.name === N.proxy('tools')
+            ? { ...ct, networks: [...ct.networks, { network: 'network/extra', aliases: [] }] }
+            : ct,
+        ),
+      };
+    },
+    observed: (s) => {
+      addExtraNetwork(s);
+      addExtraNetwork(s, 'extra2');
+      attach(s, N.proxy('tools'), `${N.taskNetwork}_extra`);
+      attach(s, N.proxy('tools'), `${N.taskNetwork}_extra2`);
+    },
+  },
+  {
+    // redis's proxy is on two networks of the graph, both listed, and on a network that is not
+    // ours (someone connected it to Docker's bridge): that endpoint is none of ours, so the proxy
+    // is ready and nothing is done.
+    name: 'ready-on-two-networks-and-one-not-ours',
+    desired: (d) => ({
+      ...withExtraNetwork(d),
+      containers: d.containers.map((ct) =>
+        ct.name === N.proxy('redis')
+          ? { ...ct, networks: [...ct.networks, { network: 'network/extra', aliases: [] }] }
+          : ct,
+      ),
+    }),
+    observed: (s) => {
+      addExtraNetwork(s);
+      attach(s, N.proxy('redis'), `${N.taskNetwork}_extra`);
+      onDockerBridge(s, N.proxy('redis'));
+    },
+    check: (p) => {
+      expect(p.actions).toEqual([]);
+      expect(p.ready).toBe(true);
+    },
+  },
+  {
     // Two of ours on one orphan network, each removed: the network's removal waits for both.
     name: 'orphan-network-two-removals',
     json: true,
@@ -862,6 +1003,101 @@ const cases: Case[] = [
     observed: nothingThere,
   },
   {
+    // A graph made by hand, its networks, containers and aliases in no order: planned as the
+    // sorted graph (redis's proxy, missing, is made with its aliases in order).
+    name: 'graph-listed-out-of-order',
+    json: true,
+    desired: (d) => {
+      const extra = withExtraNetwork(d);
+      return {
+        ...extra,
+        networks: [...extra.networks].reverse(),
+        containers: [...extra.containers]
+          .reverse()
+          .map((ct) =>
+            ct.name === N.proxy('redis')
+              ? { ...ct, networks: [{ network: 'network/task', aliases: ['redis', 'cache'] }] }
+              : ct,
+          ),
+      };
+    },
+    observed: (s) => {
+      addExtraNetwork(s);
+      dropContainer(s, N.proxy('redis'));
+    },
+  },
+  {
+    // A binder may decline a node that joins no namespace: the proxy waits with "images not
+    // bound", nothing is made for it, and its service waits for it to exist.
+    name: 'binder-declines-proxy',
+    observed: nothingThere,
+    options: (o) => ({
+      bind: (node, resolve, namespaceId) =>
+        node.name === N.proxy('tools') ? undefined : o.bind!(node, resolve, namespaceId),
+    }),
+  },
+  {
+    // db died and its proxy exited: the proxy is made again, and db, which joins its network
+    // namespace, waits for it to run instead of being made again in a namespace going away.
+    name: 'dead-service-proxy-not-running',
+    observed: (s) => {
+      exited(s, N.service('db'), 137, 60_000);
+      c(s, N.service('db')).state = 'dead';
+      exited(s, N.proxy('db'), 1, 60_000);
+    },
+  },
+  {
+    // A graph made by hand where db (created, not started) depends on more than its proxy: its
+    // wait names every dependency that is not ready, in id order, each with why.
+    name: 'service-waits-for-each-dependency-with-its-reason',
+    desired: (d) => dbDependsOn(d, DB_DEPENDENCIES),
+    observed: dependenciesNotReady,
+  },
+  {
+    // db (created) depends on tools' proxy, ready, and on redis's, healthy but off its network:
+    // it waits for redis's only, and says the networks are why, not the health.
+    name: 'service-waits-only-for-its-dependency-not-ready',
+    desired: (d) => dbDependsOn(d, ['container/proxy/redis', 'container/proxy/tools']),
+    observed: (s) => {
+      createdNotStarted(s, N.service('db'));
+      detach(s, N.proxy('redis'), N.taskNetwork);
+      c(s, N.proxy('redis')).health = 'healthy';
+    },
+  },
+  {
+    // Our task network lost its spec-hash label: the hash is taken as empty, and the network is
+    // replaced (its containers kept).
+    name: 'network-without-spec-hash-label-replaced',
+    observed: (s) => {
+      delete n(s, N.taskNetwork).labels[Label.specHash];
+    },
+  },
+  {
+    // The same, db's dependencies listed the other way round: the same wait, in id order.
+    name: 'service-waits-for-dependencies-listed-in-reverse',
+    desired: (d) => {
+      const graph = dbDependsOn(d, DB_DEPENDENCIES);
+      return {
+        ...graph,
+        containers: graph.containers.map((ct) =>
+          ct.name === N.service('db') ? { ...ct, dependsOn: [...ct.dependsOn].reverse() } : ct,
+        ),
+      };
+    },
+    observed: dependenciesNotReady,
+  },
+  {
+    // The same for a dependency off its network and one whose image is missing (not bound).
+    name: 'service-waits-for-a-dependency-detached-or-not-bound',
+    desired: (d) => dbDependsOn(d, ['container/proxy/redis', 'container/service/tools']),
+    observed: (s) => {
+      createdNotStarted(s, N.service('db'));
+      detach(s, N.proxy('redis'), N.taskNetwork);
+      s.images = s.images.filter((i) => i.ref !== IMAGES.busybox);
+      s.missingImages = [IMAGES.busybox];
+    },
+  },
+  {
     // db's proxy is running and healthy but off its network: db's wait says the networks are
     // the reason, not the health.
     name: 'proxy-healthy-but-detached',
@@ -887,11 +1123,7 @@ const cases: Case[] = [
     // that endpoint is none of our business, whether redis runs (ready) or has exited (restarted).
     name: 'running-on-a-network-not-ours',
     observed: (s) => {
-      c(s, N.service('redis')).networks.bridge = {
-        networkId: objectId('network', 'bridge'),
-        aliases: [],
-        ipAddress: '172.17.0.2',
-      };
+      onDockerBridge(s, N.service('redis'));
     },
     check: (p) => {
       expect(p.actions).toEqual([]);
@@ -901,11 +1133,7 @@ const cases: Case[] = [
   {
     name: 'exited-on-a-network-not-ours',
     observed: (s) => {
-      c(s, N.service('redis')).networks.bridge = {
-        networkId: objectId('network', 'bridge'),
-        aliases: [],
-        ipAddress: '172.17.0.2',
-      };
+      onDockerBridge(s, N.service('redis'));
       exited(s, N.service('redis'), 1, 60_000);
     },
     check: (p) => expect(p.actions.filter((a) => a.kind === 'disconnect-network')).toEqual([]),
