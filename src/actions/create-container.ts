@@ -13,7 +13,7 @@ import type { ContainerCreateOptions } from '../docker/client.js';
 import { Label } from '../desired-state/labels.js';
 import { IMAGE_KEY_PLACEHOLDER } from '../desired-state/types.js';
 import type { ContainerNode } from '../desired-state/types.js';
-import type { KnownEffect } from '../observed-state/types.js';
+import type { KnownEffect } from '../observed-state/requests.js';
 import type { CreateContainer } from '../reconciler/actions.js';
 import { RetryableError, TerminalError } from '../reconciler/errors.js';
 import { classify, containerByName, isTimeout, sameOwner } from './common.js';

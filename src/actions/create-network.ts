@@ -8,7 +8,7 @@ import { statusCodeOf } from '../docker/client.js';
 import type { NetworkCreateOptions } from '../docker/client.js';
 import { Label } from '../desired-state/labels.js';
 import type { NetworkNode } from '../desired-state/types.js';
-import type { KnownEffect } from '../observed-state/types.js';
+import type { KnownEffect } from '../observed-state/requests.js';
 import type { CreateNetwork } from '../reconciler/actions.js';
 import { RetryableError, TerminalError } from '../reconciler/errors.js';
 import { classify, isTimeout, networksByName, sameOwner } from './common.js';

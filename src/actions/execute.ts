@@ -2,7 +2,7 @@
  * The one dispatcher from an action to its executor. The switch is exhaustive: a new action kind
  * that has no executor does not compile.
  */
-import type { KnownEffect } from '../observed-state/types.js';
+import type { KnownEffect } from '../observed-state/requests.js';
 import type { Action } from '../reconciler/actions.js';
 import { executeConnectNetwork } from './connect-network.js';
 import type { ActionResult, ExecuteContext } from './context.js';

@@ -14,7 +14,8 @@
  */
 import type { Logger } from 'winston';
 import type { DesiredState } from '../desired-state/types.js';
-import type { HeldObjects, RefreshRequest, Snapshot } from '../observed-state/types.js';
+import type { Snapshot } from '../observed-state/types.js';
+import type { HeldObjects, RefreshRequest } from '../observed-state/requests.js';
 import type { Action, Plan } from '../reconciler/actions.js';
 import { describeAction, type ActionInfo } from '../reconciler/describe.js';
 import { ReconcileError, RetryableError, TerminalError } from '../reconciler/errors.js';

@@ -4,7 +4,7 @@
  * the container is looked up again, because the daemon may have removed it.
  */
 import { statusCodeOf } from '../docker/client.js';
-import type { KnownEffect } from '../observed-state/types.js';
+import type { KnownEffect } from '../observed-state/requests.js';
 import type { RemoveContainer } from '../reconciler/actions.js';
 import { RetryableError } from '../reconciler/errors.js';
 import { classify, waitUntilGone } from './common.js';

@@ -4,7 +4,7 @@
  * or removes what is still attached.
  */
 import { statusCodeOf } from '../docker/client.js';
-import type { KnownEffect } from '../observed-state/types.js';
+import type { KnownEffect } from '../observed-state/requests.js';
 import type { RemoveNetwork } from '../reconciler/actions.js';
 import { RetryableError } from '../reconciler/errors.js';
 import { classify } from './common.js';

@@ -7,7 +7,7 @@
  * and the state it had before is reported.
  */
 import { statusCodeOf } from '../docker/client.js';
-import type { KnownEffect } from '../observed-state/types.js';
+import type { KnownEffect } from '../observed-state/requests.js';
 import type { StartContainer } from '../reconciler/actions.js';
 import { RetryableError, TerminalError } from '../reconciler/errors.js';
 import { classify, containerByName, ownedBy } from './common.js';

@@ -10,7 +10,8 @@
  */
 import type { ContainerInspect, NetworkInspect } from '../docker/client.js';
 import { mapContainer, mapNetwork, runsHealthCheck } from './map.js';
-import type { KnownEffect, ObservedContainer, ObservedImage, ObservedNetwork } from './types.js';
+import type { ObservedContainer, ObservedImage, ObservedNetwork } from './types.js';
+import type { KnownEffect } from './requests.js';
 
 type Created = Extract<KnownEffect, { kind: 'container-created' }>;
 type NetworkCreated = Extract<KnownEffect, { kind: 'network-created' }>;

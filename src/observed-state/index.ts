@@ -1,4 +1,5 @@
 export type * from './types.js';
+export type * from './requests.js';
 export type { ObserveScope } from './scope.js';
 export { collectSnapshot } from './collect.js';
 export { classify, nameBelongsToRun, runNameStem, type Ownership } from './ownership.js';

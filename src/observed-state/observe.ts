@@ -37,7 +37,8 @@ import { EventStream } from './event-stream.js';
 import { DEFAULT_BACKOFF, type Backoff } from './retry-delay.js';
 import type { ObserveScope } from './scope.js';
 import { SnapshotCache } from './snapshot-cache.js';
-import type { RefreshRequest, Snapshot } from './types.js';
+import type { Snapshot } from './types.js';
+import type { RefreshRequest } from './requests.js';
 
 export { backoffDelay, DEFAULT_BACKOFF, type Backoff } from './retry-delay.js';
 export { toDockerSince } from './event-stream.js';

@@ -8,7 +8,8 @@ import type { DockerApi } from '../docker/client.js';
 import { exponentialBackoffMs } from '../util/backoff.js';
 import { collectSnapshot } from './collect.js';
 import type { ObserveScope } from './scope.js';
-import { isNoticeOnly, type RefreshRequest, type Snapshot } from './types.js';
+import { type Snapshot } from './types.js';
+import { isNoticeOnly, type RefreshRequest } from './requests.js';
 
 /**
  * A list at subscription, then a full list per `refresh()` whatever the request names; its token

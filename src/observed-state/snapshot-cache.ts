@@ -32,16 +32,13 @@ import { ReadyLines } from './ready-line.js';
 import { backoffDelay, type Backoff } from './retry-delay.js';
 import type { ObserveScope } from './scope.js';
 import {
-  isTargeted,
   type ForeignObject,
-  type HeldObjects,
-  type KnownEffect,
   type ObservedContainer,
   type ObservedImage,
   type ObservedNetwork,
-  type RefreshRequest,
   type Snapshot,
 } from './types.js';
+import { isTargeted, type HeldObjects, type KnownEffect, type RefreshRequest } from './requests.js';
 
 /**
  * Container events that say nothing about what a snapshot holds (state, health, networks, name,

@@ -23,7 +23,7 @@ import { converge, reconcile, type LoopEvent } from '../../src/loop/reconcile.js
 import { down } from '../../src/loop/teardown.js';
 import { observe } from '../../src/observed-state/observe.js';
 import { scopeOf } from '../../src/observed-state/scope.js';
-import type { RefreshRequest } from '../../src/observed-state/types.js';
+import type { RefreshRequest } from '../../src/observed-state/requests.js';
 import { ReconcileError } from '../../src/reconciler/errors.js';
 import { IMAGES, removeMadeByThisRun, testDocker, testOwnerId } from '../support/docker.js';
 import { startFaultProxy, type FaultProxy, type ProxiedRequest } from '../support/fault-proxy.js';

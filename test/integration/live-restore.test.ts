@@ -13,7 +13,7 @@ import { defaultWorkerConfig } from '../../src/desired-state/config.js';
 import { reconcile, type LoopEvent } from '../../src/loop/reconcile.js';
 import { observe } from '../../src/observed-state/observe.js';
 import { scopeOf } from '../../src/observed-state/scope.js';
-import type { RefreshRequest } from '../../src/observed-state/types.js';
+import type { RefreshRequest } from '../../src/observed-state/requests.js';
 import { loadImage, startPrivateDockerd, type PrivateDockerd } from '../observed-state/private-dockerd.js';
 import { IMAGES, testOwnerId } from '../support/docker.js';
 

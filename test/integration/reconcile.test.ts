@@ -15,7 +15,7 @@ import { compile } from '../../src/desired-state/compile.js';
 import { defaultWorkerConfig } from '../../src/desired-state/config.js';
 import { Label } from '../../src/desired-state/labels.js';
 import type { DesiredState } from '../../src/desired-state/types.js';
-import type { RefreshRequest } from '../../src/observed-state/types.js';
+import type { RefreshRequest } from '../../src/observed-state/requests.js';
 import { observe } from '../../src/observed-state/observe.js';
 import { scopeOf } from '../../src/observed-state/scope.js';
 import { converge, reconcile, type LoopEvent } from '../../src/loop/reconcile.js';

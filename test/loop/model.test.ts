@@ -24,7 +24,7 @@ import { Label } from '../../src/desired-state/labels.js';
 import type { DesiredState, OwnerRef, ResolvedImage } from '../../src/desired-state/types.js';
 import { observe } from '../../src/observed-state/observe.js';
 import { scopeOf } from '../../src/observed-state/scope.js';
-import type { RefreshRequest } from '../../src/observed-state/types.js';
+import type { RefreshRequest } from '../../src/observed-state/requests.js';
 import type { Plan } from '../../src/reconciler/actions.js';
 import { converge, reconcile, type LoopEvent, type ReconcileOptions } from '../../src/loop/reconcile.js';
 import { plan as realPlan } from '../../src/reconciler/plan.js';

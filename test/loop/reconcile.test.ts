@@ -23,7 +23,7 @@ import type { DesiredState } from '../../src/desired-state/types.js';
 import { ReconcileError } from '../../src/reconciler/errors.js';
 import { observe } from '../../src/observed-state/observe.js';
 import { scopeOf } from '../../src/observed-state/scope.js';
-import type { RefreshRequest } from '../../src/observed-state/types.js';
+import type { RefreshRequest } from '../../src/observed-state/requests.js';
 import { converge, reconcile, type LoopEvent, type ReconcileOptions } from '../../src/loop/reconcile.js';
 import { down } from '../../src/loop/teardown.js';
 import { FakeDocker, type FakeDockerOptions } from '../support/fake-docker.js';

@@ -12,7 +12,8 @@ import type { ContainerInspect, DockerApi, NetworkInspect } from '../../src/dock
 import { foldCreatedContainer } from '../../src/observed-state/fold.js';
 import { observe } from '../../src/observed-state/observe.js';
 import type { ObserveScope } from '../../src/observed-state/scope.js';
-import type { KnownEffect, RefreshRequest, Snapshot } from '../../src/observed-state/types.js';
+import type { Snapshot } from '../../src/observed-state/types.js';
+import type { KnownEffect, RefreshRequest } from '../../src/observed-state/requests.js';
 
 const scope: ObserveScope = { ownerId: 'w', taskId: 'T', runId: 0, images: ['img:1'] };
 const ours = { [Label.owner]: 'w', [Label.taskId]: 'T', [Label.runId]: '0' };

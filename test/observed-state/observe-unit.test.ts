@@ -11,7 +11,8 @@ import { Label } from '../../src/desired-state/labels.js';
 import type { ContainerInspect, DockerApi } from '../../src/docker/client.js';
 import { backoffDelay, observe, toDockerSince } from '../../src/observed-state/observe.js';
 import type { ObserveScope } from '../../src/observed-state/scope.js';
-import type { RefreshRequest, Snapshot } from '../../src/observed-state/types.js';
+import type { Snapshot } from '../../src/observed-state/types.js';
+import type { RefreshRequest } from '../../src/observed-state/requests.js';
 
 const scope: ObserveScope = { ownerId: 'w', taskId: 'T', runId: 0, images: [] };
 const ours = { [Label.owner]: 'w', [Label.taskId]: 'T', [Label.runId]: '0' };
