@@ -16,10 +16,23 @@ const proxyImage = imageAt > 0 ? process.argv[imageAt + 1] : undefined;
 const plain = api();
 const { api: counted, calls } = countingApi(plain);
 // Prints when the observer's event stream delivers data, to tell event-driven refreshes from relists.
+// Each call's answer too (`<- method`), to tell Docker's time from ours.
+const answered = Object.fromEntries(
+  Object.entries(counted).map(([method, fn]) => [
+    method,
+    async (...args: unknown[]) => {
+      try {
+        return await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+      } finally {
+        calls.push({ method: `   <- ${method}`, at: Date.now() });
+      }
+    },
+  ]),
+) as unknown as typeof counted;
 const docker = {
-  ...counted,
+  ...answered,
   events: async (options: Parameters<typeof counted.events>[0]) => {
-    const stream = await counted.events(options);
+    const stream = await answered.events(options);
     stream.on('data', (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
         try {

@@ -16,8 +16,13 @@ import type { ForeignObject, ObservedContainer, ObservedImage, ObservedNetwork, 
 /** Inspects in flight at once: enough to hide latency, few enough not to pile onto a busy daemon. */
 const INSPECT_CONCURRENCY = 8;
 
-export async function collectSnapshot(docker: DockerApi, scope: ObserveScope): Promise<Snapshot> {
-  const time = await docker.systemTime();
+/**
+ * `time`: a daemon time taken before this call, which the snapshot then bears instead of asking
+ * dockerd again (`/info` is one of its costlier calls: ~50 ms on an idle daemon, far more on a
+ * busy one). An earlier time than the lists' own is safe: it only makes later events look newer.
+ */
+export async function collectSnapshot(docker: DockerApi, scope: ObserveScope, time?: string): Promise<Snapshot> {
+  time ??= await docker.systemTime();
   const byLabel = labelFilters(scope);
   // Garbage collection (no task) reports no name-only squatters, so needs no name lists.
   const byName = (type: 'container' | 'network'): Filters | undefined =>

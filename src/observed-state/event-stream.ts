@@ -26,6 +26,17 @@ export function toDockerSince(daemonTime: string): string | undefined {
   return `${seconds}.${fraction.padEnd(9, '0').slice(0, 9)}`;
 }
 
+/**
+ * The daemon's time taken just before a stream was asked for, and ours when we asked: the stream
+ * replays every event from then on, so a relist that starts after it may take it as its own time.
+ */
+export interface DaemonClock {
+  /** RFC 3339 with nanoseconds, as `/info` gives it. */
+  time: string;
+  /** `Date.now()` just before the daemon was asked. */
+  localAt: number;
+}
+
 export interface EventStreamOptions {
   /** Reconnect backoff. */
   backoff: Backoff;
@@ -40,8 +51,8 @@ export interface EventStreamOptions {
  * so none may wait on Docker: a subscriber that does not take an event within ~100 ms is skipped.
  */
 export interface EventStreamHandlers {
-  /** A stream is open; it replays events from the daemon time taken just before it was asked for. */
-  opened(): void;
+  /** A stream is open; it replays events from `since`, the daemon time taken just before it was asked for. */
+  opened(since: DaemonClock): void;
   event(event: DockerEvent): void;
   /** The open stream ended or failed, after its last events were handed over; a reconnect follows. */
   lost(): void;
@@ -90,10 +101,12 @@ export class EventStream {
     const attempt = ++this.connection;
     const overtaken = () => this.closed || attempt !== this.connection;
     let events: Readable | undefined;
+    let clock: DaemonClock;
     try {
-      const t0 = await this.docker.systemTime();
+      const localAt = Date.now();
+      clock = { time: await this.docker.systemTime(), localAt };
       if (overtaken()) return;
-      const since = toDockerSince(t0);
+      const since = toDockerSince(clock.time);
       events = await this.docker.events({ ...(since ? { since } : {}), filters: { type: EVENT_TYPES } });
     } catch (error) {
       if (overtaken()) return;
@@ -106,11 +119,11 @@ export class EventStream {
       events.destroy();
       return;
     }
-    this.read(events);
+    this.read(events, clock);
   }
 
   /** Hands over the stream's events until it ends or fails, then reports the loss once. */
-  private read(current: Readable): void {
+  private read(current: Readable, clock: DaemonClock): void {
     this.stream = current;
     this.connectedAt = Date.now();
     const parser = new FrameParser();
@@ -134,7 +147,7 @@ export class EventStream {
     current.on('error', (error) => lost(error));
     current.on('end', () => lost());
     current.on('close', () => lost());
-    this.handlers.opened();
+    this.handlers.opened(clock);
   }
 
   private scheduleReconnect(): void {

@@ -91,7 +91,7 @@ export function observe(
       docker,
       { backoff, random, stallMs: options.stallRelistMs ?? 500 },
       {
-        opened: () => cache.streamOpened(),
+        opened: (since) => cache.streamOpened(since),
         event: (event) => cache.onEvent(event),
         lost: () => cache.streamLost(),
         stalled: () => cache.relistSoon(),

@@ -26,6 +26,7 @@ import {
   sortSnapshot,
   type ObservedObject,
 } from './collect.js';
+import type { DaemonClock } from './event-stream.js';
 import type { DockerEvent } from './frames.js';
 import { classify, nameFilterPattern } from './ownership.js';
 import { ReadyLines } from './ready-line.js';
@@ -107,6 +108,8 @@ export class SnapshotCache {
   /** Daemon clock minus ours, from the last relist's daemon time (ms). */
   private clockOffsetMs = 0;
   private haveBaseline = false;
+  /** The daemon time the latest stream replays from, until the relist it asked for uses it. */
+  private openedAt: DaemonClock | undefined;
 
   // What is to be done.
   private relistNeeded = false;
@@ -157,9 +160,14 @@ export class SnapshotCache {
     this.readyLines.close();
   }
 
-  /** A new stream: whatever happened while there was none left no event, so relist at once. */
-  streamOpened(): void {
+  /**
+   * A new stream: whatever happened while there was none left no event, so relist at once. The
+   * stream replays events from `since`, so that relist bears its time and asks dockerd for none:
+   * on a task's first start this takes one `/info` off the path to the first create.
+   */
+  streamOpened(since?: DaemonClock): void {
     this.streamOpen = true;
+    this.openedAt = since;
     this.relistNeeded = true;
     this.failures = 0;
     if (this.pumpTimer !== undefined) {
@@ -520,21 +528,26 @@ export class SnapshotCache {
     // Events from here on mark objects dirty again, and are refreshed after this relist.
     this.dirtyContainers.clear();
     this.dirtyNetworks.clear();
+    const clock = this.openedAt;
+    this.openedAt = undefined;
     try {
       const localStart = Date.now();
-      const next = await collectSnapshot(this.docker, this.scope);
+      const next = await collectSnapshot(this.docker, this.scope, clock?.time);
       if (this.closed) return;
-      this.replaceWith(next, localStart);
+      this.replaceWith(next, localStart, clock?.localAt ?? localStart);
     } catch (error) {
       this.relistNeeded = true;
       throw error;
     }
   }
 
-  /** The cache becomes a relist's result; `localStart` is our clock when the relist began. */
-  private replaceWith(next: Snapshot, localStart: number): void {
+  /**
+   * The cache becomes a relist's result; `localStart` is our clock when the relist began, and
+   * `localAtTime` ours when the daemon gave the snapshot's time (earlier, when the stream's was used).
+   */
+  private replaceWith(next: Snapshot, localStart: number, localAtTime: number): void {
     const daemonStart = Date.parse(next.time);
-    if (!Number.isNaN(daemonStart)) this.clockOffsetMs = daemonStart - localStart;
+    if (!Number.isNaN(daemonStart)) this.clockOffsetMs = daemonStart - localAtTime;
     // What a known effect changed after the relist began is newer than what the relist saw.
     const newer = (type: 'container' | 'network', id: string) =>
       (this.foldedAt.get(objectKey(type, id)) ?? -Infinity) > localStart;

@@ -137,6 +137,28 @@ describe('observe protocol', () => {
     }
   });
 
+  it("asks the daemon's time once per stream: the relist that follows it bears the time the stream replays from", async () => {
+    const docker = fakeDocker();
+    docker.containers.set('a', inspect('a'));
+    const refresh$ = new Subject<RefreshRequest | void>();
+    const { snapshots, subscription } = collect(observe(docker.api, scope, { ...fast, refresh$ }));
+    try {
+      await until(() => snapshots.length === 1, 'the first snapshot');
+      // `/info` is one of dockerd's costlier calls, and a task's first create waits for this relist.
+      expect(docker.calls.filter((c) => c === 'info')).toHaveLength(1);
+      expect(snapshots[0]!.time).toBe('2024-01-01T00:00:00.123456789Z');
+
+      // A relist of its own (here a bare refresh request) asks again: the stream's time is used once.
+      docker.calls.length = 0;
+      refresh$.next();
+      await until(() => snapshots.length === 2, 'the relist of the bare request');
+      expect(docker.calls.filter((c) => c === 'info')).toHaveLength(1);
+      expect(docker.calls.indexOf('info')).toBeLessThan(docker.calls.indexOf('list containers'));
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
   it('a refresh request naming objects inspects only those; a bare one relists; tokens come back', async () => {
     const docker = fakeDocker();
     docker.containers.set('a', inspect('a'));
