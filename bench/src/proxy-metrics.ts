@@ -9,6 +9,8 @@
  *                      counted. Pss shares each page among the processes mapping it (the node
  *                      binary and libraries of the one image), so it is what one more proxy costs;
  *                      VmRSS counts every shared page in full.
+ *   Private            the pages only this process maps (Private_Clean + Private_Dirty, the USS):
+ *                      what its exit frees, and the part of Pss that no proxy shares.
  */
 import type Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
@@ -22,6 +24,7 @@ export interface ProxySample {
   startToListeningMs?: number;
   vmRssKiB?: number;
   pssKiB?: number;
+  privateKiB?: number;
 }
 
 function procKiB(path: string, field: string): number | undefined {
@@ -33,11 +36,15 @@ function procKiB(path: string, field: string): number | undefined {
   }
 }
 
-/** The memory of a host process: VmRSS and Pss in KiB. */
-export function memoryOf(pid: number): { vmRssKiB?: number; pssKiB?: number } {
+/** The memory of a host process: VmRSS, Pss and its private pages, in KiB. */
+export function memoryOf(pid: number): { vmRssKiB?: number; pssKiB?: number; privateKiB?: number } {
+  const rollup = `/proc/${pid}/smaps_rollup`;
+  const clean = procKiB(rollup, 'Private_Clean');
+  const dirty = procKiB(rollup, 'Private_Dirty');
   return {
     vmRssKiB: procKiB(`/proc/${pid}/status`, 'VmRSS'),
-    pssKiB: procKiB(`/proc/${pid}/smaps_rollup`, 'Pss'),
+    pssKiB: procKiB(rollup, 'Pss'),
+    ...(clean === undefined || dirty === undefined ? {} : { privateKiB: clean + dirty }),
   };
 }
 

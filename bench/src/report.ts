@@ -203,8 +203,11 @@ function targets(results: BenchResults): string[] {
     const rss = MiB(
       summarize(r.proxySamples.flatMap((p) => (p.vmRssKiB === undefined ? [] : [p.vmRssKiB]))).median,
     );
+    const own = MiB(
+      summarize(r.proxySamples.flatMap((p) => (p.privateKiB === undefined ? [] : [p.privateKiB]))).median,
+    );
     lines.push(
-      `- proxy memory per service, ours, ${r.scenario}, N=3: Pss ${ms(pss ?? NaN)} MiB, VmRSS ${ms(rss ?? NaN)} MiB median (target ≤ ${TARGET_PROXY_MIB} MB; Pss counts shared pages once across the proxies): Pss ${verdict(pss === undefined ? undefined : pss <= TARGET_PROXY_MIB)}, VmRSS ${verdict(rss === undefined ? undefined : rss <= TARGET_PROXY_MIB)}`,
+      `- proxy memory per service, ours, ${r.scenario}, N=3: Pss ${ms(pss ?? NaN)} MiB (private ${ms(own ?? NaN)} MiB), VmRSS ${ms(rss ?? NaN)} MiB median (target ≤ ${TARGET_PROXY_MIB} MB; Pss counts shared pages once across the proxies): Pss ${verdict(pss === undefined ? undefined : pss <= TARGET_PROXY_MIB)}, VmRSS ${verdict(rss === undefined ? undefined : rss <= TARGET_PROXY_MIB)}`,
     );
   }
   if (results.concurrency) {
@@ -291,8 +294,9 @@ export function markdown(results: BenchResults): string {
     out.push(
       "Per proxy, over every proxy of every run: start → healthy (Docker's `start` and first `health_status: healthy` " +
         'events), start → listening (the daemon\'s timestamp of the proxy\'s "listening" log line), and the memory of its ' +
-        "main process from the host's `/proc/<pid>`: VmRSS (every mapped page in full) and Pss (pages shared with " +
-        'the other proxies, such as the node binary, divided among them: what one more proxy costs), sampled once it is healthy.',
+        "main process from the host's `/proc/<pid>`: VmRSS (every mapped page in full), Pss (pages shared with " +
+        'the other proxies, such as the node binary, divided among them: what one more proxy costs) and Private (the pages ' +
+        'no other process maps: what its exit frees), sampled once it is healthy.',
     );
     out.push('');
     const col = (r: RunRecord, key: keyof ProxySample, scale = 1): string => {
@@ -309,6 +313,7 @@ export function markdown(results: BenchResults): string {
           'start → listening ms',
           'VmRSS MiB',
           'Pss MiB',
+          'Private MiB',
           'proxies',
         ],
         proxyRecords.map((r) => [
@@ -319,6 +324,7 @@ export function markdown(results: BenchResults): string {
           col(r, 'startToListeningMs'),
           col(r, 'vmRssKiB', 1024),
           col(r, 'pssKiB', 1024),
+          col(r, 'privateKiB', 1024),
           String(r.proxySamples.length),
         ]),
       ),
