@@ -725,9 +725,10 @@ const cases: Case[] = [
     },
   },
   {
-    // A dead container cannot be started, so its restart is a fresh container: not before the
-    // proxy it depends on is ready, or the service would be made again without its proxy.
-    name: 'dead-service-proxy-not-ready',
+    // A dead container cannot be started, so its restart is a fresh container, made at once in
+    // the namespace of its proxy, which runs: a service needs its proxy to run, not to be ready
+    // (the proxy's health is waited for, not the service's restart).
+    name: 'dead-service-proxy-running-not-ready',
     json: true,
     observed: (s) => {
       exited(s, N.service('db'), 137, 60_000);
@@ -758,15 +759,6 @@ const cases: Case[] = [
       expect(p.waiting).toEqual([]);
       expect(p.ready).toBe(false);
     },
-  },
-  {
-    // A binder may decline a node whose images are all there: it waits, and nothing is made.
-    name: 'binder-declines-node',
-    json: true,
-    observed: nothingThere,
-    options: (o) => ({
-      bind: (node, resolve) => (node.name === N.service('tools') ? undefined : o.bind!(node, resolve)),
-    }),
   },
   {
     // An orphan network whose labels name no graph node, with redis (ours, kept) still on it:
@@ -990,17 +982,6 @@ const cases: Case[] = [
       c(s, N.service('db')).startedAt = new Date(BASE_NOW - 700_000).toISOString();
     },
     options: (o) => ({ restart: { ...o.restart, resetAfterMs: 600_000 } }),
-  },
-  {
-    // db depends on both proxies: its wait names each, in order, with why each is not ready.
-    name: 'service-waits-for-two-proxies',
-    desired: (d) => ({
-      ...d,
-      containers: d.containers.map((ct) =>
-        ct.name === N.service('db') ? { ...ct, dependsOn: [...ct.dependsOn, 'container/proxy/redis'] } : ct,
-      ),
-    }),
-    observed: nothingThere,
   },
   {
     // A graph made by hand, its networks, containers and aliases in no order: planned as the
