@@ -21,7 +21,11 @@ const INSPECT_CONCURRENCY = 8;
  * dockerd again (`/info` is one of its costlier calls: ~50 ms on an idle daemon, far more on a
  * busy one). An earlier time than the lists' own is safe: it only makes later events look newer.
  */
-export async function collectSnapshot(docker: DockerApi, scope: ObserveScope, time?: string): Promise<Snapshot> {
+export async function collectSnapshot(
+  docker: DockerApi,
+  scope: ObserveScope,
+  time?: string,
+): Promise<Snapshot> {
   time ??= await docker.systemTime();
   const byLabel = labelFilters(scope);
   // Garbage collection (no task) reports no name-only squatters, so needs no name lists.

@@ -74,6 +74,23 @@ export function unixSince(iso: string): string {
   return `${seconds}.${(match![2] ?? '').padEnd(9, '0')}`;
 }
 
+/**
+ * The one rule of a ready line: a running container whose image declares one is `healthy` once it
+ * printed the line in this run (unless Docker says unhealthy), and `starting` until then, even
+ * without a health check. Docker's health stands for every other container.
+ */
+function withReadiness(container: ObservedContainer, printedInRun: boolean): ObservedContainer {
+  if (
+    container.state !== 'running' ||
+    !container.labels[READY_LINE_LABEL] ||
+    container.health === 'healthy' ||
+    container.health === 'unhealthy'
+  )
+    return container;
+  if (printedInRun) return { ...container, health: 'healthy' };
+  return container.health === 'none' ? { ...container, health: 'starting' } : container;
+}
+
 /** Which run of a container: its `startedAt`, or '' for a folded first start not yet inspected. */
 function runOf(container: ObservedContainer): string {
   return container.startedAt ?? '';
@@ -119,17 +136,8 @@ export class ReadyLines {
    * says unhealthy), and `starting` until then even without a health check.
    */
   present(container: ObservedContainer): ObservedContainer {
-    if (
-      container.state !== 'running' ||
-      !container.labels[READY_LINE_LABEL] ||
-      this.unreadable.has(container.id) ||
-      container.health === 'healthy' ||
-      container.health === 'unhealthy'
-    )
-      return container;
-    const printed = this.printedInRun(container);
-    if (printed) return { ...container, health: 'healthy' };
-    return container.health === 'none' ? { ...container, health: 'starting' } : container;
+    if (this.unreadable.has(container.id)) return container;
+    return withReadiness(container, this.printedInRun(container));
   }
 
   /**
@@ -241,19 +249,16 @@ export async function withReadyLines(docker: DockerApi, snapshot: Snapshot): Pro
       if (c.health === 'healthy' || c.health === 'unhealthy') return;
       try {
         const log = await docker.containerLogs(c.id, { since: unixSince(c.startedAt) });
-        if (log.split('\n').some((line) => line.includes(text))) printed.add(c.id);
+        if (new LineMatcher(text).push(Buffer.from(log, 'utf8'))) printed.add(c.id);
       } catch {
         unreadable.add(c.id);
       }
     }),
   );
-  const lines = new ReadyLines(docker, { changed: () => {}, reportError: () => {} });
   return {
     ...snapshot,
-    containers: snapshot.containers.map((c) => {
-      if (unreadable.has(c.id)) return c;
-      if (printed.has(c.id)) return { ...c, health: 'healthy' };
-      return lines.present(c);
-    }),
+    containers: snapshot.containers.map((c) =>
+      unreadable.has(c.id) ? c : withReadiness(c, printed.has(c.id)),
+    ),
   };
 }
