@@ -6,7 +6,7 @@
  * the way: what repairs a lag here is the observer's own stall detection.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { isDeepStrictEqual } from 'node:util';
 import { tap } from 'rxjs';
 import { Label } from '../../src/desired-state/labels.js';
@@ -31,7 +31,25 @@ const stem = `ds-${taskId}-0`;
 const scope: ObserveScope = { ownerId: testOwnerId(owner), taskId, runId: 0, images: [IMAGES.busybox] };
 const churnMark = `docker-services-test.suite=${taskId}`;
 
+/**
+ * The churn scripts still running: a test cut short by its timeout must not leave one creating
+ * containers after the clean-up.
+ */
+const scripts = new Set<ChildProcess>();
+
 afterAll(async () => {
+  await Promise.all(
+    [...scripts].map(async (child) => {
+      const exited = new Promise((resolve) => child.once('close', resolve));
+      // The whole group: the script's docker and xargs children too.
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await exited;
+    }),
+  );
   await removeMadeByThisRun(
     docker,
     (l) => l[Label.owner] === scope.ownerId || l['docker-services-test.suite'] === taskId,
@@ -40,7 +58,13 @@ afterAll(async () => {
 
 function run(script: string, env: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-euo', 'pipefail', '-c', script], { env: { ...process.env, ...env } });
+    const child = spawn('bash', ['-euo', 'pipefail', '-c', script], {
+      env: { ...process.env, ...env },
+      // Its own process group, so that the clean-up can stop it with everything it started.
+      detached: true,
+    });
+    scripts.add(child);
+    child.on('close', () => scripts.delete(child));
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
