@@ -576,6 +576,9 @@ export class SnapshotCache {
     this.fullRelistNeeded = false;
     this.imagesDirty = false;
     this.uncertain = false;
+    // What an event or a request marked is inspected whatever its list entry shows: the event may
+    // be of a change the list does not show (a disconnect and a connect), the request an action's.
+    const marked = new Set(this.dirtyContainers);
     // Events from here on mark objects dirty again, and are refreshed after this relist.
     this.dirtyContainers.clear();
     this.dirtyNetworks.clear();
@@ -585,7 +588,12 @@ export class SnapshotCache {
       const localStart = Date.now();
       const next = await collectSnapshot(this.docker, this.scope, {
         ...(clock ? { time: clock.time } : {}),
-        ...(byList ? { reuse: (summary, time) => this.reuseListed(summary, time) } : {}),
+        ...(byList
+          ? {
+              reuse: (summary, time) =>
+                marked.has(summary.Id) ? undefined : this.reuseListed(summary, time),
+            }
+          : {}),
       });
       if (this.closed) return;
       this.replaceWith(next, localStart, clock?.localAt ?? localStart);

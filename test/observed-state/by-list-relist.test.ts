@@ -270,6 +270,24 @@ describe('a safety-net relist on a cache with a baseline', () => {
     await expectAsFull(h, disconnected.snapshot);
   });
 
+  it('still inspects a container an event marked before it began, whatever its list entry shows', async () => {
+    const h = await harness();
+    h.tick(30_000);
+    h.mark();
+    const next = h.nextSnapshot();
+    // An event the list cannot confirm or deny (a network's `connect`: aliases are not listed),
+    // taken in the same turn as the relist, so that one batch covers both.
+    h.cache.onEvent({
+      type: 'network',
+      action: 'connect',
+      actorId: 'elsewhere',
+      attributes: { container: h.ids.plain! },
+    });
+    h.cache.safetyNetRelistSoon();
+    await next;
+    expect(h.inspectedSinceMark()).toEqual(['plain']);
+  });
+
   it('catches a change made behind its back on the periodic timer alone', async () => {
     const h = await harness({ relistIntervalMs: 50 });
     h.cache.start();
@@ -283,6 +301,44 @@ describe('a safety-net relist on a cache with a baseline', () => {
     // Only the killed container was ever inspected: no relist along the way was full.
     expect([...new Set(h.inspectedSinceMark())]).toEqual(['worker']);
     await expectAsFull(h, seen);
+  });
+});
+
+describe('calls per relist', () => {
+  it('at N = 20 (40 containers, one network, two images): a by-list relist of an unchanged state makes 40 calls fewer than a full one', async () => {
+    const h = await harness({ maxByListRelists: 1 });
+    for (let i = 0; i < 36; i++)
+      h.docker.seedContainer({
+        name: `${NET}_s${i}`,
+        image: 'img:1',
+        labels: ours,
+        state: 'running',
+        networks: [{ name: NET }],
+      });
+    h.docker.removeNetworkExternally(OTHER_NET);
+    const callsOf = async (): Promise<Record<string, number>> => {
+      const from = h.docker.calls.length;
+      await byListRelist(h);
+      const counts: Record<string, number> = {};
+      for (const call of h.docker.calls.slice(from)) counts[call.op] = (counts[call.op] ?? 0) + 1;
+      return counts;
+    };
+    // The first (by list) sees the 36 new containers; then one full (maxByListRelists 1), one by list.
+    await callsOf();
+    const full = await callsOf();
+    const byList = await callsOf();
+    expect(full['container inspect']).toBe(40);
+    expect(byList['container inspect']).toBeUndefined();
+    const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+    expect(total(full) - total(byList)).toBe(40);
+    // info, two container lists and two network lists (by label and by name), the network and the images.
+    expect(byList).toEqual({
+      info: 1,
+      'container list': 2,
+      'network list': 2,
+      'network inspect': 1,
+      'image inspect': 2,
+    });
   });
 });
 
