@@ -102,6 +102,11 @@ export class SnapshotCache {
    * creation, so kept across relists (ids are never reused).
    */
   private readonly healthChecks = new Map<string, boolean>();
+  /**
+   * Per container whose start was folded (no start time until it is inspected), a daemon time (ms)
+   * by which that run had begun: the fold's. A by-list relist compares the list's `Up …` with it.
+   */
+  private readonly startedBy = new Map<string, number>();
   /** Actions in flight, by hold key: their events, until they settle. */
   private readonly holds = new Map<number, DockerEvent[]>();
   /** Which hold an object's events go to (`container:id`, `container-name:name`, `network:…`). */
@@ -340,6 +345,7 @@ export class SnapshotCache {
           return;
         }
         this.setFoldedContainer(started, at);
+        this.startedBy.set(started.id, at + this.clockOffsetMs);
         for (const endpoint of Object.values(started.networks)) {
           const network = this.networks.get(endpoint.networkId)!;
           if (network.containerIds.includes(started.id)) continue;
@@ -377,6 +383,7 @@ export class SnapshotCache {
     }
     this.containers.delete(id);
     this.knownAt.delete(id);
+    this.startedBy.delete(id);
     this.dirtyContainers.delete(id);
     for (const network of this.networks.values()) {
       if (!network.containerIds.includes(id)) continue;
@@ -556,8 +563,10 @@ export class SnapshotCache {
    * every change but a dropped or skipped event's has marked its object, and what such an event
    * changes (a container dying, restarting, turning unhealthy, joining a network, going away)
    * shows in the list. What the list cannot show (aliases changed by a disconnect and a connect
-   * that keep the address, a probe's output, the OOM flag of a container that stays exited) is
-   * left to the next full relist.
+   * that keep the address, a probe's output, the OOM flag of a container that stays exited, a
+   * restart within about a second of the cached start: with relists under a minute apart the new
+   * run's `Up …` is still counted in seconds when the next one looks) is left to the next full
+   * relist.
    *
    * Full: the first relist (nothing to compare with); one after a lost stream or on a reconnect,
    * and while no stream is open (every event since may be missing, and an object's list entry is
@@ -598,6 +607,10 @@ export class SnapshotCache {
       if (this.closed) return;
       this.replaceWith(next, localStart, clock?.localAt ?? localStart);
       this.byListInARow = byList ? this.byListInARow + 1 : 0;
+      // Once inspected (or gone), a container's start time is its own.
+      for (const id of this.startedBy.keys())
+        if (this.containers.get(id)?.startedAt !== undefined || !this.containers.has(id))
+          this.startedBy.delete(id);
     } catch (error) {
       this.relistNeeded = true;
       if (!byList) this.fullRelistNeeded = true;
@@ -607,8 +620,10 @@ export class SnapshotCache {
 
   /**
    * The cached container, when its list entry agrees with it (else undefined: inspect it). A
-   * started container folded from Docker's answer has no start time; `knownAt` is then a daemon
-   * time by which its run had begun (the fold's, a health event's, or a relist's that kept it).
+   * started container folded from Docker's answer has no start time; `startedBy` then bounds it:
+   * our clock at the fold plus the measured offset, which is never less than the true one (our
+   * clock is read before dockerd is asked its time), so the bound is not before the start. It is
+   * not moved on by the relists that keep the container: each would open a blind second.
    * What a known effect folds while the lists are out is newer, and `replaceWith` keeps it.
    */
   private reuseListed(summary: ContainerSummary, time: string): ObservedContainer | undefined {
@@ -616,7 +631,7 @@ export class SnapshotCache {
     if (!cached) return undefined;
     const verdict = compareListed(summary, cached, {
       listedAfterMs: Date.parse(time),
-      runningByMs: this.knownAt.get(summary.Id),
+      runningByMs: this.startedBy.get(summary.Id),
     });
     return verdict.kind === 'agrees' ? verdict.container : undefined;
   }

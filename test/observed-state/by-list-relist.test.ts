@@ -254,6 +254,36 @@ describe('a safety-net relist on a cache with a baseline', () => {
     await expectAsFull(h, snapshot);
   });
 
+  it('keeps no inspect for a started container folded from Docker answer, and still sees it restarted just after a relist', async () => {
+    const h = await harness();
+    const options = {
+      name: `${NET}_folded`,
+      Image: 'img:1',
+      Labels: ours,
+      HostConfig: { NetworkMode: NET },
+      NetworkingConfig: { EndpointsConfig: { [NET]: { Aliases: ['folded'] } } },
+    };
+    const containerId = await h.docker.createContainer(options);
+    h.cache.request({ effects: [{ kind: 'container-created', containerId, options }] });
+    await h.docker.startContainer(containerId);
+    h.cache.request({ effects: [{ kind: 'container-started', containerId }] });
+    // Two relists by list: the folded start agrees with its entry (its address comes from the list).
+    const first = await byListRelist(h);
+    expect(first.inspected).toEqual([]);
+    expect(first.snapshot.containers.find((c) => c.id === containerId)?.networks[NET]?.ipAddress).not.toBe(
+      '',
+    );
+    expect((await byListRelist(h)).inspected).toEqual([]);
+    // Restarted half a second after that relist, its events lost: 30 s on, the list says `Up 30
+    // seconds`, which fits that relist's time but not the start the fold bounds (60 s before).
+    h.tick(500);
+    h.docker.restartExternally(containerId);
+    const { snapshot, inspected } = await byListRelist(h);
+    expect(inspected).toEqual(['folded']);
+    expect(snapshot.containers.find((c) => c.id === containerId)?.startedAt).toBeDefined();
+    await expectAsFull(h, snapshot);
+  });
+
   it('inspects a container whose networks changed (connected, disconnected) and only it', async () => {
     const h = await harness();
     await h.docker.connectNetwork(OTHER_NET, h.ids.plain!, ['plain']);
