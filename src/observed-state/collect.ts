@@ -7,7 +7,8 @@
 import { from, lastValueFrom, mergeMap, toArray } from 'rxjs';
 import { Label } from '../desired-state/labels.js';
 import type { ContainerSummary, DockerApi, Filters, NetworkInspect } from '../docker/client.js';
-import { containerName, mapContainer, mapImage, mapNetwork } from './map.js';
+import { listedName } from './list-entry.js';
+import { mapContainer, mapImage, mapNetwork } from './map.js';
 import { classify, nameFilterPattern } from './ownership.js';
 import { withReadyLines } from './ready-line.js';
 import type { ObserveScope } from './scope.js';
@@ -16,17 +17,27 @@ import type { ForeignObject, ObservedContainer, ObservedImage, ObservedNetwork, 
 /** Inspects in flight at once: enough to hide latency, few enough not to pile onto a busy daemon. */
 const INSPECT_CONCURRENCY = 8;
 
-/**
- * `time`: a daemon time taken before this call, which the snapshot then bears instead of asking
- * dockerd again (`/info` is one of its costlier calls: ~50 ms on an idle daemon, far more on a
- * busy one). An earlier time than the lists' own is safe: it only makes later events look newer.
- */
+export interface CollectOptions {
+  /**
+   * A daemon time taken before this call, which the snapshot then bears instead of asking dockerd
+   * again (`/info` is one of its costlier calls: ~50 ms on an idle daemon, far more on a busy
+   * one). An earlier time than the lists' own is safe: it only makes later events look newer.
+   */
+  time?: string;
+  /**
+   * Asked for each owned container's list entry, with the daemon time taken before the lists: a
+   * container it returns is taken as is, without an inspect (the live cache's safety-net relist:
+   * `snapshot-cache.ts`). Without it, every owned container is inspected.
+   */
+  reuse?: (summary: ContainerSummary, time: string) => ObservedContainer | undefined;
+}
+
 export async function collectSnapshot(
   docker: DockerApi,
   scope: ObserveScope,
-  time?: string,
+  options: CollectOptions = {},
 ): Promise<Snapshot> {
-  time ??= await docker.systemTime();
+  const time = options.time ?? (await docker.systemTime());
   const byLabel = labelFilters(scope);
   // Garbage collection (no task) reports no name-only squatters, so needs no name lists.
   const byName = (type: 'container' | 'network'): Filters | undefined =>
@@ -45,11 +56,15 @@ export async function collectSnapshot(
 
   const foreign: ForeignObject[] = [];
   const ownedContainerIds: string[] = [];
+  const reused: ObservedContainer[] = [];
   for (const summary of uniqueById([...containersByLabel, ...containersByName])) {
-    const name = summaryName(summary);
+    const name = listedName(summary);
     const ownership = classify(scope, name, summary.Labels);
-    if (ownership.kind === 'ours') ownedContainerIds.push(summary.Id);
-    else if (ownership.kind === 'foreign')
+    if (ownership.kind === 'ours') {
+      const kept = options.reuse?.(summary, time);
+      if (kept) reused.push(kept);
+      else ownedContainerIds.push(summary.Id);
+    } else if (ownership.kind === 'foreign')
       foreign.push({ type: 'container', id: summary.Id, name, reason: ownership.reason });
   }
   const ownedNetworkIds: string[] = [];
@@ -68,7 +83,7 @@ export async function collectSnapshot(
   ]);
   const snapshot: Snapshot = {
     time,
-    containers: [],
+    containers: reused,
     networks: [],
     images: imageResults.images,
     missingImages: imageResults.missingImages,
@@ -187,13 +202,6 @@ function labelFilters(scope: ObserveScope): Filters {
   if (scope.taskId !== undefined) label.push(`${Label.taskId}=${scope.taskId}`);
   if (scope.taskId !== undefined && scope.runId !== undefined) label.push(`${Label.runId}=${scope.runId}`);
   return { label };
-}
-
-/** A container's own name; other entries of `Names` are legacy link aliases (`/other/alias`). */
-function summaryName(summary: ContainerSummary): string {
-  const names = summary.Names ?? [];
-  const own = names.find((n) => n.lastIndexOf('/') === 0) ?? names[0] ?? '';
-  return containerName(own);
 }
 
 function uniqueById<T extends ContainerSummary | NetworkInspect>(items: T[]): T[] {

@@ -12,7 +12,9 @@
  *   and jitter); until a relist that began after the loss succeeds, no snapshot is emitted and no
  *   refresh token is echoed, as the cache may hide changes whose events were lost;
  * - relist periodically, after a bare `refresh$` value, and after the process itself stalled long
- *   enough that dockerd may have skipped events meant for us; a `RefreshRequest` naming objects
+ *   enough that dockerd may have skipped events meant for us; the periodic and stall relists
+ *   inspect only the containers whose list entry disagrees with the cache, with a full one at
+ *   least every ten periods (`SnapshotCache.relist`); a `RefreshRequest` naming objects
  *   only marks those dirty, and its token comes back on the first snapshot that reflects it;
  * - a failed Docker call never ends the observable: it goes to `onError` and is retried with
  *   backoff (a failed batch of inspects as a relist, which looks at everything afresh). A hung
@@ -44,7 +46,10 @@ export { backoffDelay, DEFAULT_BACKOFF, type Backoff } from './retry-delay.js';
 export { toDockerSince } from './event-stream.js';
 
 export interface ObserveOptions {
-  /** Full relist period, the safety net for events dockerd dropped (default 30 s). */
+  /**
+   * Relist period, the safety net for events dockerd dropped (default 30 s): nine in ten inspect
+   * only the containers whose list entry disagrees with what the observer holds.
+   */
   relistIntervalMs?: number;
   /** Reconnect and retry backoff (default 800 ms doubling to 30 s, as client-go's reflector). */
   backoff?: Backoff;
@@ -81,6 +86,9 @@ export function observe(
     };
     const cache = new SnapshotCache(docker, scope, {
       relistIntervalMs: options.relistIntervalMs ?? 30_000,
+      // A full relist at least every ten periods (5 min by default): the net for what a list
+      // entry cannot show (`SnapshotCache.relist`).
+      maxByListRelists: 9,
       backoff,
       random,
       echoTokens: options.refresh$ !== undefined,
@@ -94,7 +102,7 @@ export function observe(
         opened: (since) => cache.streamOpened(since),
         event: (event) => cache.onEvent(event),
         lost: () => cache.streamLost(),
-        stalled: () => cache.relistSoon(),
+        stalled: () => cache.safetyNetRelistSoon(),
         connectFailed: () => cache.connectFailed(),
         error: reportError,
       },

@@ -15,7 +15,7 @@
  * `unhealthy`, a `destroy` we did not cause, a failed action's events all still are.
  */
 import { Label } from '../desired-state/labels.js';
-import type { DockerApi } from '../docker/client.js';
+import type { ContainerSummary, DockerApi } from '../docker/client.js';
 import { foldCreatedContainer, foldCreatedNetwork, foldStartedContainer } from './fold.js';
 import {
   collectSnapshot,
@@ -28,6 +28,7 @@ import {
 } from './collect.js';
 import type { DaemonClock } from './event-stream.js';
 import type { DockerEvent } from './frames.js';
+import { compareListed } from './list-entry.js';
 import { classify, nameFilterPattern } from './ownership.js';
 import { ReadyLines } from './ready-line.js';
 import { backoffDelay, type Backoff } from './retry-delay.js';
@@ -52,8 +53,13 @@ const STATELESS_CONTAINER_ACTIONS =
   /^(exec_|attach$|detach$|resize$|top$|copy$|export$|commit$|archive-path$|extract-to-dir$)/;
 
 export interface SnapshotCacheOptions {
-  /** Full relist period while a stream is open, the safety net for events dockerd dropped. */
+  /** Relist period, the safety net for events dockerd dropped (see `relist` for which are full). */
   relistIntervalMs: number;
+  /**
+   * Safety-net relists in a row that inspect only the containers whose list entry disagrees with
+   * the cache; the next one inspects everything (0: every relist is full).
+   */
+  maxByListRelists: number;
   /** Retry backoff of a failed batch. */
   backoff: Backoff;
   /** Source of jitter, in [0, 1). */
@@ -96,6 +102,11 @@ export class SnapshotCache {
    * creation, so kept across relists (ids are never reused).
    */
   private readonly healthChecks = new Map<string, boolean>();
+  /**
+   * Per container whose start was folded (no start time until it is inspected), a daemon time (ms)
+   * by which that run had begun: the fold's. A by-list relist compares the list's `Up …` with it.
+   */
+  private readonly startedBy = new Map<string, number>();
   /** Actions in flight, by hold key: their events, until they settle. */
   private readonly holds = new Map<number, DockerEvent[]>();
   /** Which hold an object's events go to (`container:id`, `container-name:name`, `network:…`). */
@@ -112,7 +123,11 @@ export class SnapshotCache {
   private openedAt: DaemonClock | undefined;
 
   // What is to be done.
+  /** A relist is due; `fullRelistNeeded`: one that inspects every owned container (`relist`). */
   private relistNeeded = false;
+  private fullRelistNeeded = false;
+  /** By-list relists since the last full one. */
+  private byListInARow = 0;
   private imagesDirty = false;
   private readonly dirtyContainers = new Set<string>();
   private readonly dirtyNetworks = new Set<string>();
@@ -150,7 +165,7 @@ export class SnapshotCache {
   start(): void {
     // Disconnected too: a stream that cannot be reopened while the rest of the API answers would
     // otherwise leave the cache unwatched (each failed attempt relists as well: `connectFailed`).
-    this.relistTimer = setInterval(() => this.relistSoon(), this.options.relistIntervalMs);
+    this.relistTimer = setInterval(() => this.safetyNetRelistSoon(), this.options.relistIntervalMs);
   }
 
   close(): void {
@@ -169,6 +184,7 @@ export class SnapshotCache {
     this.streamOpen = true;
     this.openedAt = since;
     this.relistNeeded = true;
+    this.fullRelistNeeded = true;
     this.failures = 0;
     if (this.pumpTimer !== undefined) {
       clearTimeout(this.pumpTimer);
@@ -190,11 +206,22 @@ export class SnapshotCache {
     this.streamOpen = false;
     this.losses += 1;
     this.relistNeeded = true;
+    this.fullRelistNeeded = true;
     this.schedulePump();
   }
 
-  /** Looks at everything afresh in the next batch (after a stall, or periodically). */
+  /** Looks at everything afresh in the next batch: a full relist. */
   relistSoon(): void {
+    this.relistNeeded = true;
+    this.fullRelistNeeded = true;
+    this.schedulePump();
+  }
+
+  /**
+   * The net for events dockerd dropped or skipped (periodically, and after this process stalled):
+   * a relist, by list when the cache allows it (`relist`).
+   */
+  safetyNetRelistSoon(): void {
     this.relistNeeded = true;
     this.schedulePump();
   }
@@ -226,6 +253,7 @@ export class SnapshotCache {
       if (request.images) this.imagesDirty = true;
     } else if (bare && !(request.current === true && this.current())) {
       this.relistNeeded = true;
+      this.fullRelistNeeded = true;
     }
     this.schedulePump();
   }
@@ -317,6 +345,7 @@ export class SnapshotCache {
           return;
         }
         this.setFoldedContainer(started, at);
+        this.startedBy.set(started.id, at + this.clockOffsetMs);
         for (const endpoint of Object.values(started.networks)) {
           const network = this.networks.get(endpoint.networkId)!;
           if (network.containerIds.includes(started.id)) continue;
@@ -354,6 +383,7 @@ export class SnapshotCache {
     }
     this.containers.delete(id);
     this.knownAt.delete(id);
+    this.startedBy.delete(id);
     this.dirtyContainers.delete(id);
     for (const network of this.networks.values()) {
       if (!network.containerIds.includes(id)) continue;
@@ -521,10 +551,43 @@ export class SnapshotCache {
       this.schedulePump(ok ? 0 : backoffDelay(this.failures - 1, this.options.backoff, this.options.random));
   }
 
+  /**
+   * A full relist inspects every owned container and network. A by-list relist inspects only the
+   * containers whose list entry disagrees with the cache (`list-entry.ts`: state, health, exit
+   * code, a run or an exit newer than the cached one, networks, name, labels, image; a new id is
+   * inspected, a missing one drops out) and keeps the cached value of the rest. It still lists,
+   * inspects every owned network (a list entry carries no members) and the images.
+   *
+   * By list: the safety-net relists (periodic, after a stall) of a cache with a baseline, an open
+   * stream and no `uncertain` action, up to `maxByListRelists` in a row. While the stream is open
+   * every change but a dropped or skipped event's has marked its object, and what such an event
+   * changes (a container dying, restarting, turning unhealthy, joining a network, going away)
+   * shows in the list. What the list cannot show (aliases changed by a disconnect and a connect
+   * that keep the address, a probe's output, the OOM flag of a container that stays exited, a
+   * restart within about a second of the cached start: with relists under a minute apart the new
+   * run's `Up …` is still counted in seconds when the next one looks) is left to the next full
+   * relist.
+   *
+   * Full: the first relist (nothing to compare with); one after a lost stream or on a reconnect,
+   * and while no stream is open (every event since may be missing, and an object's list entry is
+   * then all that was seen of it); after an action that settled without an answer, and after a
+   * failed inspect batch (the cache may lack what the action or batch did, in ways the list need
+   * not show); on a bare refresh request (the loop asks to look at everything).
+   */
   private async relist(): Promise<void> {
+    const byList =
+      !this.fullRelistNeeded &&
+      this.haveBaseline &&
+      this.streamOpen &&
+      !this.uncertain &&
+      this.byListInARow < this.options.maxByListRelists;
     this.relistNeeded = false;
+    this.fullRelistNeeded = false;
     this.imagesDirty = false;
     this.uncertain = false;
+    // What an event or a request marked is inspected whatever its list entry shows: the event may
+    // be of a change the list does not show (a disconnect and a connect), the request an action's.
+    const marked = new Set(this.dirtyContainers);
     // Events from here on mark objects dirty again, and are refreshed after this relist.
     this.dirtyContainers.clear();
     this.dirtyNetworks.clear();
@@ -532,13 +595,45 @@ export class SnapshotCache {
     this.openedAt = undefined;
     try {
       const localStart = Date.now();
-      const next = await collectSnapshot(this.docker, this.scope, clock?.time);
+      const next = await collectSnapshot(this.docker, this.scope, {
+        ...(clock ? { time: clock.time } : {}),
+        ...(byList
+          ? {
+              reuse: (summary, time) =>
+                marked.has(summary.Id) ? undefined : this.reuseListed(summary, time),
+            }
+          : {}),
+      });
       if (this.closed) return;
       this.replaceWith(next, localStart, clock?.localAt ?? localStart);
+      this.byListInARow = byList ? this.byListInARow + 1 : 0;
+      // Once inspected (or gone), a container's start time is its own.
+      for (const id of this.startedBy.keys())
+        if (this.containers.get(id)?.startedAt !== undefined || !this.containers.has(id))
+          this.startedBy.delete(id);
     } catch (error) {
       this.relistNeeded = true;
+      if (!byList) this.fullRelistNeeded = true;
       throw error;
     }
+  }
+
+  /**
+   * The cached container, when its list entry agrees with it (else undefined: inspect it). A
+   * started container folded from Docker's answer has no start time; `startedBy` then bounds it:
+   * our clock at the fold plus the measured offset, which is never less than the true one (our
+   * clock is read before dockerd is asked its time), so the bound is not before the start. It is
+   * not moved on by the relists that keep the container: each would open a blind second.
+   * What a known effect folds while the lists are out is newer, and `replaceWith` keeps it.
+   */
+  private reuseListed(summary: ContainerSummary, time: string): ObservedContainer | undefined {
+    const cached = this.containers.get(summary.Id);
+    if (!cached) return undefined;
+    const verdict = compareListed(summary, cached, {
+      listedAfterMs: Date.parse(time),
+      runningByMs: this.startedBy.get(summary.Id),
+    });
+    return verdict.kind === 'agrees' ? verdict.container : undefined;
   }
 
   /**
@@ -622,8 +717,10 @@ export class SnapshotCache {
       this.time = now;
     } catch (error) {
       // The relist, not the same inspects again: one id that keeps failing would otherwise hold
-      // every snapshot back until the periodic relist.
+      // every snapshot back until the periodic relist. A full one: the ids it failed on are no
+      // longer marked, and their list entries need not show why they were.
       this.relistNeeded = true;
+      this.fullRelistNeeded = true;
       throw error;
     }
   }

@@ -233,6 +233,35 @@ export class FakeDocker implements DockerApi {
     this.exit(container, 137, true);
   }
 
+  /** `docker restart` by someone else: the container exits (137) and runs again. */
+  restartExternally(idOrName: string): void {
+    const container = this.findContainer(idOrName);
+    if (!container || container.status !== 'running') return;
+    this.exit(container, 137, true);
+    this.run(container);
+  }
+
+  /** `docker start` by someone else of an exited container. */
+  startExternally(idOrName: string): void {
+    const container = this.findContainer(idOrName);
+    if (container && container.status === 'exited') this.run(container);
+  }
+
+  /** The container's health check reports `health` (it must have one). */
+  setHealth(idOrName: string, health: 'starting' | 'healthy' | 'unhealthy'): void {
+    const container = this.findContainer(idOrName);
+    if (!container || container.health === undefined)
+      throw new Error(`setHealth: no health check on ${idOrName}`);
+    container.health = health;
+    this.emitContainer(container, `health_status: ${health}`);
+  }
+
+  /** The container's main process exits with `code` by itself. */
+  exitExternally(idOrName: string, code: number): void {
+    const container = this.findContainer(idOrName);
+    if (container && container.status === 'running') this.exit(container, code, true);
+  }
+
   /** `docker rm -f` by someone else. */
   removeExternally(idOrName: string): void {
     const container = this.findContainer(idOrName);
@@ -1081,11 +1110,12 @@ export class FakeDocker implements DockerApi {
 
   private summary(container: Container): ContainerSummary {
     const seconds = Math.floor(container.createdAt / 1000);
+    const now = this.now();
     const statusText =
       container.status === 'running'
-        ? `Up 1 second${container.health ? ` (${container.health === 'starting' ? 'health: starting' : container.health})` : ''}`
+        ? `Up ${humanDuration(now - container.startedAt!)}${container.health ? ` (${container.health === 'starting' ? 'health: starting' : container.health})` : ''}`
         : container.status === 'exited'
-          ? `Exited (${container.exitCode}) 1 second ago`
+          ? `Exited (${container.exitCode}) ${humanDuration(now - container.finishedAt!)} ago`
           : container.status === 'created'
             ? 'Created'
             : container.status === 'removing'
@@ -1294,4 +1324,25 @@ function structuredCloneSafe(value: unknown): unknown {
   // Streams are live objects, not data.
   if (value instanceof PassThrough) return value;
   return structuredClone(value);
+}
+
+/**
+ * go-units' `HumanDuration` (v0.4, as vendored by dockerd 20.10): the durations of a container
+ * list entry's `Status` text.
+ */
+export function humanDuration(ms: number): string {
+  const seconds = Math.trunc(ms / 1000);
+  if (seconds < 1) return 'Less than a second';
+  if (seconds === 1) return '1 second';
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.trunc(ms / 60_000);
+  if (minutes === 1) return 'About a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.trunc(ms / 3_600_000 + 0.5);
+  if (hours === 1) return 'About an hour';
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.trunc(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.trunc(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.trunc(hours / 24 / 30)} months`;
+  return `${Math.trunc(Math.trunc(ms / 3_600_000) / 24 / 365)} years`;
 }
