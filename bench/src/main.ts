@@ -434,6 +434,9 @@ async function main(): Promise<number> {
                     options.opTimeoutMs,
                   )
                 : [];
+            // The observer's calls while the proxies are sampled are the running task's, as in
+            // the idle scenario: neither the up's nor the down's.
+            const callsBeforeDown = calls?.length ?? 0;
             const down = await measure(async (child) => {
               onChild = child;
               await withDeadline(`${variant.name} down of ${n}`, options.opTimeoutMs, handle!.down());
@@ -446,12 +449,15 @@ async function main(): Promise<number> {
             record.proxySamples.push(...proxySamples);
             if (calls) {
               record.upCalls.push(callsAfterUp - callsBefore);
-              record.downCalls.push(calls.length - callsAfterUp);
+              record.downCalls.push(calls.length - callsBeforeDown);
               record.upCallsByMethod = countByMethod(
                 calls.slice(callsBefore, callsAfterUp),
                 record.upCallsByMethod,
               );
-              record.downCallsByMethod = countByMethod(calls.slice(callsAfterUp), record.downCallsByMethod);
+              record.downCallsByMethod = countByMethod(
+                calls.slice(callsBeforeDown),
+                record.downCallsByMethod,
+              );
             }
             if (scenario === 'ready') {
               const last = watch.lastHealthy(up.value.handle.healthNames);

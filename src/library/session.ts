@@ -429,6 +429,9 @@ export class ServiceSession {
   private async teardown(): Promise<StopResult['disconnected']> {
     await this.stopLoop();
     const live = this.live;
+    // A safety-net relist in a teardown would inspect what is being removed (8 calls and more at
+    // N = 20); the teardown works from the live view and its own answers, as it does not relist.
+    live?.refresh({ tearingDown: true });
     const options = {
       concurrency: this.init.config.concurrency,
       ...(this.init.logger ? { logger: this.init.logger } : {}),

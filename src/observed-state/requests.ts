@@ -34,6 +34,12 @@ export interface RefreshRequest {
    * (every change since has marked its object), and echoes it without listing again.
    */
   current?: boolean;
+  /**
+   * The loop is removing everything and the observer ends with it: no safety-net relist (periodic
+   * or after a stall) from here on. The teardown sees its own actions in Docker's answers, and
+   * what it asks for is still looked at; a relist after a lost stream still is made.
+   */
+  tearingDown?: true;
 }
 
 /** What an action in flight is changing, by Docker id or, for what it is creating, by name. */
@@ -71,6 +77,9 @@ export function isNoticeOnly(request: RefreshRequest): boolean {
   return (
     request.token === undefined &&
     !isTargeted(request) &&
-    (request.hold !== undefined || request.release !== undefined || (request.effects?.length ?? 0) > 0)
+    (request.hold !== undefined ||
+      request.release !== undefined ||
+      (request.effects?.length ?? 0) > 0 ||
+      request.tearingDown === true)
   );
 }

@@ -116,6 +116,8 @@ export class SnapshotCache {
    * timed out: dockerd may have done it anyway): until a relist, the cache is not `current`.
    */
   private uncertain = false;
+  /** A teardown has begun (`RefreshRequest.tearingDown`): no safety-net relists any more. */
+  private tearingDown = false;
   /** Daemon clock minus ours, from the last relist's daemon time (ms). */
   private clockOffsetMs = 0;
   private haveBaseline = false;
@@ -222,6 +224,7 @@ export class SnapshotCache {
    * a relist, by list when the cache allows it (`relist`).
    */
   safetyNetRelistSoon(): void {
+    if (this.tearingDown) return;
     this.relistNeeded = true;
     this.schedulePump();
   }
@@ -232,6 +235,8 @@ export class SnapshotCache {
    */
   request(value: RefreshRequest | void): void {
     const request: RefreshRequest = typeof value === 'object' && value !== null ? value : {};
+    // A teardown skips the net: it removes everything it knows, and gc is the net beyond it.
+    if (request.tearingDown) this.tearingDown = true;
     if (request.hold) this.hold(request.hold);
     for (const effect of request.effects ?? []) this.fold(effect);
     // After the folds: the held events are weighed against what the action did.
@@ -243,7 +248,8 @@ export class SnapshotCache {
       !isTargeted(request) &&
       (request.effects?.length ?? 0) === 0 &&
       request.hold === undefined &&
-      request.release === undefined;
+      request.release === undefined &&
+      request.tearingDown === undefined;
     if (isTargeted(request)) {
       // An empty id names nothing (a container that never ran has endpoints with no network id).
       for (const id of request.containers ?? [])

@@ -582,6 +582,31 @@ describe('observe protocol', () => {
     }
   });
 
+  it('makes no safety-net relist once a teardown has begun, and still looks at what it is asked', async () => {
+    const docker = fakeDocker();
+    docker.containers.set('a', inspect('a'));
+    const refresh$ = new Subject<RefreshRequest | void>();
+    const { snapshots, subscription } = collect(
+      observe(docker.api, scope, { ...fast, relistIntervalMs: 20, refresh$ }),
+    );
+    try {
+      await until(() => docker.calls.filter((c) => c === 'list containers').length >= 3, 'periodic relists');
+      refresh$.next({ tearingDown: true });
+      // A relist already out when the teardown began may still finish.
+      await new Promise((r) => setTimeout(r, 60));
+      docker.calls.length = 0;
+      await new Promise((r) => setTimeout(r, 200));
+      expect(docker.calls).toEqual([]);
+
+      // What the teardown asks for is still looked at, and its token comes back.
+      refresh$.next({ containers: ['a'], token: 7 });
+      await until(() => snapshots.at(-1)?.refreshed === 7, "the token of the teardown's request");
+      expect(docker.calls).toEqual(['inspect a']);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
   it('closes the stream and stops calling Docker once unsubscribed', async () => {
     const docker = fakeDocker();
     const { snapshots, subscription } = collect(
