@@ -36,8 +36,10 @@ export interface RefreshRequest {
   current?: boolean;
   /**
    * The loop is removing everything and the observer ends with it: no safety-net relist (periodic
-   * or after a stall) from here on. The teardown sees its own actions in Docker's answers, and
-   * what it asks for is still looked at; a relist after a lost stream still is made.
+   * or after a stall) from here on, and no inspect after the events of a container it knows but
+   * its destroy or rename (it removes each whatever its state). The teardown sees its own actions
+   * in Docker's answers, and what it asks for is still looked at; a relist after a lost stream
+   * still is made.
    */
   tearingDown?: true;
 }

@@ -52,6 +52,9 @@ import { isTargeted, type HeldObjects, type KnownEffect, type RefreshRequest } f
 const STATELESS_CONTAINER_ACTIONS =
   /^(exec_|attach$|detach$|resize$|top$|copy$|export$|commit$|archive-path$|extract-to-dir$)/;
 
+/** The container events a teardown still inspects a known container for (see `onEvent`). */
+const TEARDOWN_NEWS = /^(destroy|rename|create)$/;
+
 export interface SnapshotCacheOptions {
   /** Relist period, the safety net for events dockerd dropped (see `relist` for which are full). */
   relistIntervalMs: number;
@@ -116,7 +119,10 @@ export class SnapshotCache {
    * timed out: dockerd may have done it anyway): until a relist, the cache is not `current`.
    */
   private uncertain = false;
-  /** A teardown has begun (`RefreshRequest.tearingDown`): no safety-net relists any more. */
+  /**
+   * A teardown has begun (`RefreshRequest.tearingDown`): no safety-net relists any more, and no
+   * inspect for what befalls a container it is about to remove.
+   */
   private tearingDown = false;
   /** Daemon clock minus ours, from the last relist's daemon time (ms). */
   private clockOffsetMs = 0;
@@ -447,6 +453,11 @@ export class SnapshotCache {
       if (STATELESS_CONTAINER_ACTIONS.test(event.action)) return;
       if (this.held(event)) return;
       if (this.beingRemoved(event.actorId) && event.action !== 'destroy') return;
+      // A teardown removes every container of the task it knows, whatever its state: a die, a kill
+      // or a health status before the removal changes nothing it does, and under load such events
+      // spread over seconds, an inspect batch each. A destroy, a rename and what it does not know
+      // yet are still looked at.
+      if (this.tearingDown && this.containers.has(event.actorId) && !TEARDOWN_NEWS.test(event.action)) return;
       relevant =
         event.attributes[Label.owner] === this.scope.ownerId ||
         (this.scope.taskId !== undefined && this.isCandidateName(event.attributes.name)) ||

@@ -602,6 +602,20 @@ describe('observe protocol', () => {
       refresh$.next({ containers: ['a'], token: 7 });
       await until(() => snapshots.at(-1)?.refreshed === 7, "the token of the teardown's request");
       expect(docker.calls).toEqual(['inspect a']);
+
+      // What befalls a container it is removing anyway is not inspected; a destroy, and a
+      // container it did not know, are.
+      docker.calls.length = 0;
+      docker.emit(docker.streams[0]!, 'a', 'die');
+      docker.emit(docker.streams[0]!, 'a', 'health_status: unhealthy');
+      docker.containers.set('b', inspect('b', 'created'));
+      docker.emit(docker.streams[0]!, 'b', 'create');
+      await until(() => docker.calls.includes('inspect b'), 'the inspect of the new container');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(docker.calls).toEqual(['inspect b']);
+      docker.containers.delete('a');
+      docker.emit(docker.streams[0]!, 'a', 'destroy');
+      await until(() => docker.calls.includes('inspect a'), 'the inspect after the destroy');
     } finally {
       subscription.unsubscribe();
     }
