@@ -592,10 +592,14 @@ describe('observe protocol', () => {
     try {
       await until(() => docker.calls.filter((c) => c === 'list containers').length >= 3, 'periodic relists');
       refresh$.next({ tearingDown: true });
-      // A relist already out when the teardown began may still finish.
-      await new Promise((r) => setTimeout(r, 60));
+      // A relist already out (or due) when the teardown began may still finish: until the calls
+      // stop for a while, however slow a loaded machine makes it. The timer ticks every 20 ms.
+      for (let seen = -1; seen !== docker.calls.length;) {
+        seen = docker.calls.length;
+        await new Promise((r) => setTimeout(r, 150));
+      }
       docker.calls.length = 0;
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 300));
       expect(docker.calls).toEqual([]);
 
       // What the teardown asks for is still looked at, and its token comes back.
