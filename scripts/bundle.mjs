@@ -137,12 +137,19 @@ async function executable() {
  * ssh2 (dockerode's transport for `ssh://` DOCKER_HOSTs) tries two optional native addons inside
  * try/catch and falls back to JavaScript. A `.node` file cannot live inside the executable, and a
  * `require()` of a file would make Node warn on every start: the addons become modules that throw,
- * which takes the fallback silently.
+ * which takes the fallback silently. So does `cpu-features`, an optional dependency that npm skips
+ * when its native build fails (seen once in CI): esbuild would then leave a bare
+ * `require("cpu-features")`, and the warning with it, whether or not the package installed.
  */
+const OPTIONAL_NATIVE_PACKAGES = /^cpu-features$/;
 const noNativeAddons = {
   name: 'no-native-addons',
   setup(builder) {
     builder.onResolve({ filter: /\.node$/ }, (args) => ({ path: args.path, namespace: 'no-native-addon' }));
+    builder.onResolve({ filter: OPTIONAL_NATIVE_PACKAGES }, (args) => ({
+      path: args.path,
+      namespace: 'no-native-addon',
+    }));
     builder.onLoad({ filter: /.*/, namespace: 'no-native-addon' }, (args) => ({
       contents: `throw new Error(${JSON.stringify(`native addon ${args.path} is not in the single executable`)});`,
       loader: 'js',
