@@ -8,6 +8,7 @@ import { taskContainerOptions } from '../desired-state/task-container.js';
 import type { DockerApi } from '../docker/client.js';
 import type { IsolationGuard } from '../host/isolation-guard.js';
 import { collectSnapshot } from '../observed-state/collect.js';
+import { DaemonClockSource } from '../observed-state/daemon-clock.js';
 import { observe } from '../observed-state/observe.js';
 import { reconcile } from '../loop/reconcile.js';
 import { collectGarbage, down } from '../loop/teardown.js';
@@ -28,12 +29,15 @@ export interface RuntimeHost {
 
 export function defaultRuntime(docker: DockerApi, host: RuntimeHost = {}): Runtime {
   const isolation = host.isolation ? { isolation: host.isolation } : {};
+  // One for every task's observer: after the first, a task's event stream opens without an `/info`.
+  const daemonClock = new DaemonClockSource(docker);
   return {
     compile: (payload, input) => compile(payload, input),
     taskContainerOptions: (desired) => taskContainerOptions(desired),
     observe: (scope, refresh$) =>
       observe(docker, scope, {
         refresh$,
+        daemonClock,
         onError: () => {
           // Retried by the observer itself; a daemon that stays away shows as a startup timeout.
         },

@@ -1,5 +1,6 @@
 /**
- * Docker's `/events` stream, kept open: subscribed since the daemon's time at each connection,
+ * Docker's `/events` stream, kept open: subscribed since a daemon time at or before each connection
+ * (`daemon-clock.ts`),
  * framed into events (`frames.ts`), reconnected with backoff when it ends or fails, and watched
  * for stalls of this process, during which dockerd may skip events meant for us. It says what
  * happened to the stream and nothing more: what an event, a loss or a stall means for what the
@@ -7,6 +8,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { DockerApi } from '../docker/client.js';
+import type { ClockReading, DaemonClock, DaemonClockSource } from './daemon-clock.js';
 import { FrameParser, toDockerEvent, type DockerEvent } from './frames.js';
 import { backoffDelay, type Backoff } from './retry-delay.js';
 
@@ -26,17 +28,6 @@ export function toDockerSince(daemonTime: string): string | undefined {
   return `${seconds}.${fraction.padEnd(9, '0').slice(0, 9)}`;
 }
 
-/**
- * The daemon's time taken just before a stream was asked for, and ours when we asked: the stream
- * replays every event from then on, so a relist that starts after it may take it as its own time.
- */
-export interface DaemonClock {
-  /** RFC 3339 with nanoseconds, as `/info` gives it. */
-  time: string;
-  /** `Date.now()` just before the daemon was asked. */
-  localAt: number;
-}
-
 export interface EventStreamOptions {
   /** Reconnect backoff. */
   backoff: Backoff;
@@ -44,6 +35,8 @@ export interface EventStreamOptions {
   random: () => number;
   /** A stall of this process longer than this, while a stream is open, is reported. */
   stallMs: number;
+  /** Where each stream's `since` comes from. */
+  clock: DaemonClockSource;
 }
 
 /**
@@ -51,7 +44,7 @@ export interface EventStreamOptions {
  * so none may wait on Docker: a subscriber that does not take an event within ~100 ms is skipped.
  */
 export interface EventStreamHandlers {
-  /** A stream is open; it replays events from `since`, the daemon time taken just before it was asked for. */
+  /** A stream is open; it replays events from `since`, a daemon time no later than when it was asked for. */
   opened(since: DaemonClock): void;
   event(event: DockerEvent): void;
   /** The open stream ended or failed, after its last events were handed over; a reconnect follows. */
@@ -101,11 +94,11 @@ export class EventStream {
     const attempt = ++this.connection;
     const overtaken = () => this.closed || attempt !== this.connection;
     let events: Readable | undefined;
-    let clock: DaemonClock;
+    let reading: ClockReading;
     try {
-      const localAt = Date.now();
-      clock = { time: await this.docker.systemTime(), localAt };
+      reading = await this.options.clock.read();
       if (overtaken()) return;
+      const { clock } = reading;
       const since = toDockerSince(clock.time);
       events = await this.docker.events({ ...(since ? { since } : {}), filters: { type: EVENT_TYPES } });
     } catch (error) {
@@ -119,7 +112,15 @@ export class EventStream {
       events.destroy();
       return;
     }
-    this.read(events, clock);
+    this.read(events, reading.clock);
+    const opened = events;
+    void reading.check?.().then((right) => {
+      // The stream's `since` may have been ahead of the daemon: events before it were dropped.
+      if (!right && this.stream === opened)
+        opened.destroy(
+          new Error("Docker's clock is behind what its event stream was opened with; reopening it"),
+        );
+    });
   }
 
   /** Hands over the stream's events until it ends or fails, then reports the loss once. */

@@ -6,3 +6,4 @@ export { classify, nameBelongsToRun, runNameStem, type Ownership } from './owner
 export { mapContainer, mapImage, mapNetwork } from './map.js';
 export { FrameParser, toDockerEvent, type DockerEvent } from './frames.js';
 export { observe, backoffDelay, DEFAULT_BACKOFF, type Backoff, type ObserveOptions } from './observe.js';
+export { DaemonClockSource } from './daemon-clock.js';

@@ -4,7 +4,8 @@
  * its last 256 events only, skips a subscriber that does not take an event within 100 ms, loses
  * everything when it restarts and replays `since` inclusively. So:
  *
- * - connect: daemon time t0 → subscribe to `/events` since t0 → full relist → emit;
+ * - connect: daemon time t0 → subscribe to `/events` since t0 → full relist → emit; t0 is asked of
+ *   dockerd, or estimated from its last answer to a shared `DaemonClockSource` and checked beside;
  * - an event only marks the object it names dirty (no API call inside the stream handler, so the
  *   stream is drained as fast as it comes); dirty objects are re-inspected in one coalesced,
  *   single-flight batch, and a snapshot is emitted after each batch;
@@ -35,6 +36,7 @@
  */
 import { Observable } from 'rxjs';
 import type { DockerApi } from '../docker/client.js';
+import { DaemonClockSource } from './daemon-clock.js';
 import { EventStream } from './event-stream.js';
 import { DEFAULT_BACKOFF, type Backoff } from './retry-delay.js';
 import type { ObserveScope } from './scope.js';
@@ -67,6 +69,11 @@ export interface ObserveOptions {
    * the event stream is not read; dockerd buffers a while and then silently skips events.
    */
   stallRelistMs?: number;
+  /**
+   * The daemon's clock, shared by a worker's observers so that a new task's stream need not wait
+   * for `/info` (default: one that asks before every stream).
+   */
+  daemonClock?: DaemonClockSource;
 }
 
 export function observe(
@@ -97,7 +104,12 @@ export function observe(
     });
     const events = new EventStream(
       docker,
-      { backoff, random, stallMs: options.stallRelistMs ?? 500 },
+      {
+        backoff,
+        random,
+        stallMs: options.stallRelistMs ?? 500,
+        clock: options.daemonClock ?? new DaemonClockSource(docker, { estimate: false }),
+      },
       {
         opened: (since) => cache.streamOpened(since),
         event: (event) => cache.onEvent(event),

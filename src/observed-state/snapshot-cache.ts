@@ -26,7 +26,7 @@ import {
   sortSnapshot,
   type ObservedObject,
 } from './collect.js';
-import type { DaemonClock } from './event-stream.js';
+import type { DaemonClock } from './daemon-clock.js';
 import type { DockerEvent } from './frames.js';
 import { compareListed } from './list-entry.js';
 import { classify, nameFilterPattern } from './ownership.js';

@@ -9,6 +9,7 @@ import { PassThrough } from 'node:stream';
 import { Subject, type Subscription } from 'rxjs';
 import { Label } from '../../src/desired-state/labels.js';
 import type { ContainerInspect, DockerApi } from '../../src/docker/client.js';
+import { DaemonClockSource } from '../../src/observed-state/daemon-clock.js';
 import { backoffDelay, observe, toDockerSince } from '../../src/observed-state/observe.js';
 import type { ObserveScope } from '../../src/observed-state/scope.js';
 import type { Snapshot } from '../../src/observed-state/types.js';
@@ -47,6 +48,8 @@ function fakeDocker({ realClock = false } = {}) {
   /** Ids whose inspect always fails. */
   const broken = new Set<string>();
   let failing = false;
+  /** The daemon's clock minus ours, when it runs on ours (`realClock`). */
+  let clockOffsetMs = 0;
   /** `/events` alone fails (the rest of the API answers). */
   let eventsBroken = false;
   const guard = (name: string, id?: string) => {
@@ -58,7 +61,7 @@ function fakeDocker({ realClock = false } = {}) {
   const api = {
     systemTime: async () => (
       await guard('info'),
-      realClock ? new Date().toISOString() : '2024-01-01T00:00:00.123456789Z'
+      realClock ? new Date(Date.now() + clockOffsetMs).toISOString() : '2024-01-01T00:00:00.123456789Z'
     ),
     listContainers: async () => {
       await guard('list containers');
@@ -84,6 +87,7 @@ function fakeDocker({ realClock = false } = {}) {
     broken,
     setFailing: (value: boolean) => (failing = value),
     setEventsBroken: (value: boolean) => (eventsBroken = value),
+    setClockOffset: (ms: number) => (clockOffsetMs = ms),
     emit: (stream: PassThrough, id: string, action: string, timeMs?: number) =>
       stream.write(
         `${JSON.stringify({
@@ -371,6 +375,56 @@ describe('observe protocol', () => {
       expect(docker.calls).toEqual(['inspect b']);
     } finally {
       subscription.unsubscribe();
+    }
+  });
+
+  it("opens a later observer's stream before `/info` with a shared clock, and reopens it if the daemon's clock went back", async () => {
+    const docker = fakeDocker({ realClock: true });
+    docker.containers.set('a', inspect('a'));
+    const daemonClock = new DaemonClockSource(docker.api);
+    const first = collect(observe(docker.api, scope, { ...fast, daemonClock }));
+    const errors: unknown[] = [];
+    try {
+      await until(() => first.snapshots.length === 1, "the first observer's snapshot");
+      expect(docker.calls.slice(0, 2)).toEqual(['info', expect.stringMatching(/^events since /)]);
+
+      docker.calls.length = 0;
+      const second = collect(observe(docker.api, scope, { ...fast, daemonClock }));
+      try {
+        await until(() => second.snapshots.length === 1, "the second observer's snapshot");
+        // The task's lists wait for the stream only; the clock is checked beside them.
+        expect(docker.calls[0]).toMatch(/^events since /);
+        await until(() => docker.calls.includes('info'), 'the check');
+        await new Promise((r) => setTimeout(r, 50));
+        expect(docker.calls.filter((c) => c.startsWith('events'))).toHaveLength(1);
+      } finally {
+        second.subscription.unsubscribe();
+      }
+
+      // The daemon's clock goes back 10 s: a stream given the estimate may have missed events.
+      docker.setClockOffset(-10_000);
+      docker.calls.length = 0;
+      const third = collect(
+        observe(docker.api, scope, { ...fast, daemonClock, onError: (e) => errors.push(e) }),
+      );
+      try {
+        await until(
+          () =>
+            docker.calls.filter((c) => c.startsWith('events')).length === 2 && third.snapshots.length >= 1,
+          'the stream reopened and a snapshot',
+        );
+        // What the first stream may have missed is listed after the second opened.
+        const reopened = docker.calls.findLastIndex((c) => c.startsWith('events'));
+        expect(docker.calls.indexOf('list containers', reopened)).toBeGreaterThan(reopened);
+        const [estimated, measured] = docker.calls.filter((c) => c.startsWith('events'));
+        const sinceOf = (call: string | undefined) => Number(call!.slice('events since '.length)) * 1000;
+        expect(sinceOf(estimated) - sinceOf(measured)).toBeGreaterThan(9_000);
+        expect(String(errors[0])).toMatch(/clock is behind/);
+      } finally {
+        third.subscription.unsubscribe();
+      }
+    } finally {
+      first.subscription.unsubscribe();
     }
   });
 
