@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/src/trace.ts [N] [--no-proxy] [--proxy-image IMAGE]`: one up and down
+ * `node --import tsx bench/src/trace.ts [N] [--no-proxy] [--ready] [--proxy-image IMAGE]`: one up and down
  * through the library with every Docker API call printed with its time since start: where the
  * library's time goes. The proxy is the real one (docker-services/proxy:latest) unless named.
  */
@@ -11,6 +11,7 @@ import type { HealthWatch } from './health-watch.js';
 
 const n = Number(process.argv[2] ?? 1);
 const proxies = !process.argv.includes('--no-proxy');
+const scenario = process.argv.includes('--ready') ? 'ready' : 'running';
 const imageAt = process.argv.indexOf('--proxy-image');
 const proxyImage = imageAt > 0 ? process.argv[imageAt + 1] : undefined;
 const plain = api();
@@ -58,7 +59,7 @@ const ctx: VariantContext = {
   config: workerConfig(proxyImage),
   watch: undefined as unknown as HealthWatch,
   health: { intervalS: 1 },
-  // Only the ready scenario's names use it; the trace runs the running scenario.
+  // Only the floor's ready scenario reads it; the trace runs the library alone.
   proxyHealthCheck: false,
   onChild: () => {},
   timeoutMs: 120_000,
@@ -66,7 +67,7 @@ const ctx: VariantContext = {
 const variant = ours(ctx, proxies);
 try {
   const t0 = Date.now();
-  const handle = await variant.up(n, 'running');
+  const handle = await variant.up(n, scenario);
   const up = Date.now() - t0;
   const upCallsAt = calls.length;
   const upCalls = calls.filter((c) => !c.method.startsWith(' ')).length;
