@@ -527,21 +527,16 @@ export class FakeDocker implements DockerApi {
   }
 
   containerLogs(id: string): Promise<string> {
-    return this.call(
-      'container logs',
-      [id],
-      false,
-      () => this.containerKeys(id),
-      () => {
-        if (!this.findContainer(id))
-          throw new DockerApiError('container logs', 404, `No such container: ${id}`);
-        return '';
-      },
-    );
+    return this.logsOf(id, () => '');
   }
 
   /** The model's containers print nothing: a follow stream stays open, empty, until destroyed. */
   followLogs(id: string): Promise<Readable> {
+    return this.logsOf(id, () => new PassThrough() as Readable);
+  }
+
+  /** A logs call: a container's, whole or followed, and 404 for one it does not have. */
+  private logsOf<T>(id: string, answer: () => T): Promise<T> {
     return this.call(
       'container logs',
       [id],
@@ -550,7 +545,7 @@ export class FakeDocker implements DockerApi {
       () => {
         if (!this.findContainer(id))
           throw new DockerApiError('container logs', 404, `No such container: ${id}`);
-        return new PassThrough();
+        return answer();
       },
     );
   }
