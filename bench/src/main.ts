@@ -70,6 +70,14 @@ interface Options {
   /** Concurrency scenario: this many tasks of `concurrencyServices` services, started together (0: skip). */
   concurrencyTasks: number;
   concurrencyServices: number;
+  /**
+   * Idle time before each up (ms), so that no up or down runs on the kernel's tail of the previous
+   * variant's down (a network namespace is torn down after dockerd answers). At N = 1, running, 6
+   * runs of the four variants: the floor-no-proxy's ups spread over 884-1109 ms without it and over
+   * 870-902 ms with 1.5 s. (ours-no-proxy stayed 50-80 ms behind the floor in both, so that gap is
+   * not carry-over.)
+   */
+  pauseMs: number;
 }
 
 const ALL_VARIANTS = [
@@ -99,6 +107,7 @@ function parseArgs(argv: string[]): Options {
     plannerSizes: [100, 1000, 10_000],
     plannerBudgetMs: quick ? 500 : 2000,
     opTimeoutMs: 180_000,
+    pauseMs: 1_000,
     // A full run takes about an hour on a 2-core machine.
     watchdogMinutes: quick ? 20 : 90,
     healthIntervalS: 1,
@@ -145,6 +154,9 @@ function parseArgs(argv: string[]): Options {
       case '--watchdog-minutes':
         options.watchdogMinutes = Number(value(i++));
         break;
+      case '--pause-ms':
+        options.pauseMs = Number(value(i++));
+        break;
       case '--mode':
         options.mode = value(i++);
         break;
@@ -172,7 +184,7 @@ function parseArgs(argv: string[]): Options {
             `  [--variants ${ALL_VARIANTS.join(',')}] [--idle-seconds 60 (0: skip)] [--planner-sizes 100,1000,10000 (empty: skip)]\n` +
             '  [--proxy real|stand-in (the Node proxy image, or busybox that sleeps)] [--proxy-image IMAGE (real: docker-services/proxy:latest)]\n' +
             '  [--concurrency 10x3 (tasks x services started together, real proxy; 0x1: skip)]\n' +
-            '  [--watchdog-minutes 90] [--mode NAME (results file name)]',
+            '  [--pause-ms 1000 (idle before each up)] [--watchdog-minutes 90] [--mode NAME (results file name)]',
         );
         process.exit(0);
         break;
@@ -300,6 +312,7 @@ async function main(): Promise<number> {
         options.proxy === 'real'
           ? `proxies: ${proxyImage}, the Node taskcluster-proxy${proxyReadyLine ? `, ready when it prints "${proxyReadyLine}"` : ''}${proxyHealthCheck ? ` with its health check${proxyReadyLine ? ' (liveness)' : ''}` : ''}`
           : `proxies: ${proxyImage}, a busybox stand-in that sleeps (Docker's and the orchestration's cost only)`,
+        ...(options.pauseMs > 0 ? [`each up begins after ${options.pauseMs} ms idle`] : []),
       ],
     },
     updown: [],
@@ -407,6 +420,7 @@ async function main(): Promise<number> {
           `${scenario} N=${n} ${warm ? 'warm-up' : `run ${round - warmup + 1}/${options.runs}`}: ${order.map((v) => v.variant.name).join(' ')}`,
         );
         for (const { variant, calls } of order) {
+          if (options.pauseMs > 0) await sleep(options.pauseMs);
           const record = recordOf(scenario, n, variant);
           const callsBefore = calls?.length ?? 0;
           let handle: Handle | undefined;
