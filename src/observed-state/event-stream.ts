@@ -1,10 +1,9 @@
 /**
  * Docker's `/events` stream, kept open: subscribed since a daemon time at or before each connection
- * (`daemon-clock.ts`),
- * framed into events (`frames.ts`), reconnected with backoff when it ends or fails, and watched
- * for stalls of this process, during which dockerd may skip events meant for us. It says what
- * happened to the stream and nothing more: what an event, a loss or a stall means for what the
- * observer knows is `snapshot-cache.ts`'s to decide.
+ * (`daemon-clock.ts`), framed into events (`frames.ts`), reconnected with backoff when it ends or
+ * fails, and watched for stalls of this process, during which dockerd may skip events meant for
+ * us. It says what happened to the stream and nothing more: what an event, a loss or a stall
+ * means for what the observer knows is `snapshot-cache.ts`'s to decide.
  */
 import type { Readable } from 'node:stream';
 import type { DockerApi } from '../docker/client.js';
