@@ -1,7 +1,8 @@
 /**
- * `node --import tsx bench/src/trace.ts [N] [--no-proxy] [--ready] [--proxy-image IMAGE]`: one up and down
- * through the library (after one not traced, as in the bench's warm-up) with every Docker API call printed with its time since start: where the
- * library's time goes. The proxy is the real one (docker-services/proxy:latest) unless named.
+ * `node --import tsx bench/src/trace.ts [N] [--no-proxy] [--ready] [--proxy-image IMAGE]`: one up
+ * and down through the library (after one not traced, as in the bench's warm-up) with every Docker
+ * API call printed with its time since start: where the library's time goes. The proxy is the real
+ * one (docker-services/proxy:latest) unless named.
  */
 import { Label } from '../../src/desired-state/labels.js';
 import { OWNER_ID, api, removeLeftovers, workerConfig } from './common.js';
