@@ -137,8 +137,9 @@ describe('service images from a private registry', () => {
 
   it('policy always runs what a re-pushed tag names now; if-not-present keeps the image it has', async () => {
     const tag = `ds-test/moving:${Date.now()}`;
-    const firstId = await variantOf(IMAGES.busybox, '1', `ds-test-local/moving:1-${Date.now()}`);
-    made.push(`ds-test-local/moving:1-${firstId.slice(7, 19)}`);
+    const firstLocal = `ds-test-local/moving:1-${Date.now()}`;
+    made.push(firstLocal);
+    await variantOf(IMAGES.busybox, '1', firstLocal);
     const ref = await pushed(IMAGES.busybox, tag);
     // The tag first names busybox itself: pulled once.
     const first = withLogin('registry-moving-1', 'always');
