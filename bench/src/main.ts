@@ -75,7 +75,9 @@ interface Options {
    * variant's down (a network namespace is torn down after dockerd answers). At N = 1, running, 6
    * runs of the four variants: the floor-no-proxy's ups spread over 884-1109 ms without it and over
    * 870-902 ms with 1.5 s. (ours-no-proxy stayed 50-80 ms behind the floor in both, so that gap is
-   * not carry-over.)
+   * not carry-over.) The same idle comes before each down: a task's services run for the task
+   * before they are stopped, never only until the last of them is up, and a down begun at once
+   * ran on the up's tail (proxies still compiling, health checks in flight).
    */
   pauseMs: number;
 }
@@ -184,7 +186,7 @@ function parseArgs(argv: string[]): Options {
             `  [--variants ${ALL_VARIANTS.join(',')}] [--idle-seconds 60 (0: skip)] [--planner-sizes 100,1000,10000 (empty: skip)]\n` +
             '  [--proxy real|stand-in (the Node proxy image, or busybox that sleeps)] [--proxy-image IMAGE (real: docker-services/proxy:latest)]\n' +
             '  [--concurrency 10x3 (tasks x services started together, real proxy; 0x1: skip)]\n' +
-            '  [--pause-ms 1000 (idle before each up)] [--watchdog-minutes 90] [--mode NAME (results file name)]',
+            '  [--pause-ms 1000 (idle before each up and down)] [--watchdog-minutes 90] [--mode NAME (results file name)]',
         );
         process.exit(0);
         break;
@@ -312,7 +314,7 @@ async function main(): Promise<number> {
         options.proxy === 'real'
           ? `proxies: ${proxyImage}, the Node taskcluster-proxy${proxyReadyLine ? `, ready when it prints "${proxyReadyLine}"` : ''}${proxyHealthCheck ? ` with its health check${proxyReadyLine ? ' (liveness)' : ''}` : ''}`
           : `proxies: ${proxyImage}, a busybox stand-in that sleeps (Docker's and the orchestration's cost only)`,
-        ...(options.pauseMs > 0 ? [`each up begins after ${options.pauseMs} ms idle`] : []),
+        ...(options.pauseMs > 0 ? [`each up and each down begins after ${options.pauseMs} ms idle`] : []),
       ],
     },
     updown: [],
@@ -448,8 +450,9 @@ async function main(): Promise<number> {
                     options.opTimeoutMs,
                   )
                 : [];
-            // The observer's calls while the proxies are sampled are the running task's, as in
-            // the idle scenario: neither the up's nor the down's.
+            if (options.pauseMs > 0) await sleep(options.pauseMs);
+            // The observer's calls while the proxies are sampled and in the pause are the running
+            // task's, as in the idle scenario: neither the up's nor the down's.
             const callsBeforeDown = calls?.length ?? 0;
             const down = await measure(async (child) => {
               onChild = child;
