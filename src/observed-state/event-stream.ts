@@ -36,6 +36,8 @@ export interface EventStreamOptions {
   stallMs: number;
   /** Where each stream's `since` comes from. */
   clock: DaemonClockSource;
+  /** How long after a stream opens its estimated `since` is checked (`DaemonClockSource.read`). */
+  clockCheckDelayMs: number;
 }
 
 /**
@@ -64,6 +66,7 @@ export class EventStream {
   private reconnectAttempts = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
+  private checkTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -86,6 +89,7 @@ export class EventStream {
     open?.destroy();
     clearTimeout(this.reconnectTimer);
     clearInterval(this.stallTimer);
+    clearTimeout(this.checkTimer);
   }
 
   private async connect(): Promise<void> {
@@ -113,13 +117,23 @@ export class EventStream {
     }
     this.read(events, reading.clock);
     const opened = events;
-    void reading.check?.().then((right) => {
-      // The stream's `since` may have been ahead of the daemon: events before it were dropped.
-      if (!right && this.stream === opened)
-        opened.destroy(
-          new Error("Docker's clock is behind what its event stream was opened with; reopening it"),
-        );
-    });
+    const check = reading.check;
+    if (!check) return;
+    // Later, not at once: `/info` is dockerd's heaviest light call, and at once it ran beside the
+    // task's first creates and slowed them (a one-service start by ~10 ms of ~700). A clock that
+    // went back is as rare as before and is caught all the same, only later; the reopen relists.
+    clearTimeout(this.checkTimer);
+    this.checkTimer = setTimeout(() => {
+      this.checkTimer = undefined;
+      if (this.stream !== opened) return;
+      void check().then((right) => {
+        // The stream's `since` may have been ahead of the daemon: events before it were dropped.
+        if (!right && this.stream === opened)
+          opened.destroy(
+            new Error("Docker's clock is behind what its event stream was opened with; reopening it"),
+          );
+      });
+    }, this.options.clockCheckDelayMs);
   }
 
   /** Hands over the stream's events until it ends or fails, then reports the loss once. */

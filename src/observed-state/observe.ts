@@ -74,6 +74,11 @@ export interface ObserveOptions {
    * for `/info` (default: one that asks before every stream).
    */
   daemonClock?: DaemonClockSource;
+  /**
+   * How long after a stream opened with the shared clock's estimate that estimate is checked with
+   * `/info` (default 2 s: after a task's first creates, not beside them).
+   */
+  clockCheckDelayMs?: number;
 }
 
 export function observe(
@@ -109,6 +114,7 @@ export function observe(
         random,
         stallMs: options.stallRelistMs ?? 500,
         clock: options.daemonClock ?? new DaemonClockSource(docker, { estimate: false }),
+        clockCheckDelayMs: options.clockCheckDelayMs ?? 2_000,
       },
       {
         opened: (since) => cache.streamOpened(since),
