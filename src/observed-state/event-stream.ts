@@ -120,8 +120,9 @@ export class EventStream {
     const check = reading.check;
     if (!check) return;
     // Later, not at once: `/info` is dockerd's heaviest light call, and at once it ran beside the
-    // task's first creates and slowed them (a one-service start by ~10 ms of ~700). A clock that
-    // went back is as rare as before and is caught all the same, only later; the reopen relists.
+    // task's first creates and slowed them (a one-service start by ~10 ms of ~700); 2 s later it
+    // still landed in a short task's teardown. A clock that went back is as rare as before and is
+    // caught all the same, only later; the reopen relists.
     clearTimeout(this.checkTimer);
     this.checkTimer = setTimeout(() => {
       this.checkTimer = undefined;

@@ -5,7 +5,7 @@
  * everything when it restarts and replays `since` inclusively. So:
  *
  * - connect: daemon time t0 → subscribe to `/events` since t0 → full relist → emit; t0 is asked of
- *   dockerd, or estimated from its last answer to a shared `DaemonClockSource` and checked beside;
+ *   dockerd, or estimated from its last answer to a shared `DaemonClockSource` and checked 10 s later;
  * - an event only marks the object it names dirty (no API call inside the stream handler, so the
  *   stream is drained as fast as it comes); dirty objects are re-inspected in one coalesced,
  *   single-flight batch, and a snapshot is emitted after each batch;
@@ -76,7 +76,9 @@ export interface ObserveOptions {
   daemonClock?: DaemonClockSource;
   /**
    * How long after a stream opened with the shared clock's estimate that estimate is checked with
-   * `/info` (default 2 s: after a task's first creates, not beside them).
+   * `/info` (default 10 s: past a typical start, so that it runs while the task does, not beside
+   * the start's creates nor, for a short task, beside its teardown; a session closed sooner is not
+   * checked, and the shared clock measures again before a stream once its bounds are 15 min old).
    */
   clockCheckDelayMs?: number;
 }
@@ -114,7 +116,7 @@ export function observe(
         random,
         stallMs: options.stallRelistMs ?? 500,
         clock: options.daemonClock ?? new DaemonClockSource(docker, { estimate: false }),
-        clockCheckDelayMs: options.clockCheckDelayMs ?? 2_000,
+        clockCheckDelayMs: options.clockCheckDelayMs ?? 10_000,
       },
       {
         opened: (since) => cache.streamOpened(since),

@@ -42,7 +42,7 @@ describe('DaemonClockSource', () => {
     expect(reading.clock).toEqual({ time: new Date(asked + 10 + 3_000).toISOString(), localAt: asked });
   });
 
-  it('gives a later stream a time from what it measured without waiting for `/info`, and checks it beside', async () => {
+  it('gives a later stream a time from what it measured without waiting for `/info`, and a check to make once the stream is open', async () => {
     const d = scripted(3_000);
     await d.source.read();
     d.local.now += 60_000;
