@@ -9,8 +9,9 @@
  * measures the offset between the daemon's clock and ours once and bounds it on both sides; a later
  * stream takes its time from those bounds at once and measures again once it is open (the
  * stream's owner says when: `event-stream.ts` waits until the task's first creates are out of
- * the way, as an `/info` beside them slowed them). Should that measure show the daemon's clock behind the time the stream was given (the clock was stepped
- * back), the stream may have missed events: it is dropped and opened again, which relists.
+ * the way, as an `/info` beside them slowed them). Should that measure show the daemon's clock
+ * behind the time the stream was given (the clock was stepped back), the stream may have missed
+ * events: it is dropped and opened again, which relists.
  */
 import type { DockerApi } from '../docker/client.js';
 
