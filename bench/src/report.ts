@@ -77,6 +77,24 @@ export function ratio(results: BenchResults, record: RunRecord, phase: 'up' | 'd
   return stats(record[phase], 'wallMs').median / stats(base[phase], 'wallMs').median;
 }
 
+/**
+ * The median over rounds of this variant's time over the floor's in the same round: rounds are
+ * interleaved, so a round's pair shares the machine's state, which a ratio of medians does not.
+ * Undefined when a failed run leaves the samples unpaired.
+ */
+export function pairedRatio(
+  results: BenchResults,
+  record: RunRecord,
+  phase: 'up' | 'down',
+): number | undefined {
+  const base = find(results, record.scenario, record.n, baselineOf(record));
+  if (!base || record.errors.length > 0 || base.errors.length > 0) return undefined;
+  const ours = record[phase];
+  const floor = base[phase];
+  if (ours.length === 0 || ours.length !== floor.length) return undefined;
+  return summarize(ours.map((s, i) => s.wallMs / floor[i]!.wallMs)).median;
+}
+
 const ms = (v: number): string => (Number.isFinite(v) ? (v >= 100 ? v.toFixed(0) : v.toFixed(1)) : '–');
 const x = (v: number | undefined): string =>
   v === undefined || !Number.isFinite(v) ? '–' : `${v.toFixed(2)}×`;
@@ -113,9 +131,9 @@ function detailTable(results: BenchResults, scenario: Scenario, n: number): stri
   const header = [
     'variant',
     'up ms median (min–max)',
-    'up ×floor',
+    'up ×floor (paired)',
     'down ms median (min–max)',
-    'down ×floor',
+    'down ×floor (paired)',
     'CPU ms up / down',
     'ΔRSS MiB up / down',
     'API calls up / down',
@@ -132,9 +150,9 @@ function detailTable(results: BenchResults, scenario: Scenario, n: number): stri
     return [
       r.variant,
       range(stats(r.up, 'wallMs')),
-      x(ratio(results, r, 'up')),
+      `${x(ratio(results, r, 'up'))} (${x(pairedRatio(results, r, 'up'))})`,
       range(stats(r.down, 'wallMs')),
-      x(ratio(results, r, 'down')),
+      `${x(ratio(results, r, 'down'))} (${x(pairedRatio(results, r, 'down'))})`,
       `${ms(stats(r.up, 'cpuMs').median)} / ${ms(stats(r.down, 'cpuMs').median)}`,
       `${ms(stats(r.up, 'rssMiB').max)} / ${ms(stats(r.down, 'rssMiB').max)}`,
       calls,
@@ -405,6 +423,12 @@ export function markdown(results: BenchResults): string {
   }
   out.push('');
   out.push('## Detail');
+  out.push('');
+  out.push(
+    '×floor is the ratio of medians (the summary and the targets use it); in brackets, the median over rounds of ' +
+      "the variant's time over the floor's in the same round (rounds are interleaved), which the machine's drift " +
+      'between rounds moves less.',
+  );
   for (const scenario of ['running', 'ready'] as const) {
     for (const n of [...new Set(results.updown.filter((r) => r.scenario === scenario).map((r) => r.n))].sort(
       (a, b) => a - b,
