@@ -197,6 +197,18 @@ function targets(results: BenchResults): string[] {
     TARGET_RATIO_NS.filter((n) => !TARGET_NO_PROXY_NS.includes(n)),
     TARGET_RATIO,
   );
+  // Not a target: how far the floor lands from itself in this run, the yardstick for the lines above.
+  for (const control of ['floor-aa', 'floor-no-proxy-aa']) {
+    for (const n of TARGET_RATIO_NS) {
+      for (const scenario of ['running', 'ready'] as const) {
+        const r = find(results, scenario, n, control);
+        if (!r) continue;
+        lines.push(
+          `- A/A control, ${control} (the floor's same calls again) against ${baselineOf(r)}, ${scenario}, N=${n}: up ${x(ratio(results, r, 'up'))}, down ${x(ratio(results, r, 'down'))}`,
+        );
+      }
+    }
+  }
   for (const n of TARGET_CALLS_NS) {
     for (const scenario of ['running', 'ready'] as const) {
       const r = find(results, scenario, n, 'ours');

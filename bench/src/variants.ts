@@ -11,6 +11,9 @@
  *   ours              the library: ServiceManager.start() / session.stop() (readySettleMs 0
  *                     in the running scenario: see `ours()`)
  *   *-no-proxy        the same on the graph without proxies
+ *   floor*-aa         the floor again, measured against itself (an A/A control): how far apart
+ *                     two medians of the same calls fall in one run, i.e. the smallest gap to
+ *                     the floor that a run can tell from noise
  *   sequential        the no-proxy objects, one call at a time
  *   testcontainers    GenericContainer on one Network with aliases, Ryuk off, local image
  *   compose           docker-compose 1.29 (Debian) `up -d` / `down -t 0` of one project
@@ -149,10 +152,10 @@ function createOptionsOf(desired: DesiredState, container: ContainerNode, namesp
   };
 }
 
-export function floor(ctx: VariantContext, proxies: boolean): Variant {
+export function floor(ctx: VariantContext, proxies: boolean, again = false): Variant {
   const { docker } = ctx;
   return {
-    name: proxies ? 'floor' : 'floor-no-proxy',
+    name: `${proxies ? 'floor' : 'floor-no-proxy'}${again ? '-aa' : ''}`,
     proxies,
     async up(n, scenario) {
       const desired = floorGraph(ctx, n, scenario, proxies);
