@@ -6,7 +6,7 @@ import type { ConcurrencyResult } from './concurrency.js';
 import type { IdleResult } from './idle.js';
 import type { PlannerResult } from './planner.js';
 import type { ProxySample } from './proxy-metrics.js';
-import { summarize, type Sample, type Stats } from './stats.js';
+import { chanceApart, summarize, type Sample, type Stats } from './stats.js';
 import type { Scenario } from './variants.js';
 
 export interface RunRecord {
@@ -197,14 +197,22 @@ function targets(results: BenchResults): string[] {
     TARGET_RATIO_NS.filter((n) => !TARGET_NO_PROXY_NS.includes(n)),
     TARGET_RATIO,
   );
-  // Not a target: how far the floor lands from itself in this run, the yardstick for the lines above.
+  // Not a target: how far the floor lands from itself in this run, the yardstick for the lines
+  // above; and, from the cell's floor samples of both, how often that lands past the line.
   for (const control of ['floor-aa', 'floor-no-proxy-aa']) {
+    const line = control === 'floor-aa' ? TARGET_RATIO : TARGET_NO_PROXY_RATIO;
     for (const n of TARGET_RATIO_NS) {
       for (const scenario of ['running', 'ready'] as const) {
         const r = find(results, scenario, n, control);
-        if (!r) continue;
+        const base = find(results, scenario, n, control.replace(/-aa$/, ''));
+        if (!r || !base) continue;
+        const chance = (phase: 'up' | 'down'): string => {
+          const pooled = [...r[phase], ...base[phase]].map((s) => s.wallMs);
+          const p = chanceApart(pooled, Math.min(r[phase].length, base[phase].length), line);
+          return Number.isFinite(p) ? `${Math.round(p * 100)} %` : '–';
+        };
         lines.push(
-          `- A/A control, ${control} (the floor's same calls again) against ${baselineOf(r)}, ${scenario}, N=${n}: up ${x(ratio(results, r, 'up'))}, down ${x(ratio(results, r, 'down'))}`,
+          `- A/A control, ${control} (the floor's calls again) against ${base.variant}, ${scenario}, N=${n}: up ${x(ratio(results, r, 'up'))}, down ${x(ratio(results, r, 'down'))}; two medians of these ${r.up.length + base.up.length} floor runs land over ${line.toFixed(2)}× apart in up ${chance('up')}, down ${chance('down')} of draws`,
         );
       }
     }

@@ -21,6 +21,28 @@ export function summarize(samples: readonly number[]): Stats {
   return { median, min: sorted[0]!, max: sorted[n - 1]!, n };
 }
 
+/**
+ * How often two medians of `k` draws from the same samples land more than `limit` apart (their
+ * ratio above `limit`): the chance that a target line at `limit` fails for a variant that is the
+ * floor itself. Bootstrap with a fixed seed, so that a report renders the same from its JSON.
+ */
+export function chanceApart(samples: readonly number[], k: number, limit: number, draws = 20_000): number {
+  if (samples.length === 0) return NaN;
+  // mulberry32: small, seeded, good enough to pick indices.
+  let seed = 0x9e3779b9;
+  const random = (): number => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const medianOfDraw = (): number =>
+    summarize(Array.from({ length: k }, () => samples[Math.floor(random() * samples.length)]!)).median;
+  let apart = 0;
+  for (let i = 0; i < draws; i++) if (medianOfDraw() / medianOfDraw() > limit) apart += 1;
+  return apart / draws;
+}
+
 const CLOCK_TICKS_PER_S = 100;
 
 /** user+sys of reaped children, ms (from /proc: Node exposes no getrusage(RUSAGE_CHILDREN)). */
