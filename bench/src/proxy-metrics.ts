@@ -3,7 +3,9 @@
  * Docker connection, never the counted one:
  *   start → healthy    Docker's `start` and first `health_status: healthy` events (daemon clock),
  *                      only for an image without a ready line (its health check is its readiness)
- *   start → listening  the daemon's timestamp on the proxy's "listening" log line (daemon clock)
+ *   start → listening  the daemon's timestamp on the proxy's "listening" log line (daemon clock);
+ *                      dockerd sends `start` once containerd says the process runs, and under load
+ *                      the proxy may have printed before that, so a sample can be negative
  *   VmRSS, Pss         of the proxy's main process (node), from the host's /proc/<pid>/status and
  *                      /proc/<pid>/smaps_rollup; the health check's short-lived execs are not
  *                      counted. Pss shares each page among the processes mapping it (the node
