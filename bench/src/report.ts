@@ -200,12 +200,12 @@ function targets(results: BenchResults): string[] {
   // Not a target: how far the floor lands from itself in this run, the yardstick for the lines
   // above; and, from the cell's floor samples of both, how often that lands past the line.
   for (const control of ['floor-aa', 'floor-no-proxy-aa']) {
-    const line = control === 'floor-aa' ? TARGET_RATIO : TARGET_NO_PROXY_RATIO;
     for (const n of TARGET_RATIO_NS) {
       for (const scenario of ['running', 'ready'] as const) {
         const r = find(results, scenario, n, control);
-        const base = find(results, scenario, n, control.replace(/-aa$/, ''));
+        const base = r && find(results, scenario, n, baselineOf(r));
         if (!r || !base) continue;
+        const line = r.proxies ? TARGET_RATIO : TARGET_NO_PROXY_RATIO;
         const chance = (phase: 'up' | 'down'): string => {
           const pooled = [...r[phase], ...base[phase]].map((s) => s.wallMs);
           const p = chanceApart(pooled, Math.min(r[phase].length, base[phase].length), line);
